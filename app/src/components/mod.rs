@@ -1,0 +1,5 @@
+//! Reusable components.
+
+mod model_card;
+
+pub use model_card::ModelCard;

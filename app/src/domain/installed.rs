@@ -1,0 +1,58 @@
+use serde::{Deserialize, Serialize};
+
+use super::{ModelFamily, ModelType, SourceType};
+
+/// One file of an installed model. `path` is relative to `MODELS_DIR`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstalledFile {
+    pub path: String,
+    pub size_bytes: u64,
+    /// Lower-case hex sha256 of the verified bytes.
+    pub sha256: String,
+}
+
+/// The result of re-hashing an installed model's files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Verification {
+    /// RFC 3339, UTC.
+    pub checked_at: String,
+    pub ok: bool,
+    /// Recorded files that are gone.
+    pub missing: Vec<String>,
+    /// Recorded files whose size or sha256 no longer match.
+    pub changed: Vec<String>,
+    /// Files in the model's folder that the record does not list.
+    pub unexpected: Vec<String>,
+}
+
+/// A model whose verified files are on the volume.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstalledModel {
+    pub id: String,
+    /// The catalog or custom model it was installed from; `None` for a plain upload.
+    pub source_model_id: Option<String>,
+    pub name: String,
+    pub family: ModelFamily,
+    #[serde(rename = "type")]
+    pub model_type: ModelType,
+    pub files: Vec<InstalledFile>,
+    pub total_size_bytes: u64,
+    /// RFC 3339, UTC.
+    pub installed_at: String,
+    pub source: SourceType,
+    pub last_verification: Option<Verification>,
+}
+
+/// `GET /api/models/installed`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstalledList {
+    pub models: Vec<InstalledModel>,
+    /// Bytes of all installed models' files.
+    pub total_disk_usage: u64,
+    /// Free bytes on the volume that holds `MODELS_DIR`.
+    pub disk_free: u64,
+}

@@ -1,0 +1,191 @@
+use serde::{Deserialize, Serialize};
+
+/// What a model file is for. Serialised as the spec's snake_case names (`base_model`, `lora`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelType {
+    BaseModel,
+    Lora,
+    Vae,
+    Adapter,
+    TextEncoder,
+    Captioner,
+    Other,
+}
+
+impl ModelType {
+    pub const ALL: [ModelType; 7] = [
+        ModelType::BaseModel,
+        ModelType::Lora,
+        ModelType::Vae,
+        ModelType::Adapter,
+        ModelType::TextEncoder,
+        ModelType::Captioner,
+        ModelType::Other,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelType::BaseModel => "Base model",
+            ModelType::Lora => "LoRA",
+            ModelType::Vae => "VAE",
+            ModelType::Adapter => "Adapter",
+            ModelType::TextEncoder => "Text encoder",
+            ModelType::Captioner => "Captioner",
+            ModelType::Other => "Other",
+        }
+    }
+}
+
+/// The model family (architecture line) a model belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelFamily {
+    Zimage,
+    Qwen,
+    Flux,
+    Sdxl,
+    Custom,
+}
+
+impl ModelFamily {
+    pub const ALL: [ModelFamily; 5] = [
+        ModelFamily::Zimage,
+        ModelFamily::Qwen,
+        ModelFamily::Flux,
+        ModelFamily::Sdxl,
+        ModelFamily::Custom,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ModelFamily::Zimage => "Z-Image",
+            ModelFamily::Qwen => "Qwen",
+            ModelFamily::Flux => "Flux",
+            ModelFamily::Sdxl => "SDXL",
+            ModelFamily::Custom => "Custom",
+        }
+    }
+}
+
+/// Where a model's files come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceType {
+    Huggingface,
+    Civitai,
+    Url,
+    Upload,
+}
+
+/// A model the user can install: built-in or custom. `GET /api/models` returns these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub family: ModelFamily,
+    #[serde(rename = "type")]
+    pub model_type: ModelType,
+    /// Total size of the files a trainer needs, when known.
+    pub size_bytes: Option<u64>,
+    pub requires_token: bool,
+    pub source: SourceType,
+    pub built_in: bool,
+    pub tags: Vec<String>,
+    pub installed: bool,
+    pub installed_model_id: Option<String>,
+}
+
+/// Search and filter for the model list. Every field is optional; empty means "any".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<ModelFamily>,
+    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
+    pub model_type: Option<ModelType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub installed: Option<bool>,
+}
+
+impl ModelFilter {
+    /// True when `model` passes every part of the filter. Text matches name, description,
+    /// tags and id, case-insensitively, each word on its own.
+    pub fn matches(&self, model: &Model) -> bool {
+        if self.family.is_some_and(|f| f != model.family)
+            || self.model_type.is_some_and(|t| t != model.model_type)
+            || self.installed.is_some_and(|i| i != model.installed)
+        {
+            return false;
+        }
+        let Some(query) = self.query.as_deref() else {
+            return true;
+        };
+        let haystack = format!(
+            "{} {} {} {}",
+            model.name,
+            model.description,
+            model.tags.join(" "),
+            model.id
+        )
+        .to_lowercase();
+        query
+            .split_whitespace()
+            .all(|word| haystack.contains(&word.to_lowercase()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(name: &str, family: ModelFamily, tags: &[&str]) -> Model {
+        Model {
+            id: name.to_lowercase().replace(' ', "-"),
+            name: name.into(),
+            description: String::new(),
+            family,
+            model_type: ModelType::BaseModel,
+            size_bytes: None,
+            requires_token: false,
+            source: SourceType::Huggingface,
+            built_in: true,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            installed: false,
+            installed_model_id: None,
+        }
+    }
+
+    #[test]
+    fn wire_names_follow_the_spec() {
+        let json = serde_json::to_value(model("Flux Dev", ModelFamily::Flux, &[])).unwrap();
+        assert_eq!(json["type"], "base_model");
+        assert_eq!(json["family"], "flux");
+        assert_eq!(json["requiresToken"], false);
+        assert_eq!(json["builtIn"], true);
+        assert!(json.get("installedModelId").is_some());
+    }
+
+    #[test]
+    fn filter_by_family_and_words_in_any_order() {
+        let flux = model("Flux Dev", ModelFamily::Flux, &["gated", "12b"]);
+        let sdxl = model("SDXL Base", ModelFamily::Sdxl, &[]);
+        let by_family = ModelFilter {
+            family: Some(ModelFamily::Flux),
+            ..Default::default()
+        };
+        assert!(by_family.matches(&flux));
+        assert!(!by_family.matches(&sdxl));
+
+        let by_text = ModelFilter {
+            query: Some("12B flux".into()),
+            ..Default::default()
+        };
+        assert!(by_text.matches(&flux));
+        assert!(!by_text.matches(&sdxl));
+    }
+}

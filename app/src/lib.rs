@@ -1,0 +1,14 @@
+//! Everything shared by the server and the browser: wire types, the service port,
+//! server functions, and the Leptos components and pages.
+
+pub mod components;
+pub mod domain;
+pub mod format;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod port;
+pub mod server_fns;
+
+mod shell;
+
+pub use shell::{shell, App};

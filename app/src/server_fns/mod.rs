@@ -1,0 +1,3 @@
+//! Server functions, one file per noun. Each is a few lines: get the service, call one method.
+
+pub mod models;

@@ -1,0 +1,51 @@
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes, A},
+    StaticSegment,
+};
+
+use crate::pages::ModelsPage;
+
+/// The HTML document the server renders around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/model-manager.css" />
+        <Title text="Model Manager" />
+        <Router>
+            <header class="topbar">
+                <A href="/" attr:class="brand">"Model Manager"</A>
+                <nav aria-label="Main">
+                    <A href="/">"Models"</A>
+                </nav>
+            </header>
+            <main class="page">
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=StaticSegment("") view=ModelsPage />
+                    <Route path=StaticSegment("models") view=ModelsPage />
+                </Routes>
+            </main>
+        </Router>
+    }
+}

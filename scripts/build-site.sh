@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Builds the site (WASM + JS + CSS + public/) and the server, without cargo-leptos:
+#   build-site.sh release   optimised, wasm-opt'ed (what `run` and the tests use)
+#   build-site.sh debug     fast, unoptimised
+# cargo-leptos needs a ~40 minute install; this pipeline produces the same site layout
+# (target/site/pkg/model-manager.{js,wasm,css}) with tools that install in minutes.
+source "$(dirname "$0")/env.sh"
+mode="${1:-release}"
+case "$mode" in
+  release) wasm_profile=wasm-release; wasm_dir=wasm-release; server_profile=release ;;
+  debug) wasm_profile=dev; wasm_dir=debug; server_profile=dev ;;
+  *) echo "usage: $0 [release|debug]" >&2; exit 2 ;;
+esac
+pkg="$SITE_DIR/pkg"
+cd "$ROOT"
+
+log "building the WASM front end ($mode)"
+cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile"
+raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
+
+log "wasm-bindgen"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+wasm-bindgen --target web --no-typescript --out-name "$LEPTOS_OUTPUT_NAME" --out-dir "$tmp" "$raw"
+if [ "$mode" = release ]; then
+  log "wasm-opt -Oz"
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$tmp/${LEPTOS_OUTPUT_NAME}_bg.wasm" -o "$tmp/$LEPTOS_OUTPUT_NAME.wasm"
+  rm "$tmp/${LEPTOS_OUTPUT_NAME}_bg.wasm"
+else
+  mv "$tmp/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$tmp/$LEPTOS_OUTPUT_NAME.wasm"
+fi
+cp style/main.css "$tmp/$LEPTOS_OUTPUT_NAME.css"
+
+# Swap the new site in whole, so a running server never serves half a build.
+mkdir -p "$SITE_DIR"
+rm -rf "$SITE_DIR.new"
+mkdir -p "$SITE_DIR.new/pkg"
+cp -r public/. "$SITE_DIR.new/"
+cp "$tmp"/* "$SITE_DIR.new/pkg/"
+rm -rf "$SITE_DIR.old"
+mv "$SITE_DIR" "$SITE_DIR.old"
+mv "$SITE_DIR.new" "$SITE_DIR"
+rm -rf "$SITE_DIR.old"
+
+log "building the server ($mode)"
+cargo build -p server --bin server --profile "$server_profile"
+
+wasm="$pkg/$LEPTOS_OUTPUT_NAME.wasm"
+printf 'site: %s\nwasm: %s bytes (%s gzipped)\n' "$SITE_DIR" \
+  "$(stat -c %s "$wasm")" "$(gzip -9c "$wasm" | wc -c)" >&2

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Starts the built release server on a free loopback port with a temporary MODELS_DIR,
+# runs the Playwright tests against it, and stops it. Screenshots: end2end/screenshots/.
+source "$(dirname "$0")/env.sh"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+data="$(mktemp -d)"
+log_file="$data/server.log"
+MODELS_DIR="$data/models" LEPTOS_SITE_ROOT="$SITE_DIR" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  "$CARGO_TARGET_DIR/release/server" >"$log_file" 2>&1 &
+server_pid=$!
+cleanup() { kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; rm -rf "$data"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/" 2>/dev/null && break
+  kill -0 "$server_pid" 2>/dev/null || { cat "$log_file" >&2; exit 1; }
+  sleep 0.2
+done
+cd "$ROOT/end2end"
+if ! BASE_URL="http://127.0.0.1:$port" npx playwright test "$@"; then
+  echo "--- server log ---" >&2; cat "$log_file" >&2; exit 1
+fi

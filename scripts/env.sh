@@ -1,0 +1,13 @@
+# Sourced by the other scripts: shared paths and tool versions.
+# The build cache lives outside the clone so a fresh clone (CI) reuses it; a fresh machine builds it.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/model-manager/target}"
+export PATH="$ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+# LEPTOS_OUTPUT_NAME is also set in .cargo/config.toml for plain cargo commands.
+export LEPTOS_OUTPUT_NAME="model-manager"
+WASM_BINDGEN_VERSION="0.2.130" # must equal the `=` pin in Cargo.toml
+CARGO_LEPTOS_VERSION="0.3.10"
+SITE_DIR="$CARGO_TARGET_DIR/site"
+
+log() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Idempotent installs. `setup.sh` installs what building and running need;
+# `setup.sh test` also installs Chromium for the end-to-end tests.
+source "$(dirname "$0")/env.sh"
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  log "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+  log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 4 minutes)"
+  # Not --locked: its lockfile wants a webpki-roots the registry index here does not have.
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# npm packages from the committed lockfile: Playwright (no browser download) and binaryen's
+# wasm-opt 132 (Debian's wasm-opt 108 silently breaks hydration).
+stamp="$ROOT/end2end/node_modules/.lock-stamp"
+if [ ! -f "$stamp" ] || ! cmp -s "$ROOT/end2end/package-lock.json" "$stamp"; then
+  log "installing npm packages (end2end/package-lock.json)"
+  (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
+  cp "$ROOT/end2end/package-lock.json" "$stamp"
+fi
+
+if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ]; then
+  log "installing Debian's chromium"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi

@@ -1,0 +1,154 @@
+//! Every environment variable the server reads, read once at start-up.
+
+use std::{net::SocketAddr, path::PathBuf};
+
+/// The server's configuration. Secrets (`HF_TOKEN`, `CIVITAI_TOKEN`) are held here in memory
+/// only; `Debug` redacts them.
+#[derive(Clone)]
+pub struct Config {
+    pub models_dir: PathBuf,
+    pub db_path: PathBuf,
+    pub hf_endpoint: String,
+    pub hf_token: Option<String>,
+    pub civitai_endpoint: String,
+    pub civitai_token: Option<String>,
+    pub site_addr: SocketAddr,
+    pub allow_private_urls: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name}={value:?} is not valid: {reason}")]
+    Invalid {
+        name: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup`, so tests need not touch the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let models_dir =
+            PathBuf::from(get("MODELS_DIR").unwrap_or_else(|| "/workspace/models".into()));
+        let db_path = get("MODELS_DB_PATH")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| models_dir.join("installed-models.json"));
+        let site_addr_raw = get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let site_addr = site_addr_raw.parse().map_err(|_| ConfigError::Invalid {
+            name: "LEPTOS_SITE_ADDR",
+            value: site_addr_raw.clone(),
+            reason: "expected host:port, for example 127.0.0.1:3000",
+        })?;
+        let allow_raw = get("MODELS_ALLOW_PRIVATE_URLS").unwrap_or_else(|| "false".into());
+        let allow_private_urls = match allow_raw.to_ascii_lowercase().as_str() {
+            "1" | "true" | "yes" => true,
+            "0" | "false" | "no" => false,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "MODELS_ALLOW_PRIVATE_URLS",
+                    value: allow_raw,
+                    reason: "expected true or false",
+                })
+            }
+        };
+        Ok(Self {
+            models_dir,
+            db_path,
+            hf_endpoint: endpoint(get("HF_ENDPOINT"), "https://huggingface.co"),
+            hf_token: get("HF_TOKEN"),
+            civitai_endpoint: endpoint(get("CIVITAI_ENDPOINT"), "https://civitai.com"),
+            civitai_token: get("CIVITAI_TOKEN"),
+            site_addr,
+            allow_private_urls,
+        })
+    }
+}
+
+fn endpoint(value: Option<String>, default: &str) -> String {
+    value
+        .unwrap_or_else(|| default.to_string())
+        .trim_end_matches('/')
+        .to_string()
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |t: &Option<String>| t.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Config")
+            .field("models_dir", &self.models_dir)
+            .field("db_path", &self.db_path)
+            .field("hf_endpoint", &self.hf_endpoint)
+            .field("hf_token", &redact(&self.hf_token))
+            .field("civitai_endpoint", &self.civitai_endpoint)
+            .field("civitai_token", &redact(&self.civitai_token))
+            .field("site_addr", &self.site_addr)
+            .field("allow_private_urls", &self.allow_private_urls)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_follow_the_spec() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.models_dir, PathBuf::from("/workspace/models"));
+        assert_eq!(
+            c.db_path,
+            PathBuf::from("/workspace/models/installed-models.json")
+        );
+        assert_eq!(c.hf_endpoint, "https://huggingface.co");
+        assert_eq!(c.civitai_endpoint, "https://civitai.com");
+        assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
+        assert!(!c.allow_private_urls);
+    }
+
+    #[test]
+    fn db_path_follows_models_dir_and_endpoints_lose_trailing_slash() {
+        let c = config(&[
+            ("MODELS_DIR", "/data/m"),
+            ("HF_ENDPOINT", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        assert_eq!(c.db_path, PathBuf::from("/data/m/installed-models.json"));
+        assert_eq!(c.hf_endpoint, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        let err = config(&[("LEPTOS_SITE_ADDR", "nonsense")]).unwrap_err();
+        assert!(err.to_string().contains("LEPTOS_SITE_ADDR"));
+        let err = config(&[("MODELS_ALLOW_PRIVATE_URLS", "maybe")]).unwrap_err();
+        assert!(err.to_string().contains("MODELS_ALLOW_PRIVATE_URLS"));
+    }
+
+    #[test]
+    fn debug_never_shows_tokens() {
+        let c = config(&[
+            ("HF_TOKEN", "hf_canary123"),
+            ("CIVITAI_TOKEN", "civ_canary"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("canary"));
+        assert!(shown.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,34 @@
+//! The Model Manager server: configuration, the service behind app's port, the REST API,
+//! and the axum router that also serves the Leptos app.
+
+pub mod api;
+pub mod config;
+pub mod registry;
+pub mod service;
+pub mod storage;
+
+use std::sync::Arc;
+
+use app::{port::SharedService, shell, App};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+
+/// The whole HTTP surface: REST API, server functions, SSR pages and static files.
+pub fn app_router(service: SharedService, leptos_options: LeptosOptions) -> Router {
+    let routes = generate_route_list(App);
+    let context_service = Arc::clone(&service);
+    Router::new()
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            move || provide_context(Arc::clone(&context_service)),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(leptos_options)
+        .merge(api::router(service))
+}

@@ -1,0 +1,128 @@
+use app::domain::{Model, ModelFamily, ModelType, SourceType};
+use serde::Deserialize;
+
+const CATALOG_JSON: &str = include_str!("catalog.json");
+
+/// One file of a built-in model as the catalog records it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CatalogFile {
+    /// Path inside the repo; a trailing `/` means a whole folder.
+    pub path: String,
+    pub size: Option<u64>,
+    pub sha256: Option<String>,
+}
+
+/// A built-in model: a Hugging Face repo and the exact files a trainer needs.
+#[derive(Debug, Clone, Deserialize)]
+pub struct BuiltIn {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub family: ModelFamily,
+    #[serde(rename = "type")]
+    pub model_type: ModelType,
+    pub repo: String,
+    pub revision: String,
+    pub gated: bool,
+    pub license: Option<String>,
+    pub tags: Vec<String>,
+    pub files: Vec<CatalogFile>,
+}
+
+impl BuiltIn {
+    /// Total size when every file's size is known.
+    pub fn size_bytes(&self) -> Option<u64> {
+        self.files.iter().map(|f| f.size).sum()
+    }
+
+    /// The wire view, with install status filled in by the caller.
+    pub fn to_model(&self, installed_model_id: Option<String>) -> Model {
+        Model {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            family: self.family,
+            model_type: self.model_type,
+            size_bytes: self.size_bytes(),
+            requires_token: self.gated,
+            source: SourceType::Huggingface,
+            built_in: true,
+            tags: self.tags.clone(),
+            installed: installed_model_id.is_some(),
+            installed_model_id,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CatalogDoc {
+    models: Vec<BuiltIn>,
+}
+
+/// The built-in catalog, parsed once.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    models: Vec<BuiltIn>,
+}
+
+impl Catalog {
+    /// The catalog compiled into the binary. Its validity is checked by a unit test.
+    pub fn built_in() -> Self {
+        let doc: CatalogDoc =
+            serde_json::from_str(CATALOG_JSON).expect("catalog.json is checked by unit tests");
+        Self { models: doc.models }
+    }
+
+    pub fn models(&self) -> &[BuiltIn] {
+        &self.models
+    }
+
+    pub fn get(&self, id: &str) -> Option<&BuiltIn> {
+        self.models.iter().find(|m| m.id == id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn catalog_has_the_eleven_models_of_the_spec_with_unique_ids() {
+        let catalog = Catalog::built_in();
+        assert_eq!(catalog.models().len(), 11);
+        let ids: HashSet<_> = catalog.models().iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids.len(), 11);
+        assert!(catalog.get("flux-1-dev").is_some_and(|m| m.gated));
+    }
+
+    #[test]
+    fn every_entry_is_well_formed() {
+        for m in Catalog::built_in().models() {
+            assert!(m.repo.split('/').count() == 2, "{}: repo {}", m.id, m.repo);
+            assert!(!m.files.is_empty(), "{} has no files", m.id);
+            for f in &m.files {
+                assert!(
+                    !f.path.starts_with('/') && !f.path.contains(".."),
+                    "{}",
+                    f.path
+                );
+                if let Some(hash) = &f.sha256 {
+                    assert!(
+                        hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+                        "{}: bad sha256 {hash}",
+                        m.id
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn size_is_known_only_when_every_file_size_is() {
+        let catalog = Catalog::built_in();
+        let dev = catalog.get("flux-1-dev").unwrap();
+        assert_eq!(dev.size_bytes(), Some(23_802_932_552 + 335_304_388));
+        assert_eq!(catalog.get("flux-1-schnell").unwrap().size_bytes(), None);
+    }
+}

@@ -1,0 +1,90 @@
+//! Custom models: what users add with `POST /api/models`, persisted in the models database.
+
+use app::domain::{Model, ModelFamily, ModelType, SourceType};
+use serde::{Deserialize, Serialize};
+
+/// One file of a custom model, as far as the source told us.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemoteFile {
+    /// Path inside the repo (Hugging Face) or the file name to save as.
+    pub path: String,
+    pub size_bytes: Option<u64>,
+    /// Lower-case hex, when the source publishes one (LFS oid, CivitAI SHA256, user-given).
+    pub sha256: Option<String>,
+    /// Where to fetch it, for CivitAI and direct URLs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// Where a custom model's files come from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "sourceType",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum CustomSource {
+    Huggingface {
+        repo: String,
+        revision: String,
+    },
+    Civitai {
+        model_id: u64,
+        version_id: u64,
+        version_name: String,
+        base_model: String,
+    },
+    Url {
+        url: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomModel {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub family: ModelFamily,
+    #[serde(rename = "type")]
+    pub model_type: ModelType,
+    pub tags: Vec<String>,
+    /// The source needs a token (gated or private repo, CivitAI login-only file).
+    pub requires_token: bool,
+    pub source: CustomSource,
+    pub files: Vec<RemoteFile>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+impl CustomModel {
+    pub fn source_type(&self) -> SourceType {
+        match self.source {
+            CustomSource::Huggingface { .. } => SourceType::Huggingface,
+            CustomSource::Civitai { .. } => SourceType::Civitai,
+            CustomSource::Url { .. } => SourceType::Url,
+        }
+    }
+
+    pub fn size_bytes(&self) -> Option<u64> {
+        self.files.iter().map(|f| f.size_bytes).sum()
+    }
+
+    pub fn to_model(&self, installed_model_id: Option<String>) -> Model {
+        Model {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            family: self.family,
+            model_type: self.model_type,
+            size_bytes: self.size_bytes(),
+            requires_token: self.requires_token,
+            source: self.source_type(),
+            built_in: false,
+            tags: self.tags.clone(),
+            installed: installed_model_id.is_some(),
+            installed_model_id,
+        }
+    }
+}

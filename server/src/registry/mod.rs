@@ -1,0 +1,8 @@
+//! The model registry: the built-in catalog (data compiled in from `catalog.json`) and the
+//! custom models users add.
+
+mod catalog;
+mod custom;
+
+pub use catalog::{BuiltIn, Catalog, CatalogFile};
+pub use custom::{CustomModel, CustomSource, RemoteFile};

@@ -1,0 +1,154 @@
+//! Where files go under `MODELS_DIR`, and the guards that keep every path inside it.
+
+use std::path::{Component, Path, PathBuf};
+
+use app::domain::{ModelFamily, ModelType};
+
+/// The spec's top-level folders, created at start-up.
+pub const FOLDERS: [&str; 9] = [
+    "zimage", "qwen", "flux", "sdxl", "custom", "base", "lora", "vae", "adapter",
+];
+
+/// The spec's folder for a (family, type): LoRAs, VAEs and adapters by type, the rest by family.
+pub fn category_folder(family: ModelFamily, model_type: ModelType) -> &'static str {
+    match model_type {
+        ModelType::Lora => "lora",
+        ModelType::Vae => "vae",
+        ModelType::Adapter => "adapter",
+        _ => match family {
+            ModelFamily::Zimage => "zimage",
+            ModelFamily::Qwen => "qwen",
+            ModelFamily::Flux => "flux",
+            ModelFamily::Sdxl => "sdxl",
+            ModelFamily::Custom if model_type == ModelType::BaseModel => "base",
+            ModelFamily::Custom => "custom",
+        },
+    }
+}
+
+/// A file or folder name made safe: no separators, no control characters, no leading dots,
+/// at most 150 bytes. Returns `None` when nothing usable is left.
+pub fn sanitize_file_name(name: &str) -> Option<String> {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = base
+        .chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let cleaned = cleaned.trim().trim_start_matches('.').trim();
+    let mut end = cleaned.len().min(150);
+    while !cleaned.is_char_boundary(end) {
+        end -= 1;
+    }
+    let cleaned = &cleaned[..end];
+    (!cleaned.is_empty()).then(|| cleaned.to_string())
+}
+
+/// A lower-case slug for folder names: `My Model v2!` -> `my-model-v2`.
+pub fn slug(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches(['-', '.']).to_string();
+    if out.is_empty() {
+        "model".into()
+    } else {
+        out.chars().take(80).collect()
+    }
+}
+
+/// A relative path inside a repo or under `MODELS_DIR`: non-empty, no `..`, not absolute.
+pub fn is_safe_relative(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\\')
+        && !path.contains('\0')
+        && Path::new(path)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+}
+
+/// Joins a relative path under `root`, or `None` if it would escape.
+pub fn safe_join(root: &Path, relative: &str) -> Option<PathBuf> {
+    is_safe_relative(relative).then(|| root.join(relative))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_follow_the_spec() {
+        assert_eq!(
+            category_folder(ModelFamily::Flux, ModelType::BaseModel),
+            "flux"
+        );
+        assert_eq!(category_folder(ModelFamily::Flux, ModelType::Lora), "lora");
+        assert_eq!(category_folder(ModelFamily::Sdxl, ModelType::Vae), "vae");
+        assert_eq!(
+            category_folder(ModelFamily::Zimage, ModelType::Adapter),
+            "adapter"
+        );
+        assert_eq!(
+            category_folder(ModelFamily::Qwen, ModelType::Captioner),
+            "qwen"
+        );
+        assert_eq!(
+            category_folder(ModelFamily::Custom, ModelType::BaseModel),
+            "base"
+        );
+        assert_eq!(
+            category_folder(ModelFamily::Custom, ModelType::Other),
+            "custom"
+        );
+    }
+
+    #[test]
+    fn names_cannot_escape_or_hide() {
+        assert_eq!(
+            sanitize_file_name("../../etc/passwd").as_deref(),
+            Some("passwd")
+        );
+        assert_eq!(
+            sanitize_file_name("C:\\x\\model.ckpt").as_deref(),
+            Some("model.ckpt")
+        );
+        assert_eq!(
+            sanitize_file_name(".hidden.safetensors").as_deref(),
+            Some("hidden.safetensors")
+        );
+        assert_eq!(
+            sanitize_file_name("a\u{0}b?.gguf").as_deref(),
+            Some("a_b_.gguf")
+        );
+        assert_eq!(sanitize_file_name(".."), None);
+        assert_eq!(sanitize_file_name(""), None);
+    }
+
+    #[test]
+    fn relative_paths_stay_inside() {
+        assert!(is_safe_relative("transformer/model.safetensors"));
+        assert!(!is_safe_relative("../x"));
+        assert!(!is_safe_relative("a/../../x"));
+        assert!(!is_safe_relative("/etc/passwd"));
+        assert!(!is_safe_relative(""));
+        assert!(safe_join(Path::new("/m"), "a/b").is_some());
+        assert!(safe_join(Path::new("/m"), "a/../b").is_none());
+    }
+
+    #[test]
+    fn slugs_are_folder_safe() {
+        assert_eq!(slug("My Model v2!"), "my-model-v2");
+        assert_eq!(slug("../.."), "model");
+        assert_eq!(slug("flux-1-dev"), "flux-1-dev");
+    }
+}

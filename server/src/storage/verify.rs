@@ -1,0 +1,73 @@
+//! Integrity check of an installed model against its record.
+
+use std::{collections::BTreeSet, fs, path::Path};
+
+use app::domain::{InstalledModel, Verification};
+
+use super::{hashing, now_rfc3339, paths};
+
+/// Re-hashes every recorded file; lists missing, changed and unexpected files.
+/// "Unexpected" only applies when the model's files share a folder of their own.
+pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
+    let mut missing = Vec::new();
+    let mut changed = Vec::new();
+    for file in &model.files {
+        let Some(path) = paths::safe_join(models_dir, &file.path) else {
+            missing.push(file.path.clone());
+            continue;
+        };
+        match hashing::sha256_file(&path) {
+            Ok((sha, len)) if len == file.size_bytes && sha == file.sha256 => {}
+            Ok(_) => changed.push(file.path.clone()),
+            Err(_) => missing.push(file.path.clone()),
+        }
+    }
+    let unexpected = own_folder(model)
+        .map(|folder| {
+            let recorded: BTreeSet<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
+            let mut found = Vec::new();
+            list_files(models_dir, &folder, &mut found);
+            found.retain(|p| !recorded.contains(p.as_str()));
+            found
+        })
+        .unwrap_or_default();
+    Verification {
+        checked_at: now_rfc3339(),
+        ok: missing.is_empty() && changed.is_empty() && unexpected.is_empty(),
+        missing,
+        changed,
+        unexpected,
+    }
+}
+
+/// The folder holding all of a model's files, when it is deeper than a category folder.
+fn own_folder(model: &InstalledModel) -> Option<String> {
+    let first = model.files.first()?;
+    let mut parts: Vec<&str> = first.path.split('/').collect();
+    parts.pop();
+    let prefix_len = model.files.iter().fold(parts.len(), |len, f| {
+        let other: Vec<&str> = f.path.split('/').collect();
+        parts
+            .iter()
+            .zip(&other[..other.len() - 1])
+            .take(len)
+            .take_while(|(a, b)| a == b)
+            .count()
+    });
+    (prefix_len >= 2).then(|| parts[..prefix_len].join("/"))
+}
+
+fn list_files(models_dir: &Path, rel: &str, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(models_dir.join(rel)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let child = format!("{rel}/{name}");
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => list_files(models_dir, &child, out),
+            Ok(_) => out.push(child),
+            Err(_) => {}
+        }
+    }
+}

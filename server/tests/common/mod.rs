@@ -1,0 +1,49 @@
+//! Test harness: the real router on a free loopback port, with a temporary MODELS_DIR.
+#![allow(dead_code)]
+
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+
+use server::{app_router, config::Config, service::Service};
+
+pub struct TestServer {
+    pub base: String,
+    pub models_dir: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+}
+
+/// Starts the server with `vars` as its environment (MODELS_DIR is set to a temp folder).
+pub async fn start(vars: &[(&str, &str)]) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let models_dir = dir.path().join("models");
+    let mut env: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    env.entry("MODELS_DIR".into())
+        .or_insert_with(|| models_dir.display().to_string());
+    let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let models_dir = config.models_dir.clone();
+    let service = Service::new(config).expect("service starts");
+    let options = leptos::config::get_configuration(None)
+        .expect("leptos options")
+        .leptos_options;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr: SocketAddr = listener.local_addr().expect("addr");
+    let router = app_router(service, options);
+    tokio::spawn(async move {
+        axum::serve(listener, router).await.expect("serve");
+    });
+    TestServer {
+        base: format!("http://{addr}"),
+        models_dir,
+        _dir: dir,
+    }
+}
