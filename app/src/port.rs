@@ -3,12 +3,24 @@
 
 use std::sync::Arc;
 
-use crate::domain::{AppError, Model, ModelFilter};
+use crate::domain::{
+    AddModelRequest, AppError, InstalledList, InstalledModel, Model, ModelFilter, Verification,
+};
 
 #[async_trait::async_trait]
 pub trait ModelService: Send + Sync + 'static {
     /// Built-in and custom models that pass `filter`, with their install status.
     async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError>;
+    /// Validates, resolves (Hugging Face / CivitAI lookups) and saves a custom model.
+    async fn add_custom_model(&self, request: AddModelRequest) -> Result<Model, AppError>;
+    /// Removes a custom model that is not installed.
+    async fn remove_custom_model(&self, id: &str) -> Result<(), AppError>;
+    /// Installed models, their total size and the volume's free space.
+    async fn list_installed(&self) -> Result<InstalledList, AppError>;
+    /// Deletes an installed model's record and the files no other record uses.
+    async fn delete_installed(&self, id: &str) -> Result<InstalledModel, AppError>;
+    /// Re-hashes an installed model's files against its record.
+    async fn verify_installed(&self, id: &str) -> Result<Verification, AppError>;
 }
 
 /// The shared handle the server puts into context.

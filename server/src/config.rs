@@ -14,7 +14,12 @@ pub struct Config {
     pub civitai_token: Option<String>,
     pub site_addr: SocketAddr,
     pub allow_private_urls: bool,
+    /// Largest accepted upload, in bytes (`MODELS_UPLOAD_MAX_BYTES`).
+    pub upload_max_bytes: u64,
 }
+
+/// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
+const DEFAULT_UPLOAD_MAX: u64 = 200_000_000_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -58,7 +63,15 @@ impl Config {
                 })
             }
         };
+        let upload_raw =
+            get("MODELS_UPLOAD_MAX_BYTES").unwrap_or_else(|| DEFAULT_UPLOAD_MAX.to_string());
+        let upload_max_bytes = upload_raw.parse().map_err(|_| ConfigError::Invalid {
+            name: "MODELS_UPLOAD_MAX_BYTES",
+            value: upload_raw,
+            reason: "expected a number of bytes",
+        })?;
         Ok(Self {
+            upload_max_bytes,
             models_dir,
             db_path,
             hf_endpoint: endpoint(get("HF_ENDPOINT"), "https://huggingface.co"),
@@ -90,6 +103,7 @@ impl std::fmt::Debug for Config {
             .field("civitai_token", &redact(&self.civitai_token))
             .field("site_addr", &self.site_addr)
             .field("allow_private_urls", &self.allow_private_urls)
+            .field("upload_max_bytes", &self.upload_max_bytes)
             .finish()
     }
 }

@@ -3,8 +3,10 @@
 
 pub mod api;
 pub mod config;
+pub mod inspect;
 pub mod registry;
 pub mod service;
+pub mod sources;
 pub mod storage;
 
 use std::sync::Arc;
@@ -13,11 +15,12 @@ use app::{port::SharedService, shell, App};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use service::Service;
 
 /// The whole HTTP surface: REST API, server functions, SSR pages and static files.
-pub fn app_router(service: SharedService, leptos_options: LeptosOptions) -> Router {
+pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
-    let context_service = Arc::clone(&service);
+    let context_service: SharedService = service.clone();
     Router::new()
         .leptos_routes_with_context(
             &leptos_options,

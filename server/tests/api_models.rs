@@ -21,6 +21,7 @@ async fn lists_the_eleven_built_in_models_with_the_spec_fields() {
     assert_eq!(dev["family"], "flux");
     assert_eq!(dev["requiresToken"], true);
     assert_eq!(dev["builtIn"], true);
+    assert_eq!(dev["repo"], "black-forest-labs/FLUX.1-dev");
     assert_eq!(dev["installed"], false);
     assert_eq!(dev["sizeBytes"], 23_802_932_552u64 + 335_304_388);
 }
@@ -45,6 +46,10 @@ async fn filters_by_family_type_and_text() {
     assert_eq!(
         ids(server.url("/api/models?query=turbo%20adapter")).await,
         ["zimage-turbo-training-adapter"]
+    );
+    assert_eq!(
+        ids(server.url("/api/models?query=stabilityai/sdxl-turbo")).await,
+        ["sdxl-turbo"]
     );
 }
 

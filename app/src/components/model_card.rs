@@ -19,6 +19,7 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                 {model.installed.then(|| view! { <span class="badge badge--ok">"Installed"</span> })}
             </div>
             <p class="model-card__desc">{model.description.clone()}</p>
+            {model.repo.clone().map(|repo| view! { <p class="model-card__repo">{repo}</p> })}
             <p class="model-card__meta">{size}</p>
         </li>
     }

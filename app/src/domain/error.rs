@@ -7,6 +7,14 @@ pub enum ErrorCode {
     InvalidInput,
     NotFound,
     Conflict,
+    /// A file type we do not accept, or content that does not match its extension.
+    UnsupportedType,
+    /// Larger than the configured limit.
+    TooLarge,
+    /// Not enough free space on the models volume.
+    InsufficientStorage,
+    /// Hugging Face, CivitAI or a download host failed or could not be reached.
+    Upstream,
     Internal,
 }
 

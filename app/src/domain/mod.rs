@@ -4,7 +4,9 @@
 mod error;
 mod installed;
 mod model;
+mod request;
 
 pub use error::{AppError, ErrorCode};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelType, SourceType};
+pub use request::AddModelRequest;

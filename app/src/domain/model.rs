@@ -92,6 +92,8 @@ pub struct Model {
     pub size_bytes: Option<u64>,
     pub requires_token: bool,
     pub source: SourceType,
+    /// The Hugging Face repo id, for models that come from one.
+    pub repo: Option<String>,
     pub built_in: bool,
     pub tags: Vec<String>,
     pub installed: bool,
@@ -114,7 +116,7 @@ pub struct ModelFilter {
 
 impl ModelFilter {
     /// True when `model` passes every part of the filter. Text matches name, description,
-    /// tags and id, case-insensitively, each word on its own.
+    /// tags, repo and id, case-insensitively, each word on its own.
     pub fn matches(&self, model: &Model) -> bool {
         if self.family.is_some_and(|f| f != model.family)
             || self.model_type.is_some_and(|t| t != model.model_type)
@@ -126,10 +128,11 @@ impl ModelFilter {
             return true;
         };
         let haystack = format!(
-            "{} {} {} {}",
+            "{} {} {} {} {}",
             model.name,
             model.description,
             model.tags.join(" "),
+            model.repo.as_deref().unwrap_or_default(),
             model.id
         )
         .to_lowercase();
@@ -153,6 +156,7 @@ mod tests {
             size_bytes: None,
             requires_token: false,
             source: SourceType::Huggingface,
+            repo: Some(format!("acme/{}", name.to_lowercase().replace(' ', "-"))),
             built_in: true,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             installed: false,
@@ -187,5 +191,12 @@ mod tests {
         };
         assert!(by_text.matches(&flux));
         assert!(!by_text.matches(&sdxl));
+
+        let by_repo = ModelFilter {
+            query: Some("ACME/sdxl".into()),
+            ..Default::default()
+        };
+        assert!(by_repo.matches(&sdxl));
+        assert!(!by_repo.matches(&flux));
     }
 }

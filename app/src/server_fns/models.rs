@@ -1,9 +1,41 @@
 use leptos::prelude::*;
 
-use crate::domain::{AppError, Model, ModelFilter};
+use crate::domain::{
+    AddModelRequest, AppError, InstalledList, InstalledModel, Model, ModelFilter, Verification,
+};
 
 /// Built-in and custom models that pass `filter`.
 #[server]
 pub async fn list_models(filter: ModelFilter) -> Result<Vec<Model>, AppError> {
     crate::port::service()?.list_models(&filter).await
+}
+
+/// Adds a custom model (Hugging Face, CivitAI or direct URL).
+#[server]
+pub async fn add_custom_model(request: AddModelRequest) -> Result<Model, AppError> {
+    crate::port::service()?.add_custom_model(request).await
+}
+
+/// Removes a custom model that is not installed.
+#[server]
+pub async fn remove_custom_model(id: String) -> Result<(), AppError> {
+    crate::port::service()?.remove_custom_model(&id).await
+}
+
+/// Installed models with disk usage and free space.
+#[server]
+pub async fn list_installed() -> Result<InstalledList, AppError> {
+    crate::port::service()?.list_installed().await
+}
+
+/// Deletes an installed model and its files.
+#[server]
+pub async fn delete_installed(id: String) -> Result<InstalledModel, AppError> {
+    crate::port::service()?.delete_installed(&id).await
+}
+
+/// The integrity check: re-hashes an installed model's files.
+#[server]
+pub async fn verify_installed(id: String) -> Result<Verification, AppError> {
+    crate::port::service()?.verify_installed(&id).await
 }

@@ -17,6 +17,25 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A JSON body that does not parse or has the wrong shape: a 400 naming the problem.
+    pub fn body(rejection: axum::extract::rejection::JsonRejection) -> Self {
+        Self(AppError::invalid("body", rejection.body_text()))
+    }
+
+    /// A broken multipart stream (bad encoding, client gone).
+    pub fn multipart(e: axum::extract::multipart::MultipartError) -> Self {
+        Self(AppError::invalid(
+            "file",
+            format!("the upload could not be read: {}", e.body_text()),
+        ))
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self(AppError::internal(e.to_string()))
+    }
+}
+
 impl From<AppError> for ApiError {
     fn from(e: AppError) -> Self {
         Self(e)
@@ -28,6 +47,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::UnsupportedType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
+        ErrorCode::Upstream => StatusCode::BAD_GATEWAY,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

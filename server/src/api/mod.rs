@@ -1,14 +1,25 @@
 //! The REST routes of the spec: thin adapters over the service, one file per resource.
 
 mod error;
+mod installed;
 mod models;
+mod upload;
 
-use app::port::SharedService;
+use std::sync::Arc;
+
 use axum::Router;
+
+use crate::service::Service;
 
 pub use error::ApiError;
 
+pub type ApiState = Arc<Service>;
+
 /// Every `/api/...` route, with the service as state.
-pub fn router(service: SharedService) -> Router {
-    Router::new().merge(models::routes()).with_state(service)
+pub fn router(service: ApiState) -> Router {
+    Router::new()
+        .merge(models::routes())
+        .merge(installed::routes())
+        .merge(upload::routes())
+        .with_state(service)
 }

@@ -46,6 +46,7 @@ impl BuiltIn {
             size_bytes: self.size_bytes(),
             requires_token: self.gated,
             source: SourceType::Huggingface,
+            repo: Some(self.repo.clone()),
             built_in: true,
             tags: self.tags.clone(),
             installed: installed_model_id.is_some(),

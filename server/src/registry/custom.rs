@@ -81,6 +81,10 @@ impl CustomModel {
             size_bytes: self.size_bytes(),
             requires_token: self.requires_token,
             source: self.source_type(),
+            repo: match &self.source {
+                CustomSource::Huggingface { repo, .. } => Some(repo.clone()),
+                _ => None,
+            },
             built_in: false,
             tags: self.tags.clone(),
             installed: installed_model_id.is_some(),

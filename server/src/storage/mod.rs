@@ -127,15 +127,28 @@ impl Store {
         Ok(out)
     }
 
-    /// Saves a custom model; its id must be new.
-    pub fn add_custom(&self, model: CustomModel) -> Result<CustomModel, AppError> {
+    /// Saves a custom model under a new id derived from its name (`-2`, `-3`, ... when taken
+    /// by another custom model or by one of `reserved`).
+    pub fn add_custom(
+        &self,
+        mut model: CustomModel,
+        reserved: &[String],
+    ) -> Result<CustomModel, AppError> {
         self.update(|db| {
-            if db.custom_models.iter().any(|m| m.id == model.id) {
-                return Err(AppError::new(
-                    ErrorCode::Conflict,
-                    format!("a custom model with id {} already exists", model.id),
-                ));
-            }
+            let base = paths::slug(&model.name);
+            let taken = |id: &str| {
+                reserved.iter().any(|r| r == id) || db.custom_models.iter().any(|m| m.id == id)
+            };
+            model.id = (1..)
+                .map(|n| {
+                    if n == 1 {
+                        base.clone()
+                    } else {
+                        format!("{base}-{n}")
+                    }
+                })
+                .find(|id| !taken(id))
+                .expect("an unbounded range always has a free id");
             db.custom_models.push(model.clone());
             Ok(model)
         })
@@ -264,4 +277,159 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 /// Now as RFC 3339 UTC, to the second.
 pub fn now_rfc3339() -> String {
     humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::domain::{InstalledFile, ModelFamily, ModelType, SourceType};
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &dir.path().join("installed-models.json")).unwrap();
+        (dir, store)
+    }
+
+    fn record(id: &str, files: &[&str]) -> InstalledModel {
+        InstalledModel {
+            id: id.into(),
+            source_model_id: Some(format!("src-{id}")),
+            name: id.into(),
+            family: ModelFamily::Flux,
+            model_type: ModelType::BaseModel,
+            files: files
+                .iter()
+                .map(|p| InstalledFile {
+                    path: p.to_string(),
+                    size_bytes: 1,
+                    sha256: "0".repeat(64),
+                })
+                .collect(),
+            total_size_bytes: files.len() as u64,
+            installed_at: now_rfc3339(),
+            source: SourceType::Huggingface,
+            last_verification: None,
+        }
+    }
+
+    fn partial(store: &Store, name: &str) -> PathBuf {
+        let p = store.partial_dir().join(name);
+        fs::write(&p, b"x").unwrap();
+        p
+    }
+
+    #[test]
+    fn a_corrupt_database_is_reported_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("installed-models.json");
+        fs::write(&db, b"{\"schemaVersion\": 1, \"installed\": [").unwrap();
+        let err = Store::open(dir.path(), &db).unwrap_err().to_string();
+        assert!(err.contains("corrupt") && err.contains(".bak"), "{err}");
+        assert_eq!(
+            fs::read(&db).unwrap(),
+            b"{\"schemaVersion\": 1, \"installed\": ["
+        );
+
+        fs::write(&db, b"{\"schemaVersion\": 99}").unwrap();
+        let err = Store::open(dir.path(), &db).unwrap_err().to_string();
+        assert!(err.contains("newer"), "{err}");
+    }
+
+    #[test]
+    fn every_write_keeps_the_previous_good_version() {
+        let (dir, store) = store();
+        store
+            .install(
+                &[(partial(&store, "a"), "flux/a/a.safetensors".into())],
+                record("a", &["flux/a/a.safetensors"]),
+            )
+            .unwrap();
+        store
+            .install(
+                &[(partial(&store, "b"), "flux/b/b.safetensors".into())],
+                record("b", &["flux/b/b.safetensors"]),
+            )
+            .unwrap();
+        let backup =
+            Database::parse(&fs::read(dir.path().join("installed-models.json.bak")).unwrap())
+                .unwrap();
+        assert_eq!(backup.installed.len(), 1);
+        assert_eq!(store.read().unwrap().installed.len(), 2);
+    }
+
+    #[test]
+    fn a_failed_change_writes_nothing() {
+        let (dir, store) = store();
+        let err = store.update(|db| {
+            db.installed.push(record("x", &[]));
+            Err::<(), _>(AppError::invalid("x", "no"))
+        });
+        assert!(err.is_err());
+        assert!(!dir.path().join("installed-models.json").exists());
+    }
+
+    #[test]
+    fn install_never_overwrites_and_delete_keeps_shared_files() {
+        let (dir, store) = store();
+        fs::create_dir_all(dir.path().join("vae")).unwrap();
+        fs::write(dir.path().join("vae/ae.safetensors"), b"old").unwrap();
+        let err = store
+            .install(
+                &[(partial(&store, "p"), "vae/ae.safetensors".into())],
+                record("v", &["vae/ae.safetensors"]),
+            )
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::Conflict);
+        assert_eq!(
+            fs::read(dir.path().join("vae/ae.safetensors")).unwrap(),
+            b"old"
+        );
+        assert!(store.read().unwrap().installed.is_empty());
+
+        // Two records share flux/shared/ae.safetensors: deleting one keeps it for the other.
+        store
+            .install(
+                &[
+                    (partial(&store, "1"), "flux/shared/ae.safetensors".into()),
+                    (partial(&store, "2"), "flux/shared/one.safetensors".into()),
+                ],
+                record(
+                    "one",
+                    &["flux/shared/ae.safetensors", "flux/shared/one.safetensors"],
+                ),
+            )
+            .unwrap();
+        store
+            .update(|db| {
+                db.installed
+                    .push(record("two", &["flux/shared/ae.safetensors"]));
+                Ok(())
+            })
+            .unwrap();
+        store.remove_installed("one").unwrap();
+        assert!(dir.path().join("flux/shared/ae.safetensors").exists());
+        assert!(!dir.path().join("flux/shared/one.safetensors").exists());
+        store.remove_installed("two").unwrap();
+        assert!(
+            !dir.path().join("flux/shared").exists(),
+            "empty model folder removed"
+        );
+        assert!(dir.path().join("flux").exists(), "category folder kept");
+        assert_eq!(
+            store.remove_installed("two").unwrap_err().code,
+            ErrorCode::NotFound
+        );
+    }
+
+    #[test]
+    fn paths_outside_models_dir_are_refused() {
+        let (_dir, store) = store();
+        let err = store
+            .install(
+                &[(partial(&store, "e"), "../escape.bin".into())],
+                record("e", &["../escape.bin"]),
+            )
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+    }
 }

@@ -1,0 +1,270 @@
+//! Turning an `AddModelRequest` into a saved custom model: validation and source lookups.
+
+use app::domain::{AddModelRequest, AppError, ModelFamily, ModelType, SourceType};
+use url::Url;
+
+use super::Service;
+use crate::{
+    registry::{CustomModel, CustomSource, RemoteFile},
+    sources::{civitai, direct_url, huggingface},
+    storage::now_rfc3339,
+};
+
+fn non_empty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// Which source the request means: `sourceType`, else the one source whose fields are present.
+fn source_of(req: &AddModelRequest) -> Result<SourceType, AppError> {
+    let present = [
+        (
+            SourceType::Huggingface,
+            non_empty(&req.huggingface_repo).is_some(),
+        ),
+        (SourceType::Civitai, non_empty(&req.civitai_url).is_some()),
+        (SourceType::Url, non_empty(&req.url).is_some()),
+    ];
+    if let Some(source) = req.source_type {
+        return match source {
+            SourceType::Upload => Err(AppError::invalid(
+                "sourceType",
+                "uploads go to POST /api/models/upload as multipart form data",
+            )),
+            s => Ok(s),
+        };
+    }
+    let mut given = present.iter().filter(|(_, p)| *p).map(|(s, _)| *s);
+    match (given.next(), given.next()) {
+        (Some(source), None) => Ok(source),
+        (None, _) => Err(AppError::invalid(
+            "sourceType",
+            "give a source: huggingfaceRepo, civitaiUrl or url",
+        )),
+        (Some(_), Some(_)) => Err(AppError::invalid(
+            "sourceType",
+            "give one source only (huggingfaceRepo, civitaiUrl or url), or set sourceType",
+        )),
+    }
+}
+
+/// Name and description as given, trimmed and bounded.
+fn text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>, AppError> {
+    match non_empty(value) {
+        Some(v) if v.chars().count() > max => Err(AppError::invalid(
+            field,
+            format!("{field} is longer than {max} characters"),
+        )),
+        v => Ok(v.map(str::to_string)),
+    }
+}
+
+fn tags(req: &AddModelRequest) -> Vec<String> {
+    let mut tags: Vec<String> = req
+        .tags
+        .iter()
+        .flatten()
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty() && t.len() <= 40)
+        .collect();
+    tags.dedup();
+    tags.truncate(20);
+    tags
+}
+
+impl Service {
+    pub(super) async fn build_custom(&self, req: AddModelRequest) -> Result<CustomModel, AppError> {
+        let source = source_of(&req)?;
+        let name = text(&req.name, "name", 200)?;
+        let description = text(&req.description, "description", 2000)?.unwrap_or_default();
+        let mut model = CustomModel {
+            id: String::new(),
+            name: name.clone().unwrap_or_default(),
+            description,
+            family: req.family.unwrap_or(ModelFamily::Custom),
+            model_type: req.model_type.unwrap_or(ModelType::BaseModel),
+            tags: tags(&req),
+            requires_token: false,
+            source: CustomSource::Url { url: String::new() },
+            files: Vec::new(),
+            created_at: now_rfc3339(),
+        };
+        match source {
+            SourceType::Huggingface => self.resolve_huggingface(&req, &mut model).await?,
+            SourceType::Civitai => self.resolve_civitai(&req, &mut model).await?,
+            SourceType::Url | SourceType::Upload => from_url(&req, &mut model)?,
+        }
+        if model.name.is_empty() {
+            return Err(AppError::invalid("name", "give the model a name"));
+        }
+        Ok(model)
+    }
+
+    async fn resolve_huggingface(
+        &self,
+        req: &AddModelRequest,
+        model: &mut CustomModel,
+    ) -> Result<(), AppError> {
+        let repo = non_empty(&req.huggingface_repo)
+            .unwrap_or_default()
+            .to_string();
+        huggingface::validate_repo(&repo)?;
+        let files: Vec<String> = req
+            .huggingface_files
+            .iter()
+            .flatten()
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect();
+        huggingface::validate_files(&files)?;
+        let revision = non_empty(&req.huggingface_revision)
+            .unwrap_or("main")
+            .to_string();
+        if revision.contains("..") || revision.starts_with('/') {
+            return Err(AppError::invalid(
+                "huggingfaceRevision",
+                "not a valid revision",
+            ));
+        }
+        let token = non_empty(&req.huggingface_token).or(self.config.hf_token.as_deref());
+        let mut remote: Vec<RemoteFile> = files
+            .iter()
+            .map(|path| RemoteFile {
+                path: path.clone(),
+                size_bytes: None,
+                sha256: None,
+                url: None,
+            })
+            .collect();
+        // With a token, the repo and files must check out. Without one, a check that cannot
+        // reach the Hub still saves the model (sizes unknown); a clear "no such repo" does not.
+        match huggingface::check_repo(
+            &self.http,
+            &self.config.hf_endpoint,
+            &repo,
+            &revision,
+            &files,
+            token,
+        )
+        .await
+        {
+            Ok(check) => {
+                model.requires_token =
+                    check.gated_or_private || non_empty(&req.huggingface_token).is_some();
+                for f in &mut remote {
+                    if let Some((size, sha)) = check.files.get(&f.path) {
+                        f.size_bytes = *size;
+                        f.sha256 = sha.clone();
+                    }
+                }
+            }
+            Err(e) if token.is_none() && e.code == app::domain::ErrorCode::Upstream => {
+                tracing::warn!(%repo, error = %e.message, "saved without checking the repo");
+            }
+            Err(e) => return Err(e),
+        }
+        if model.name.is_empty() {
+            model.name = repo.rsplit('/').next().unwrap_or(&repo).to_string();
+        }
+        model.source = CustomSource::Huggingface { repo, revision };
+        model.files = remote;
+        Ok(())
+    }
+
+    async fn resolve_civitai(
+        &self,
+        req: &AddModelRequest,
+        model: &mut CustomModel,
+    ) -> Result<(), AppError> {
+        let endpoint_host = Url::parse(&self.config.civitai_endpoint)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string));
+        let reference = civitai::parse_ref(
+            non_empty(&req.civitai_url).unwrap_or_default(),
+            endpoint_host.as_deref(),
+        )?;
+        let token = non_empty(&req.civitai_token).or(self.config.civitai_token.as_deref());
+        let found =
+            civitai::resolve(&self.http, &self.config.civitai_endpoint, reference, token).await?;
+        if model.name.is_empty() {
+            model.name = format!("{} {}", found.model_name, found.version_name)
+                .trim()
+                .to_string();
+        }
+        if req.model_type.is_none() {
+            model.model_type = civitai::model_type(&found.civitai_type);
+        }
+        if req.family.is_none() {
+            model.family = civitai::family(&found.base_model);
+        }
+        if model.tags.is_empty() {
+            model.tags = found
+                .tags
+                .iter()
+                .take(10)
+                .map(|t| t.to_lowercase())
+                .collect();
+        }
+        model.requires_token = non_empty(&req.civitai_token).is_some();
+        let file_name = crate::storage::paths::sanitize_file_name(&found.file_name)
+            .unwrap_or_else(|| format!("civitai-{}.safetensors", found.version_id));
+        model.files = vec![RemoteFile {
+            path: file_name,
+            size_bytes: found.size_bytes,
+            sha256: found.sha256,
+            url: Some(found.download_url),
+        }];
+        model.source = CustomSource::Civitai {
+            model_id: found.model_id,
+            version_id: found.version_id,
+            version_name: found.version_name,
+            base_model: found.base_model,
+        };
+        Ok(())
+    }
+}
+
+fn from_url(req: &AddModelRequest, model: &mut CustomModel) -> Result<(), AppError> {
+    let (url, file_name) = direct_url::validate(
+        non_empty(&req.url).unwrap_or_default(),
+        non_empty(&req.file_name),
+    )?;
+    let sha256 = direct_url::validate_sha256(req.sha256.as_deref())?;
+    if model.name.is_empty() {
+        model.name = file_name
+            .rsplit_once('.')
+            .map(|(stem, _)| stem.to_string())
+            .unwrap_or_else(|| file_name.clone());
+    }
+    model.files = vec![RemoteFile {
+        path: file_name,
+        size_bytes: None,
+        sha256,
+        url: Some(url.to_string()),
+    }];
+    model.source = CustomSource::Url {
+        url: url.to_string(),
+    };
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_source_is_inferred_or_must_be_unambiguous() {
+        let mut req = AddModelRequest {
+            url: Some("https://x/y.safetensors".into()),
+            ..Default::default()
+        };
+        assert_eq!(source_of(&req).unwrap(), SourceType::Url);
+        req.civitai_url = Some("https://civitai.com/models/1".into());
+        assert_eq!(
+            source_of(&req).unwrap_err().field.as_deref(),
+            Some("sourceType")
+        );
+        req.source_type = Some(SourceType::Civitai);
+        assert_eq!(source_of(&req).unwrap(), SourceType::Civitai);
+        assert!(source_of(&AddModelRequest::default()).is_err());
+    }
+}

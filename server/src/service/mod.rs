@@ -1,0 +1,154 @@
+//! Implements app's `ModelService` port: orchestrates the registry, sources and storage.
+
+mod custom;
+mod upload;
+
+use std::{sync::Arc, time::Duration};
+
+use app::{
+    domain::{
+        AddModelRequest, AppError, ErrorCode, InstalledList, InstalledModel, Model, ModelFilter,
+        Verification,
+    },
+    port::ModelService,
+};
+
+use crate::{
+    config::Config,
+    registry::Catalog,
+    storage::{StorageError, Store},
+};
+
+pub use upload::UploadFields;
+
+pub struct Service {
+    config: Config,
+    catalog: Catalog,
+    store: Store,
+    http: reqwest::Client,
+}
+
+impl Service {
+    /// Opens the models folder and database; fails clearly if either is unusable.
+    pub fn new(config: Config) -> Result<Arc<Self>, StorageError> {
+        let store = Store::open(&config.models_dir, &config.db_path)?;
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            .user_agent(concat!("model-manager/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Ok(Arc::new(Self {
+            config,
+            catalog: Catalog::built_in(),
+            store,
+            http,
+        }))
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs blocking storage work off the async runtime.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(Store) -> Result<T, AppError> + Send + 'static,
+    ) -> Result<T, AppError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || work(store))
+            .await
+            .map_err(|e| AppError::internal(format!("storage task failed: {e}")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl ModelService for Service {
+    async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError> {
+        let db = self.blocking(|store| Ok(store.read()?)).await?;
+        let installed_id = |id: &str| db.installed_from(id).map(|m| m.id.clone());
+        let built_in = self
+            .catalog
+            .models()
+            .iter()
+            .map(|m| m.to_model(installed_id(&m.id)));
+        let custom = db
+            .custom_models
+            .iter()
+            .map(|m| m.to_model(installed_id(&m.id)));
+        Ok(built_in
+            .chain(custom)
+            .filter(|m| filter.matches(m))
+            .collect())
+    }
+
+    async fn add_custom_model(&self, request: AddModelRequest) -> Result<Model, AppError> {
+        let model = self.build_custom(request).await?;
+        let reserved: Vec<String> = self.catalog.models().iter().map(|m| m.id.clone()).collect();
+        let saved = self
+            .blocking(move |store| store.add_custom(model, &reserved))
+            .await?;
+        tracing::info!(id = %saved.id, source = ?saved.source_type(), "custom model added");
+        Ok(saved.to_model(None))
+    }
+
+    async fn remove_custom_model(&self, id: &str) -> Result<(), AppError> {
+        let id = id.to_string();
+        if self.catalog.get(&id).is_some() {
+            return Err(AppError::invalid(
+                "id",
+                format!("{id} is built in and cannot be removed"),
+            ));
+        }
+        self.blocking(move |store| {
+            store.update(|db| {
+                if let Some(installed) = db.installed_from(&id) {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "{id} is installed (id {}): delete the installed copy first",
+                            installed.id
+                        ),
+                    ));
+                }
+                let before = db.custom_models.len();
+                db.custom_models.retain(|m| m.id != id);
+                if db.custom_models.len() == before {
+                    return Err(AppError::not_found(format!("no custom model with id {id}")));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
+
+    async fn list_installed(&self) -> Result<InstalledList, AppError> {
+        self.blocking(|store| {
+            let models = store.read()?.installed;
+            Ok(InstalledList {
+                total_disk_usage: models.iter().map(|m| m.total_size_bytes).sum(),
+                disk_free: store.disk_free(),
+                models,
+            })
+        })
+        .await
+    }
+
+    async fn delete_installed(&self, id: &str) -> Result<InstalledModel, AppError> {
+        let id = id.to_string();
+        let removed = self
+            .blocking(move |store| store.remove_installed(&id))
+            .await?;
+        tracing::info!(id = %removed.id, name = %removed.name, "installed model deleted");
+        Ok(removed)
+    }
+
+    async fn verify_installed(&self, id: &str) -> Result<Verification, AppError> {
+        let id = id.to_string();
+        self.blocking(move |store| store.verify(&id)).await
+    }
+}

@@ -1,0 +1,104 @@
+//! Registering a received upload.
+
+use app::domain::{
+    AppError, ErrorCode, InstalledFile, InstalledModel, ModelFamily, ModelType, SourceType,
+};
+
+use super::Service;
+use crate::{
+    sources::upload::Received,
+    storage::{now_rfc3339, paths},
+};
+
+/// The form fields that come with an uploaded file.
+#[derive(Debug, Default, Clone)]
+pub struct UploadFields {
+    pub name: Option<String>,
+    pub model_type: Option<ModelType>,
+    pub family: Option<ModelFamily>,
+}
+
+impl UploadFields {
+    /// Sets a text field of the multipart form; unknown fields are an error.
+    pub fn set(&mut self, field: &str, value: &str) -> Result<(), AppError> {
+        let value = value.trim();
+        match field {
+            "name" => self.name = Some(value.to_string()).filter(|v| !v.is_empty()),
+            "type" => self.model_type = Some(parse_enum(field, value)?),
+            "family" => self.family = Some(parse_enum(field, value)?),
+            other => {
+                return Err(AppError::invalid(
+                    other,
+                    format!("unknown field {other:?}: send file, name, type and family"),
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A snake_case enum value from a form field, with an error that names the field.
+fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, AppError> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|_| AppError::invalid(field, format!("{value:?} is not a valid model {field}")))
+}
+
+impl Service {
+    /// Moves a validated upload into its folder and registers it. An existing file of the
+    /// same name is never overwritten.
+    pub async fn install_upload(
+        &self,
+        received: Received,
+        fields: UploadFields,
+    ) -> Result<InstalledModel, AppError> {
+        let family = fields.family.unwrap_or(ModelFamily::Custom);
+        let model_type = fields.model_type.unwrap_or(ModelType::Other);
+        let name = fields.name.unwrap_or_else(|| {
+            received
+                .file_name
+                .rsplit_once('.')
+                .map_or(received.file_name.clone(), |(stem, _)| stem.to_string())
+        });
+        if name.chars().count() > 200 {
+            return Err(AppError::invalid(
+                "name",
+                "name is longer than 200 characters",
+            ));
+        }
+        let rel = format!(
+            "{}/{}",
+            paths::category_folder(family, model_type),
+            received.file_name
+        );
+        let record = InstalledModel {
+            id: format!("upload-{}", uuid::Uuid::new_v4()),
+            source_model_id: None,
+            name,
+            family,
+            model_type,
+            files: vec![InstalledFile {
+                path: rel.clone(),
+                size_bytes: received.size,
+                sha256: received.sha256.clone(),
+            }],
+            total_size_bytes: received.size,
+            installed_at: now_rfc3339(),
+            source: SourceType::Upload,
+            last_verification: None,
+        };
+        let partial_path = received.partial.path().to_path_buf();
+        let installed = self
+            .blocking(move |store| store.install(&[(partial_path, rel)], record))
+            .await
+            .map_err(|e| match e.code {
+                ErrorCode::Conflict => AppError {
+                    field: Some("file".into()),
+                    ..e
+                },
+                _ => e,
+            })?;
+        received.partial.moved();
+        tracing::info!(id = %installed.id, size = installed.total_size_bytes, "upload installed");
+        Ok(installed)
+    }
+}

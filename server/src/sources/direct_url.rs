@@ -1,0 +1,106 @@
+//! Direct download links.
+
+use app::domain::AppError;
+use url::Url;
+
+use crate::storage::{hashing, paths};
+
+/// An http(s) link with a host. Returns the parsed URL and the file name to save as:
+/// `file_name` if given, else the last path segment.
+pub fn validate(url: &str, file_name: Option<&str>) -> Result<(Url, String), AppError> {
+    let parsed = Url::parse(url.trim()).map_err(|_| {
+        AppError::invalid(
+            "url",
+            format!("{url:?} is not a link: use https://host/path/model.safetensors"),
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+        return Err(AppError::invalid(
+            "url",
+            "only http and https links can be downloaded",
+        ));
+    }
+    let from_url = parsed
+        .path_segments()
+        .and_then(|mut s| s.next_back())
+        .map(|s| {
+            urlencoding::decode(s)
+                .map(|c| c.into_owned())
+                .unwrap_or_else(|_| s.to_string())
+        });
+    let name = file_name
+        .filter(|n| !n.trim().is_empty())
+        .map(str::to_string)
+        .or(from_url)
+        .and_then(|n| paths::sanitize_file_name(&n))
+        .ok_or_else(|| {
+            AppError::invalid(
+                "fileName",
+                "the link has no file name: give one, for example model.safetensors",
+            )
+        })?;
+    Ok((parsed, name))
+}
+
+/// A user-given sha256: 64 hex digits, stored lower-case.
+pub fn validate_sha256(sha: Option<&str>) -> Result<Option<String>, AppError> {
+    match sha.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) if hashing::is_sha256(s) => Ok(Some(s.to_ascii_lowercase())),
+        Some(_) => Err(AppError::invalid(
+            "sha256",
+            "a sha256 is 64 hexadecimal digits",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_and_names() {
+        let (_, name) = validate(
+            "https://cdn.example.com/x/My%20Model.safetensors?sig=1",
+            None,
+        )
+        .unwrap();
+        assert_eq!(name, "My Model.safetensors");
+        let (_, name) = validate("https://cdn.example.com/dl", Some("../../evil.gguf")).unwrap();
+        assert_eq!(name, "evil.gguf");
+        assert_eq!(
+            validate("ftp://x/y.bin", None)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("url")
+        );
+        assert_eq!(
+            validate("file:///etc/passwd", None)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("url")
+        );
+        assert_eq!(
+            validate("nonsense", None).unwrap_err().field.as_deref(),
+            Some("url")
+        );
+        assert_eq!(
+            validate("https://host/", None)
+                .unwrap_err()
+                .field
+                .as_deref(),
+            Some("fileName")
+        );
+    }
+
+    #[test]
+    fn sha256_must_be_64_hex() {
+        assert_eq!(validate_sha256(None).unwrap(), None);
+        assert_eq!(validate_sha256(Some("")).unwrap(), None);
+        let upper = "A".repeat(64);
+        assert_eq!(validate_sha256(Some(&upper)).unwrap(), Some("a".repeat(64)));
+        assert!(validate_sha256(Some("abc")).is_err());
+    }
+}

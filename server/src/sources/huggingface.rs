@@ -1,0 +1,228 @@
+//! Hugging Face: repo id and file path rules, and the API lookup that records sizes and LFS
+//! sha256 of a repo's files.
+
+use std::collections::HashMap;
+
+use app::domain::{AppError, ErrorCode};
+use serde::Deserialize;
+
+use super::http_error;
+use crate::storage::{hashing, paths};
+
+/// `owner/name` as the Hub accepts it: letters, digits, `-`, `_`, `.`; no `--` or `..`;
+/// not starting or ending with `-` or `.`; at most 96 characters each.
+pub fn validate_repo(repo: &str) -> Result<(), AppError> {
+    let part_ok = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 96
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            && !p.starts_with(['-', '.'])
+            && !p.ends_with(['-', '.'])
+            && !p.contains("--")
+            && !p.contains("..")
+    };
+    match repo.split_once('/') {
+        Some((owner, name)) if part_ok(owner) && part_ok(name) => Ok(()),
+        _ => Err(AppError::invalid(
+            "huggingfaceRepo",
+            format!("{repo:?} is not a Hugging Face repo id: use owner/name, for example black-forest-labs/FLUX.1-dev"),
+        )),
+    }
+}
+
+/// Paths inside the repo: relative, no `..`; at least one.
+pub fn validate_files(files: &[String]) -> Result<(), AppError> {
+    if files.is_empty() {
+        return Err(AppError::invalid(
+            "huggingfaceFiles",
+            "list at least one file of the repo, for example model.safetensors",
+        ));
+    }
+    if let Some(bad) = files.iter().find(|f| !paths::is_safe_relative(f)) {
+        return Err(AppError::invalid(
+            "huggingfaceFiles",
+            format!("{bad:?} is not a path inside the repo (no leading /, no ..)"),
+        ));
+    }
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiRepo {
+    #[serde(default)]
+    gated: serde_json::Value,
+    #[serde(default)]
+    private: bool,
+    #[serde(default)]
+    siblings: Vec<Sibling>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Sibling {
+    rfilename: String,
+    size: Option<u64>,
+    lfs: Option<Lfs>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Lfs {
+    sha256: String,
+    size: Option<u64>,
+}
+
+/// What the Hub says about the requested files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoCheck {
+    pub gated_or_private: bool,
+    /// Path -> (size, LFS sha256).
+    pub files: HashMap<String, (Option<u64>, Option<String>)>,
+}
+
+/// Checks the repo and files against `{endpoint}/api/models/{repo}/revision/{rev}?blobs=true`.
+pub async fn check_repo(
+    client: &reqwest::Client,
+    endpoint: &str,
+    repo: &str,
+    revision: &str,
+    files: &[String],
+    token: Option<&str>,
+) -> Result<RepoCheck, AppError> {
+    let url = format!(
+        "{endpoint}/api/models/{repo}/revision/{}?blobs=true",
+        urlencoding::encode(revision)
+    );
+    let mut request = client.get(url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request
+        .send()
+        .await
+        .map_err(|e| http_error("Hugging Face", e))?;
+    let status = response.status().as_u16();
+    let error_code = response
+        .headers()
+        .get("x-error-code")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    match (status, error_code.as_str()) {
+        (200..=299, _) => {}
+        (401, "") if token.is_some() => {
+            return Err(AppError::invalid(
+                "huggingfaceToken",
+                "Hugging Face rejected the token: check that it is a valid read token",
+            ))
+        }
+        (401 | 404, "RepoNotFound") | (401 | 404, "") => {
+            return Err(AppError::invalid(
+                "huggingfaceRepo",
+                format!("Hugging Face has no repo {repo} (or it is private and needs a token)"),
+            ))
+        }
+        (404, "RevisionNotFound") => {
+            return Err(AppError::invalid(
+                "huggingfaceRevision",
+                format!("{repo} has no revision {revision}"),
+            ))
+        }
+        (403, _) => {
+            return Err(AppError::invalid(
+                "huggingfaceToken",
+                format!(
+                    "the token has no access to {repo}: accept its licence at {endpoint}/{repo}"
+                ),
+            ))
+        }
+        _ => {
+            return Err(AppError::new(
+                ErrorCode::Upstream,
+                format!("Hugging Face answered {status} for {repo}; try again later"),
+            ))
+        }
+    }
+    let info: ApiRepo = response.json().await.map_err(|e| {
+        AppError::new(
+            ErrorCode::Upstream,
+            format!("Hugging Face sent an unexpected answer for {repo}: {e}"),
+        )
+    })?;
+    let by_path: HashMap<&str, &Sibling> = info
+        .siblings
+        .iter()
+        .map(|s| (s.rfilename.as_str(), s))
+        .collect();
+    let mut checked = HashMap::new();
+    let mut missing = Vec::new();
+    for file in files {
+        if let Some(folder) = file.strip_suffix('/') {
+            let prefix = format!("{folder}/");
+            if !info
+                .siblings
+                .iter()
+                .any(|s| s.rfilename.starts_with(&prefix))
+            {
+                missing.push(file.clone());
+            }
+            continue;
+        }
+        match by_path.get(file.as_str()) {
+            Some(s) => {
+                let sha = s
+                    .lfs
+                    .as_ref()
+                    .map(|l| l.sha256.to_ascii_lowercase())
+                    .filter(|h| hashing::is_sha256(h));
+                let size = s.lfs.as_ref().and_then(|l| l.size).or(s.size);
+                checked.insert(file.clone(), (size, sha));
+            }
+            None => missing.push(file.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(AppError::invalid(
+            "huggingfaceFiles",
+            format!("{repo} has no file {}", missing.join(", ")),
+        ));
+    }
+    Ok(RepoCheck {
+        gated_or_private: info.private
+            || !matches!(
+                info.gated,
+                serde_json::Value::Bool(false) | serde_json::Value::Null
+            ),
+        files: checked,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_ids_follow_the_hub_rules() {
+        for good in [
+            "black-forest-labs/FLUX.1-dev",
+            "Qwen/Qwen-Image",
+            "a/b",
+            "user_1/model.v2",
+        ] {
+            assert!(validate_repo(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "", "flux", "a/b/c", "../x", "a/..", "-a/b", "a/b-", "a--b/c", "a/b c", "a/",
+        ] {
+            let err = validate_repo(bad).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("huggingfaceRepo"), "{bad}");
+        }
+    }
+
+    #[test]
+    fn file_paths_stay_inside_the_repo() {
+        assert!(validate_files(&["model.safetensors".into(), "vae/x.bin".into()]).is_ok());
+        assert!(validate_files(&[]).is_err());
+        assert!(validate_files(&["../secret".into()]).is_err());
+        assert!(validate_files(&["/etc/passwd".into()]).is_err());
+    }
+}
