@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AppError, InstalledList, InstalledModel, Model, ModelFilter, Verification,
+    AddModelRequest, AppError, DownloadJob, DownloadRequest, InstalledList, InstalledModel, Model,
+    ModelFilter, Verification,
 };
 
 #[async_trait::async_trait]
@@ -21,6 +22,13 @@ pub trait ModelService: Send + Sync + 'static {
     async fn delete_installed(&self, id: &str) -> Result<InstalledModel, AppError>;
     /// Re-hashes an installed model's files against its record.
     async fn verify_installed(&self, id: &str) -> Result<Verification, AppError>;
+    /// Queues a download (or resumes a paused one with new tokens); returns the job id.
+    async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError>;
+    async fn download_job(&self, job_id: &str) -> Result<DownloadJob, AppError>;
+    /// Every job of this server, newest first.
+    async fn download_jobs(&self) -> Result<Vec<DownloadJob>, AppError>;
+    /// Cancels a job; its partial files are removed.
+    async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
 }
 
 /// The shared handle the server puts into context.

@@ -16,6 +16,14 @@ pub struct Config {
     pub allow_private_urls: bool,
     /// Largest accepted upload, in bytes (`MODELS_UPLOAD_MAX_BYTES`).
     pub upload_max_bytes: u64,
+    /// Downloads running at once; more wait in the queue (`MODELS_MAX_CONCURRENT_DOWNLOADS`).
+    pub max_concurrent_downloads: usize,
+    /// Free space a download must leave on the volume (`MODELS_MIN_FREE_BYTES`).
+    pub min_free_bytes: u64,
+    /// Seconds without data before a transfer counts as stalled (`MODELS_DOWNLOAD_STALL_SECS`).
+    pub download_stall_secs: u64,
+    /// First retry delay in ms, doubled per attempt (`MODELS_DOWNLOAD_RETRY_BASE_MS`).
+    pub download_retry_base_ms: u64,
 }
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
@@ -63,14 +71,26 @@ impl Config {
                 })
             }
         };
-        let upload_raw =
-            get("MODELS_UPLOAD_MAX_BYTES").unwrap_or_else(|| DEFAULT_UPLOAD_MAX.to_string());
-        let upload_max_bytes = upload_raw.parse().map_err(|_| ConfigError::Invalid {
-            name: "MODELS_UPLOAD_MAX_BYTES",
-            value: upload_raw,
-            reason: "expected a number of bytes",
-        })?;
+        let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(name) {
+                None => Ok(default),
+                Some(raw) => raw.parse().map_err(|_| ConfigError::Invalid {
+                    name,
+                    value: raw,
+                    reason: "expected a whole number",
+                }),
+            }
+        };
+        let upload_max_bytes = number("MODELS_UPLOAD_MAX_BYTES", DEFAULT_UPLOAD_MAX)?;
+        let max_concurrent_downloads = number("MODELS_MAX_CONCURRENT_DOWNLOADS", 2)? as usize;
+        let min_free_bytes = number("MODELS_MIN_FREE_BYTES", 1_000_000_000)?;
+        let download_stall_secs = number("MODELS_DOWNLOAD_STALL_SECS", 30)?.max(1);
+        let download_retry_base_ms = number("MODELS_DOWNLOAD_RETRY_BASE_MS", 500)?;
         Ok(Self {
+            max_concurrent_downloads,
+            min_free_bytes,
+            download_stall_secs,
+            download_retry_base_ms,
             upload_max_bytes,
             models_dir,
             db_path,
@@ -104,6 +124,8 @@ impl std::fmt::Debug for Config {
             .field("site_addr", &self.site_addr)
             .field("allow_private_urls", &self.allow_private_urls)
             .field("upload_max_bytes", &self.upload_max_bytes)
+            .field("max_concurrent_downloads", &self.max_concurrent_downloads)
+            .field("min_free_bytes", &self.min_free_bytes)
             .finish()
     }
 }

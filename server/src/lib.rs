@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod config;
+pub mod download;
 pub mod inspect;
 pub mod registry;
 pub mod service;

@@ -18,6 +18,10 @@ async fn main() -> anyhow::Result<()> {
     leptos_options.site_addr = config.site_addr;
     let addr = config.site_addr;
     let service = Service::new(config)?;
+    let resumed = service.resume_downloads();
+    if resumed > 0 {
+        tracing::info!(resumed, "resuming unfinished downloads");
+    }
     let router = app_router(service, leptos_options);
 
     let listener = tokio::net::TcpListener::bind(addr)

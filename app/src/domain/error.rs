@@ -15,12 +15,21 @@ pub enum ErrorCode {
     InsufficientStorage,
     /// Hugging Face, CivitAI or a download host failed or could not be reached.
     Upstream,
+    /// The source needs a token (gated or private repo, login-only CivitAI file).
+    TokenRequired,
+    /// The token was refused or has no access.
+    AccessDenied,
+    /// Downloaded bytes do not match the published size or sha256.
+    IntegrityFailed,
+    /// The job was cancelled.
+    Cancelled,
     Internal,
 }
 
 /// The error every service call, REST route and server function returns.
 /// On the wire: `{"code": "...", "message": "...", "field"?: "..."}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
 #[error("{message}")]
 pub struct AppError {
     pub code: ErrorCode,
@@ -28,6 +37,9 @@ pub struct AppError {
     /// The request field the error is about, for inline form messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The download job a conflict is about (409 "already downloading").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
 }
 
 impl AppError {
@@ -36,6 +48,7 @@ impl AppError {
             code,
             message: message.into(),
             field: None,
+            job_id: None,
         }
     }
 

@@ -1,7 +1,8 @@
 use leptos::prelude::*;
 
 use crate::domain::{
-    AddModelRequest, AppError, InstalledList, InstalledModel, Model, ModelFilter, Verification,
+    AddModelRequest, AppError, DownloadJob, DownloadRequest, InstalledList, InstalledModel, Model,
+    ModelFilter, Verification,
 };
 
 /// Built-in and custom models that pass `filter`.
@@ -38,4 +39,22 @@ pub async fn delete_installed(id: String) -> Result<InstalledModel, AppError> {
 #[server]
 pub async fn verify_installed(id: String) -> Result<Verification, AppError> {
     crate::port::service()?.verify_installed(&id).await
+}
+
+/// Starts (or resumes with tokens) a download; returns the job id.
+#[server]
+pub async fn start_download(request: DownloadRequest) -> Result<String, AppError> {
+    crate::port::service()?.start_download(request).await
+}
+
+/// Every download job, newest first.
+#[server]
+pub async fn download_jobs() -> Result<Vec<DownloadJob>, AppError> {
+    crate::port::service()?.download_jobs().await
+}
+
+/// Cancels a download; its partial files are removed.
+#[server]
+pub async fn cancel_download(job_id: String) -> Result<DownloadJob, AppError> {
+    crate::port::service()?.cancel_download(&job_id).await
 }

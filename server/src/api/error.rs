@@ -51,6 +51,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorCode::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
         ErrorCode::Upstream => StatusCode::BAD_GATEWAY,
+        ErrorCode::TokenRequired => StatusCode::UNAUTHORIZED,
+        ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+        ErrorCode::IntegrityFailed => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::Cancelled => StatusCode::CONFLICT,
         ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

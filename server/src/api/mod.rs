@@ -1,5 +1,6 @@
 //! The REST routes of the spec: thin adapters over the service, one file per resource.
 
+mod downloads;
 mod error;
 mod installed;
 mod models;
@@ -19,6 +20,7 @@ pub type ApiState = Arc<Service>;
 pub fn router(service: ApiState) -> Router {
     Router::new()
         .merge(models::routes())
+        .merge(downloads::routes())
         .merge(installed::routes())
         .merge(upload::routes())
         .with_state(service)

@@ -1,20 +1,22 @@
 //! Implements app's `ModelService` port: orchestrates the registry, sources and storage.
 
 mod custom;
+mod download;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AppError, ErrorCode, InstalledList, InstalledModel, Model, ModelFilter,
-        Verification,
+        AddModelRequest, AppError, DownloadJob, DownloadRequest, ErrorCode, InstalledList,
+        InstalledModel, Model, ModelFilter, Verification,
     },
     port::ModelService,
 };
 
 use crate::{
     config::Config,
+    download::{Downloads, Tokens},
     registry::Catalog,
     storage::{StorageError, Store},
 };
@@ -26,6 +28,7 @@ pub struct Service {
     catalog: Catalog,
     store: Store,
     http: reqwest::Client,
+    downloads: Arc<Downloads>,
 }
 
 impl Service {
@@ -38,12 +41,19 @@ impl Service {
             .user_agent(concat!("model-manager/", env!("CARGO_PKG_VERSION")))
             .build()
             .expect("the HTTP client builds with static settings");
+        let downloads = Downloads::new(&config, store.clone());
         Ok(Arc::new(Self {
             config,
             catalog: Catalog::built_in(),
             store,
             http,
+            downloads,
         }))
+    }
+
+    /// Resumes the unfinished downloads of the journal; call once the runtime runs.
+    pub fn resume_downloads(&self) -> usize {
+        self.downloads.resume_from_journal()
     }
 
     pub fn config(&self) -> &Config {
@@ -150,5 +160,39 @@ impl ModelService for Service {
     async fn verify_installed(&self, id: &str) -> Result<Verification, AppError> {
         let id = id.to_string();
         self.blocking(move |store| store.verify(&id)).await
+    }
+
+    async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError> {
+        let db = self.blocking(|store| Ok(store.read()?)).await?;
+        let plan = self.plan_for(request.model_id.trim(), &db.custom_models)?;
+        if let Some(installed) = db.installed_from(&plan.model_id) {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "{} is already installed (id {})",
+                    plan.model_name, installed.id
+                ),
+            ));
+        }
+        let clean = |t: Option<String>| t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
+        let tokens = Tokens {
+            huggingface: clean(request.huggingface_token),
+            civitai: clean(request.civitai_token),
+        };
+        let job_id = self.downloads.start(plan, tokens)?;
+        tracing::info!(job = %job_id, model = %request.model_id, "download queued");
+        Ok(job_id)
+    }
+
+    async fn download_job(&self, job_id: &str) -> Result<DownloadJob, AppError> {
+        self.downloads.get(job_id)
+    }
+
+    async fn download_jobs(&self) -> Result<Vec<DownloadJob>, AppError> {
+        Ok(self.downloads.list())
+    }
+
+    async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
+        self.downloads.cancel(job_id)
     }
 }

@@ -16,6 +16,7 @@ use std::{
 
 use app::domain::{AppError, ErrorCode, InstalledModel, Verification};
 
+pub use atomic::write_atomic;
 pub use db::{Database, SCHEMA_VERSION};
 
 use crate::registry::CustomModel;

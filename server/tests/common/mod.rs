@@ -19,6 +19,11 @@ impl TestServer {
 
 /// Starts the server with `vars` as its environment (MODELS_DIR is set to a temp folder).
 pub async fn start(vars: &[(&str, &str)]) -> TestServer {
+    // Logs for a failing test: RUST_LOG=server=debug cargo test ...
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
     let dir = tempfile::tempdir().expect("temp dir");
     let models_dir = dir.path().join("models");
     let mut env: HashMap<String, String> = vars

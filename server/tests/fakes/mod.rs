@@ -3,14 +3,14 @@
 #![allow(dead_code)]
 
 use axum::{
-    extract::{Path, Query},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
 };
 use serde_json::{json, Value};
-use std::collections::HashMap;
+use std::sync::Arc;
 
 pub const GOOD_TOKEN: &str = "hf_good_token_canary_7f3a";
 pub const SHA_A: &str = "4610115bb0c89560703c892c59ac2742fa821e60ef5871b33493ba544683abd7";
@@ -89,24 +89,24 @@ pub fn huggingface() -> Router {
     Router::new().route("/api/models/{owner}/{name}/revision/{revision}", get(info))
 }
 
-fn civitai_file(version_id: u64, name: &str, primary: bool) -> Value {
+fn civitai_file(version_id: u64, name: &str, primary: bool, sha: &str) -> Value {
     json!({
         "id": version_id * 10, "name": name, "type": "Model", "sizeKB": 2082642.29,
         "metadata": {"format": "SafeTensor", "size": "pruned", "fp": "fp16"},
         "pickleScanResult": "Success", "virusScanResult": "Success",
-        "hashes": {"AutoV1": "1A2B3C4D", "AutoV2": "879DB523C3", "SHA256": CIVITAI_SHA_UPPER, "CRC32": "0A1B2C3D"},
+        "hashes": {"AutoV1": "1A2B3C4D", "AutoV2": "879DB523C3", "SHA256": sha, "CRC32": "0A1B2C3D"},
         "primary": primary,
         "downloadUrl": format!("https://civitai.com/api/download/models/{version_id}")
     })
 }
 
-fn civitai_version(id: u64, name: &str, base: &str, file: &str) -> Value {
+fn civitai_version(id: u64, name: &str, base: &str, file: &str, sha: &str) -> Value {
     json!({
         "id": id, "modelId": 4384, "name": name, "baseModel": base, "baseModelType": "Standard",
         "publishedAt": "2023-07-29T00:00:00.000Z", "availability": "Public",
         "files": [
             {"id": id * 10 + 1, "name": "training_data.zip", "type": "Training Data", "sizeKB": 10.0, "hashes": {}},
-            civitai_file(id, file, true)
+            civitai_file(id, file, true, sha)
         ],
         "downloadUrl": format!("https://civitai.com/api/download/models/{id}")
     })
@@ -114,14 +114,19 @@ fn civitai_version(id: u64, name: &str, base: &str, file: &str) -> Value {
 
 /// CivitAI API v1: model 4384 (a LoRA for Flux.1 D) with versions 128713 (newest) and 100.
 pub fn civitai() -> Router {
-    async fn model(Path(id): Path<String>) -> Response {
+    civitai_with_sha(CIVITAI_SHA_UPPER)
+}
+
+/// The same, publishing `sha` (upper-case hex, as CivitAI does) for the primary files.
+pub fn civitai_with_sha(sha: &str) -> Router {
+    async fn model(State(sha): State<Arc<String>>, Path(id): Path<String>) -> Response {
         match id.parse::<u64>() {
             Ok(4384) => Json(json!({
                 "id": 4384, "name": "DreamShaper", "type": "LORA", "nsfw": false,
                 "tags": ["Anime", "Base Model"],
                 "modelVersions": [
-                    civitai_version(128713, "8", "Flux.1 D", "dreamshaper_8.safetensors"),
-                    civitai_version(100, "7", "SDXL 1.0", "dreamshaper_7.safetensors")
+                    civitai_version(128713, "8", "Flux.1 D", "dreamshaper_8.safetensors", &sha),
+                    civitai_version(100, "7", "SDXL 1.0", "dreamshaper_7.safetensors", &sha)
                 ]
             }))
             .into_response(),
@@ -137,10 +142,10 @@ pub fn civitai() -> Router {
                 .into_response(),
         }
     }
-    async fn version(Path(id): Path<u64>) -> Response {
+    async fn version(State(sha): State<Arc<String>>, Path(id): Path<u64>) -> Response {
         let mut body = match id {
-            128713 => civitai_version(128713, "8", "Flux.1 D", "dreamshaper_8.safetensors"),
-            100 => civitai_version(100, "7", "SDXL 1.0", "dreamshaper_7.safetensors"),
+            128713 => civitai_version(128713, "8", "Flux.1 D", "dreamshaper_8.safetensors", &sha),
+            100 => civitai_version(100, "7", "SDXL 1.0", "dreamshaper_7.safetensors", &sha),
             _ => {
                 return (
                     StatusCode::NOT_FOUND,
@@ -152,11 +157,10 @@ pub fn civitai() -> Router {
         body["model"] = json!({"name": "DreamShaper", "type": "LORA", "nsfw": false, "poi": false});
         Json(body).into_response()
     }
-    async fn ignore(Query(_): Query<HashMap<String, String>>) -> StatusCode {
-        StatusCode::NOT_FOUND
-    }
     Router::new()
         .route("/api/v1/models/{id}", get(model))
         .route("/api/v1/model-versions/{id}", get(version))
-        .fallback(ignore)
+        .with_state(Arc::new(sha.to_string()))
 }
+
+pub mod hub;

@@ -1,0 +1,447 @@
+//! The download engine: a queue of jobs with a concurrency limit, each fetching its files with
+//! resume and verification, then handing them to storage to install. It never imports axum or
+//! leptos; the API reads job snapshots that the engine updates without blocking on readers.
+
+mod journal;
+mod net;
+pub mod plan;
+mod progress;
+mod resolve;
+mod transfer;
+mod writer;
+
+use std::{
+    path::PathBuf,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use app::domain::{AppError, DownloadJob, ErrorCode, InstalledFile, InstalledModel, JobStatus};
+use tokio::sync::Semaphore;
+
+use crate::{
+    config::Config,
+    inspect,
+    storage::{now_rfc3339, paths, Store},
+};
+
+pub use plan::{FileSource, Plan, PlannedFile};
+pub use progress::Tokens;
+
+use progress::Job;
+
+/// Why an attempt stopped: give up, try again, or try again after bytes arrived.
+#[derive(Debug)]
+pub(crate) enum Fail {
+    Fatal(AppError),
+    Retry(String),
+    Progressed(String),
+}
+
+/// What transfers need: the HTTP client, endpoints and limits.
+pub struct Engine {
+    http: reqwest::Client,
+    hf_endpoint: String,
+    civitai_endpoint: String,
+    allow_private_urls: bool,
+    retry_base: Duration,
+    stall: Duration,
+}
+
+/// All jobs of this server process.
+pub struct Downloads {
+    engine: Engine,
+    store: Store,
+    env_tokens: Tokens,
+    min_free_bytes: u64,
+    jobs: Mutex<Vec<Arc<Job>>>,
+    slots: Arc<Semaphore>,
+    journal_lock: Mutex<()>,
+}
+
+impl Downloads {
+    pub fn new(config: &Config, store: Store) -> Arc<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(15))
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("model-manager/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the HTTP client builds with static settings");
+        Arc::new(Self {
+            engine: Engine {
+                http,
+                hf_endpoint: config.hf_endpoint.clone(),
+                civitai_endpoint: config.civitai_endpoint.clone(),
+                allow_private_urls: config.allow_private_urls,
+                retry_base: Duration::from_millis(config.download_retry_base_ms),
+                stall: Duration::from_secs(config.download_stall_secs),
+            },
+            store,
+            env_tokens: Tokens {
+                huggingface: config.hf_token.clone(),
+                civitai: config.civitai_token.clone(),
+            },
+            min_free_bytes: config.min_free_bytes,
+            jobs: Mutex::new(Vec::new()),
+            slots: Arc::new(Semaphore::new(config.max_concurrent_downloads.max(1))),
+            journal_lock: Mutex::new(()),
+        })
+    }
+
+    fn jobs(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Job>>> {
+        self.jobs.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn find(&self, id: &str) -> Option<Arc<Job>> {
+        self.jobs().iter().find(|j| j.id == id).cloned()
+    }
+
+    pub fn get(&self, id: &str) -> Result<DownloadJob, AppError> {
+        self.find(id)
+            .map(|j| j.snapshot())
+            .ok_or_else(|| AppError::not_found(format!("no download job {id}")))
+    }
+
+    /// Every job, newest first.
+    pub fn list(&self) -> Vec<DownloadJob> {
+        let mut all: Vec<DownloadJob> = self.jobs().iter().map(|j| j.snapshot()).collect();
+        all.reverse();
+        all
+    }
+
+    /// The unfinished job for `model_id`, if any.
+    fn active_for(&self, model_id: &str) -> Option<Arc<Job>> {
+        self.jobs()
+            .iter()
+            .find(|j| j.status().is_active() && j.plan().model_id == model_id)
+            .cloned()
+    }
+
+    /// Queues a download of `plan`. A paused job of the same model is resumed with the new
+    /// tokens instead; an active one is a 409 that names it.
+    pub fn start(self: &Arc<Self>, plan: Plan, tokens: Tokens) -> Result<String, AppError> {
+        if let Some(existing) = self.active_for(&plan.model_id) {
+            if existing.status() == JobStatus::Paused {
+                self.check_tokens(&plan, &tokens)?;
+                *existing.tokens.lock().unwrap_or_else(|e| e.into_inner()) = self.with_env(tokens);
+                {
+                    let mut state = existing.lock();
+                    state.status = JobStatus::Queued;
+                    state.error = None;
+                }
+                self.spawn(existing.clone());
+                return Ok(existing.id.clone());
+            }
+            return Err(AppError {
+                job_id: Some(existing.id.clone()),
+                ..AppError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "{} is already downloading (job {})",
+                        plan.model_name, existing.id
+                    ),
+                )
+            });
+        }
+        self.check_disk(&plan)?;
+        let job = Arc::new(Job::new(
+            uuid::Uuid::new_v4().to_string(),
+            now_rfc3339(),
+            plan,
+            self.with_env(tokens),
+        ));
+        self.jobs().push(job.clone());
+        self.spawn(job.clone());
+        Ok(job.id.clone())
+    }
+
+    fn with_env(&self, tokens: Tokens) -> Tokens {
+        Tokens {
+            huggingface: tokens.huggingface.or(self.env_tokens.huggingface.clone()),
+            civitai: tokens.civitai.or(self.env_tokens.civitai.clone()),
+        }
+    }
+
+    /// A paused job only resumes with the token it waits for.
+    fn check_tokens(&self, plan: &Plan, tokens: &Tokens) -> Result<(), AppError> {
+        let tokens = self.with_env(tokens.clone());
+        if plan.needs_hf_token && tokens.huggingface.is_none() {
+            return Err(AppError::invalid(
+                "huggingfaceToken",
+                "this download waits for a Hugging Face token",
+            ));
+        }
+        if plan.needs_civitai_token && tokens.civitai.is_none() {
+            return Err(AppError::invalid(
+                "civitaiToken",
+                "this download waits for a CivitAI API key",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a job whose known size, with everything already queued, would eat into the
+    /// reserve of free space.
+    fn check_disk(&self, plan: &Plan) -> Result<(), AppError> {
+        let pending: u64 = self
+            .jobs()
+            .iter()
+            .filter(|j| j.status().is_active())
+            .map(|j| {
+                let s = j.snapshot();
+                s.total_bytes
+                    .unwrap_or(0)
+                    .saturating_sub(s.bytes_downloaded)
+            })
+            .sum();
+        let needed = plan.known_size().unwrap_or(0) + pending;
+        let free = self.store.disk_free();
+        if needed.saturating_add(self.min_free_bytes) > free {
+            return Err(AppError::new(
+                ErrorCode::InsufficientStorage,
+                format!(
+                    "not enough disk space: {} needs {} (with queued downloads) and {} must stay free, but the volume has {} free",
+                    plan.model_name,
+                    app::format::bytes(needed),
+                    app::format::bytes(self.min_free_bytes),
+                    app::format::bytes(free)
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
+        let job = self
+            .find(id)
+            .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
+        if job.status().is_finished() {
+            return Err(AppError::new(
+                ErrorCode::Conflict,
+                format!("job {id} has already ended ({:?})", job.status()).to_lowercase(),
+            ));
+        }
+        let was_paused = job.status() == JobStatus::Paused;
+        job.cancel.cancel();
+        if was_paused {
+            job.set_status(JobStatus::Cancelled);
+            self.remove_partials(&job.plan());
+            self.save_journal();
+        }
+        Ok(job.snapshot())
+    }
+
+    fn spawn(self: &Arc<Self>, job: Arc<Job>) {
+        let this = self.clone();
+        self.save_journal();
+        tokio::spawn(async move { this.run(job).await });
+    }
+
+    fn partial_dir(&self, plan: &Plan) -> PathBuf {
+        self.store.partial_dir().join(paths::slug(&plan.model_id))
+    }
+
+    fn remove_partials(&self, plan: &Plan) {
+        let _ = std::fs::remove_dir_all(self.partial_dir(plan));
+    }
+
+    async fn run(self: Arc<Self>, job: Arc<Job>) {
+        let outcome = self.run_job(&job).await;
+        match outcome {
+            Ok(installed) => {
+                let mut state = job.lock();
+                state.status = JobStatus::Completed;
+                state.installed_model_id = Some(installed.id.clone());
+                drop(state);
+                self.remove_partials(&job.plan());
+                tracing::info!(job = %job.id, model = %installed.id, "download installed");
+            }
+            Err(e) if e.code == ErrorCode::Cancelled || job.cancel.is_cancelled() => {
+                job.set_status(JobStatus::Cancelled);
+                self.remove_partials(&job.plan());
+                tracing::info!(job = %job.id, "download cancelled, partial files removed");
+            }
+            Err(e) => {
+                if e.code == ErrorCode::IntegrityFailed {
+                    self.remove_partials(&job.plan());
+                }
+                tracing::warn!(job = %job.id, error = %e.message, "download failed");
+                job.fail(e);
+            }
+        }
+        // Forget the tokens as soon as the job no longer needs them.
+        *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Tokens::default();
+        self.save_journal();
+    }
+
+    async fn run_job(&self, job: &Job) -> Result<InstalledModel, AppError> {
+        let cancelled = || AppError::new(ErrorCode::Cancelled, "cancelled");
+        let _slot = tokio::select! {
+            slot = self.slots.clone().acquire_owned() => slot.map_err(|_| AppError::internal("the download queue closed"))?,
+            _ = job.cancel.cancelled() => return Err(cancelled()),
+        };
+        job.set_status(JobStatus::Downloading);
+        self.save_journal();
+
+        let plan = self.expand_folders(job).await?;
+        let dir = self.partial_dir(&plan);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
+
+        let mut moves = Vec::new();
+        let mut files = Vec::new();
+        for (index, file) in plan.files.iter().enumerate() {
+            let partial = dir.join(format!("{index}.partial"));
+            let fetched = self.engine.fetch(job, index, file, &partial).await?;
+            let dest = match (&file.source, &fetched.file_name) {
+                (FileSource::Civitai { .. }, Some(name)) => {
+                    paths::sanitize_file_name(name).unwrap_or_else(|| file.dest.clone())
+                }
+                _ => file.dest.clone(),
+            };
+            let rel = format!("{}/{dest}", plan.folder);
+            verify_file(file, &fetched, &partial, &dest)?;
+            job.file_done(index, rel.clone());
+            files.push(InstalledFile {
+                path: rel.clone(),
+                size_bytes: fetched.size,
+                sha256: fetched.sha256,
+            });
+            moves.push((partial, rel));
+        }
+
+        job.set_status(JobStatus::Verifying);
+        let record = InstalledModel {
+            id: format!("{}-{}", paths::slug(&plan.model_id), &job.id[..8]),
+            source_model_id: Some(plan.model_id.clone()),
+            name: plan.model_name.clone(),
+            family: plan.family,
+            model_type: plan.model_type,
+            total_size_bytes: files.iter().map(|f| f.size_bytes).sum(),
+            files,
+            installed_at: now_rfc3339(),
+            source: plan.source,
+            last_verification: None,
+        };
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.install(&moves, record))
+            .await
+            .map_err(|e| AppError::internal(e.to_string()))?
+    }
+
+    /// Replaces Hugging Face folder entries with the files the tree API lists.
+    async fn expand_folders(&self, job: &Job) -> Result<Plan, AppError> {
+        let mut plan = job.plan();
+        if !plan
+            .files
+            .iter()
+            .any(|f| matches!(f.source, FileSource::HuggingfaceFolder { .. }))
+        {
+            return Ok(plan);
+        }
+        let token = job.tokens().huggingface;
+        let mut files = Vec::new();
+        for file in plan.files {
+            let FileSource::HuggingfaceFolder {
+                repo,
+                revision,
+                folder,
+            } = &file.source
+            else {
+                files.push(file);
+                continue;
+            };
+            let listed = loop {
+                match self
+                    .engine
+                    .list_hf_folder(repo, revision, folder, token.as_deref())
+                    .await
+                {
+                    Ok(listed) => break listed,
+                    Err(Fail::Fatal(e)) => return Err(e),
+                    Err(Fail::Retry(why) | Fail::Progressed(why)) => {
+                        tracing::warn!(%why, "listing {folder}/ failed, retrying");
+                        tokio::select! {
+                            _ = tokio::time::sleep(self.engine.retry_base.max(Duration::from_millis(100))) => {}
+                            _ = job.cancel.cancelled() => return Err(AppError::new(ErrorCode::Cancelled, "cancelled")),
+                        }
+                    }
+                }
+            };
+            for (path, size, sha256) in listed {
+                files.push(PlannedFile {
+                    source: FileSource::Huggingface {
+                        repo: repo.clone(),
+                        revision: revision.clone(),
+                        path: path.clone(),
+                    },
+                    dest: path,
+                    expected_size: size,
+                    expected_sha256: sha256,
+                });
+            }
+        }
+        plan.files = files;
+        *job.plan.lock().unwrap_or_else(|e| e.into_inner()) = plan.clone();
+        job.set_files(&plan);
+        self.check_disk_for_running(&plan, job)?;
+        self.save_journal();
+        Ok(plan)
+    }
+
+    fn check_disk_for_running(&self, plan: &Plan, job: &Job) -> Result<(), AppError> {
+        let free = self.store.disk_free();
+        let needed = plan
+            .known_size()
+            .unwrap_or(0)
+            .saturating_sub(job.snapshot().bytes_downloaded);
+        if needed.saturating_add(self.min_free_bytes) > free {
+            return Err(AppError::new(
+                ErrorCode::InsufficientStorage,
+                format!(
+                    "not enough disk space: {} needs {} more, the volume has {} free",
+                    plan.model_name,
+                    app::format::bytes(needed),
+                    app::format::bytes(free)
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Size, sha256 and format of a finished file against what the source and registry promise.
+fn verify_file(
+    file: &PlannedFile,
+    fetched: &transfer::Fetched,
+    partial: &std::path::Path,
+    dest: &str,
+) -> Result<(), AppError> {
+    let fail = |message: String| {
+        let _ = std::fs::remove_file(partial);
+        Err(AppError::new(ErrorCode::IntegrityFailed, message))
+    };
+    if let Some(want) = file.expected_size {
+        if want != fetched.size {
+            return fail(format!(
+                "{dest} is {} bytes, expected {want}: the download is incomplete or wrong",
+                fetched.size
+            ));
+        }
+    }
+    if let Some(want) = fetched
+        .expected_sha256
+        .as_ref()
+        .or(file.expected_sha256.as_ref())
+    {
+        if *want != fetched.sha256 {
+            return fail(format!("{dest} does not match its published sha256 (expected {want}, got {}); the file was removed", fetched.sha256));
+        }
+    }
+    if let Some(format) = inspect::Format::from_file_name(dest) {
+        if let Err(e) = inspect::validate_file(partial, format) {
+            return fail(format!("{dest} is not a valid model file: {e}"));
+        }
+    }
+    Ok(())
+}

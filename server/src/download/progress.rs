@@ -1,0 +1,223 @@
+//! Job state as the engine updates it and the API reads it: counters and a smoothed speed.
+
+use std::{
+    collections::VecDeque,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
+use app::domain::{AppError, DownloadJob, FileProgress, JobStatus};
+use tokio_util::sync::CancellationToken;
+
+use super::plan::Plan;
+
+/// Speed is averaged over this window.
+const WINDOW: Duration = Duration::from_secs(5);
+
+/// Tokens for one job, in memory only.
+#[derive(Clone, Default)]
+pub struct Tokens {
+    pub huggingface: Option<String>,
+    pub civitai: Option<String>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Tokens(<redacted>)")
+    }
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub status: JobStatus,
+    pub files: Vec<FileProgress>,
+    pub error: Option<AppError>,
+    pub installed_model_id: Option<String>,
+    samples: VecDeque<(Instant, u64)>,
+}
+
+/// One download job.
+#[derive(Debug)]
+pub struct Job {
+    pub id: String,
+    pub created_at: String,
+    pub plan: Mutex<Plan>,
+    pub state: Mutex<State>,
+    pub tokens: Mutex<Tokens>,
+    pub cancel: CancellationToken,
+}
+
+impl Job {
+    pub fn new(id: String, created_at: String, plan: Plan, tokens: Tokens) -> Self {
+        let files = plan
+            .files
+            .iter()
+            .map(|f| FileProgress {
+                path: format!("{}/{}", plan.folder, f.dest),
+                bytes_downloaded: 0,
+                total_bytes: f.expected_size,
+                done: false,
+            })
+            .collect();
+        Self {
+            id,
+            created_at,
+            plan: Mutex::new(plan),
+            state: Mutex::new(State {
+                status: JobStatus::Queued,
+                files,
+                error: None,
+                installed_model_id: None,
+                samples: VecDeque::new(),
+            }),
+            tokens: Mutex::new(tokens),
+            cancel: CancellationToken::new(),
+        }
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn plan(&self) -> Plan {
+        self.plan.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn tokens(&self) -> Tokens {
+        self.tokens
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub fn status(&self) -> JobStatus {
+        self.lock().status
+    }
+
+    pub fn set_status(&self, status: JobStatus) {
+        self.lock().status = status;
+    }
+
+    /// Replaces the file list (after a folder was expanded).
+    pub fn set_files(&self, plan: &Plan) {
+        let mut state = self.lock();
+        state.files = plan
+            .files
+            .iter()
+            .map(|f| FileProgress {
+                path: format!("{}/{}", plan.folder, f.dest),
+                bytes_downloaded: 0,
+                total_bytes: f.expected_size,
+                done: false,
+            })
+            .collect();
+    }
+
+    /// Records the progress of file `index`.
+    pub fn set_file_progress(&self, index: usize, bytes: u64, total: Option<u64>) {
+        let mut state = self.lock();
+        if let Some(f) = state.files.get_mut(index) {
+            f.bytes_downloaded = bytes;
+            if total.is_some() {
+                f.total_bytes = total;
+            }
+        }
+        let now = Instant::now();
+        let sum = state.files.iter().map(|f| f.bytes_downloaded).sum();
+        state.samples.push_back((now, sum));
+        while state
+            .samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > WINDOW)
+        {
+            state.samples.pop_front();
+        }
+    }
+
+    pub fn file_done(&self, index: usize, path: String) {
+        let mut state = self.lock();
+        if let Some(f) = state.files.get_mut(index) {
+            f.done = true;
+            f.path = path;
+        }
+    }
+
+    pub fn fail(&self, error: AppError) {
+        let mut state = self.lock();
+        state.status = JobStatus::Failed;
+        state.error = Some(error);
+    }
+
+    /// The wire view, with speed and ETA computed now.
+    pub fn snapshot(&self) -> DownloadJob {
+        let plan = self.plan();
+        let state = self.lock();
+        let bytes: u64 = state.files.iter().map(|f| f.bytes_downloaded).sum();
+        let total: Option<u64> = state.files.iter().map(|f| f.total_bytes).sum();
+        let speed = if state.status == JobStatus::Downloading {
+            speed(&state.samples, bytes, Instant::now())
+        } else {
+            0
+        };
+        DownloadJob {
+            id: self.id.clone(),
+            model_id: plan.model_id.clone(),
+            model_name: plan.model_name.clone(),
+            status: state.status,
+            bytes_downloaded: bytes,
+            total_bytes: total,
+            speed_bytes_per_sec: speed,
+            eta_seconds: eta(bytes, total, speed),
+            files: state.files.clone(),
+            error: state.error.clone(),
+            installed_model_id: state.installed_model_id.clone(),
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
+/// Bytes per second over the window: from the oldest sample still in it to now. A stalled
+/// transfer decays towards zero instead of showing its last speed.
+pub fn speed(samples: &VecDeque<(Instant, u64)>, bytes_now: u64, now: Instant) -> u64 {
+    let Some((t0, b0)) = samples
+        .iter()
+        .find(|(t, _)| now.duration_since(*t) <= WINDOW)
+    else {
+        return 0;
+    };
+    let elapsed = now.duration_since(*t0).as_secs_f64().max(1.0);
+    (bytes_now.saturating_sub(*b0) as f64 / elapsed) as u64
+}
+
+pub fn eta(bytes: u64, total: Option<u64>, speed: u64) -> Option<u64> {
+    let total = total?;
+    (speed > 0).then(|| total.saturating_sub(bytes).div_ceil(speed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_is_averaged_and_decays_when_stalled() {
+        let t = Instant::now();
+        let samples: VecDeque<_> = [
+            (t, 0),
+            (t + Duration::from_secs(1), 100),
+            (t + Duration::from_secs(2), 200),
+        ]
+        .into();
+        assert_eq!(speed(&samples, 200, t + Duration::from_secs(2)), 100);
+        // No new bytes for two more seconds: the average falls.
+        assert_eq!(speed(&samples, 200, t + Duration::from_secs(4)), 50);
+        // Everything older than the window: zero.
+        assert_eq!(speed(&samples, 200, t + Duration::from_secs(30)), 0);
+    }
+
+    #[test]
+    fn eta_needs_a_total_and_a_speed() {
+        assert_eq!(eta(50, Some(150), 10), Some(10));
+        assert_eq!(eta(50, None, 10), None);
+        assert_eq!(eta(50, Some(150), 0), None);
+    }
+}

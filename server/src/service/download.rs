@@ -1,0 +1,132 @@
+//! Turning a model (built-in or custom) into a download plan.
+
+use app::domain::{AppError, SourceType};
+use url::Url;
+
+use super::Service;
+use crate::{
+    download::{FileSource, Plan, PlannedFile},
+    registry::{CustomModel, CustomSource},
+    storage::paths,
+};
+
+impl Service {
+    /// The plan for `model_id`, or 404.
+    pub(super) fn plan_for(
+        &self,
+        model_id: &str,
+        custom: &[CustomModel],
+    ) -> Result<Plan, AppError> {
+        if let Some(m) = self.catalog.get(model_id) {
+            return Ok(Plan {
+                model_id: m.id.clone(),
+                model_name: m.name.clone(),
+                family: m.family,
+                model_type: m.model_type,
+                source: SourceType::Huggingface,
+                folder: folder(m.family, m.model_type, &m.id),
+                files: m
+                    .files
+                    .iter()
+                    .map(|f| hf_file(&m.repo, &m.revision, &f.path, f.size, f.sha256.clone()))
+                    .collect(),
+                needs_hf_token: m.gated,
+                needs_civitai_token: false,
+            });
+        }
+        let m = custom
+            .iter()
+            .find(|m| m.id == model_id)
+            .ok_or_else(|| AppError::not_found(format!("no model with id {model_id}")))?;
+        let files = match &m.source {
+            CustomSource::Huggingface { repo, revision } => m
+                .files
+                .iter()
+                .map(|f| hf_file(repo, revision, &f.path, f.size_bytes, f.sha256.clone()))
+                .collect(),
+            CustomSource::Civitai { version_id, .. } => m
+                .files
+                .iter()
+                .map(|f| PlannedFile {
+                    source: FileSource::Civitai {
+                        version_id: *version_id,
+                        query: f
+                            .url
+                            .as_deref()
+                            .and_then(|u| Url::parse(u).ok())
+                            .and_then(|u| u.query().map(|q| format!("?{q}")))
+                            .unwrap_or_default(),
+                    },
+                    dest: f.path.clone(),
+                    // CivitAI gives sizes in rounded KB only: the SHA256 is the check.
+                    expected_size: None,
+                    expected_sha256: f.sha256.clone(),
+                })
+                .collect(),
+            CustomSource::Url { url } => m
+                .files
+                .iter()
+                .map(|f| PlannedFile {
+                    source: FileSource::Url {
+                        url: f.url.clone().unwrap_or_else(|| url.clone()),
+                    },
+                    dest: f.path.clone(),
+                    expected_size: f.size_bytes,
+                    expected_sha256: f.sha256.clone(),
+                })
+                .collect(),
+        };
+        Ok(Plan {
+            model_id: m.id.clone(),
+            model_name: m.name.clone(),
+            family: m.family,
+            model_type: m.model_type,
+            source: m.source_type(),
+            folder: folder(m.family, m.model_type, &m.id),
+            files,
+            needs_hf_token: m.requires_token
+                && matches!(m.source, CustomSource::Huggingface { .. }),
+            needs_civitai_token: m.requires_token
+                && matches!(m.source, CustomSource::Civitai { .. }),
+        })
+    }
+}
+
+fn folder(
+    family: app::domain::ModelFamily,
+    model_type: app::domain::ModelType,
+    id: &str,
+) -> String {
+    format!(
+        "{}/{}",
+        paths::category_folder(family, model_type),
+        paths::slug(id)
+    )
+}
+
+fn hf_file(
+    repo: &str,
+    revision: &str,
+    path: &str,
+    size: Option<u64>,
+    sha256: Option<String>,
+) -> PlannedFile {
+    let source = match path.strip_suffix('/') {
+        Some(folder) => FileSource::HuggingfaceFolder {
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+            folder: folder.to_string(),
+        },
+        None => FileSource::Huggingface {
+            repo: repo.to_string(),
+            revision: revision.to_string(),
+            path: path.to_string(),
+        },
+    };
+    PlannedFile {
+        source,
+        dest: path.trim_end_matches('/').to_string(),
+        expected_size: size,
+        expected_sha256: sha256,
+    }
+}

@@ -1,0 +1,558 @@
+//! The download routes over real HTTP against fake Hugging Face, CivitAI and CDN servers.
+
+mod common;
+mod fakes;
+
+use std::time::Duration;
+
+use fakes::hub::{self, FakeFile, Hub};
+use serde_json::{json, Value};
+
+const ADAPTER_REPO: &str = "ostris/zimage_turbo_training_adapter";
+const ADAPTER_FILE: &str = "zimage_turbo_training_adapter_v2.safetensors";
+
+struct Env {
+    hub: Hub,
+    server: common::TestServer,
+    client: reqwest::Client,
+}
+
+async fn env(extra: &[(&str, &str)]) -> Env {
+    let hub = hub::start().await;
+    let mut vars = vec![
+        ("HF_ENDPOINT", hub.base.clone()),
+        ("CIVITAI_ENDPOINT", hub.base.clone()),
+        ("MODELS_DOWNLOAD_RETRY_BASE_MS", "50".to_string()),
+        ("MODELS_DOWNLOAD_STALL_SECS", "3".to_string()),
+        ("MODELS_MIN_FREE_BYTES", "0".to_string()),
+    ];
+    vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+    let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = common::start(&refs).await;
+    Env {
+        hub,
+        server,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl Env {
+    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.server.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn job(&self, id: &str) -> Value {
+        self.client
+            .get(self.server.url(&format!("/api/models/download/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Polls until the job has ended (or `until` holds), at most 30 s.
+    async fn wait(&self, id: &str, until: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..600 {
+            let job = self.job(id).await;
+            if until(&job) {
+                return job;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("job {id} did not get there: {}", self.job(id).await);
+    }
+
+    async fn finished(&self, id: &str) -> Value {
+        self.wait(id, |j| {
+            ["completed", "failed", "cancelled"].contains(&j["status"].as_str().unwrap_or(""))
+        })
+        .await
+    }
+
+    async fn start(&self, body: Value) -> String {
+        let (status, answer) = self.post("/api/models/download", body).await;
+        assert_eq!(status, 202, "{answer}");
+        answer["jobId"].as_str().unwrap().to_string()
+    }
+
+    fn partials_left(&self) -> Vec<String> {
+        std::fs::read_dir(self.server.models_dir.join(".downloads"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().to_string())
+            .filter(|n| n != "jobs.json")
+            .collect()
+    }
+
+    async fn add_custom(&self, body: Value) -> String {
+        let (status, answer) = self.post("/api/models", body).await;
+        assert_eq!(status, 201, "{answer}");
+        answer["model"]["id"].as_str().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn a_built_in_model_downloads_verifies_and_installs_in_its_folder() {
+    let env = env(&[]).await;
+    let bytes = hub::safetensors(3 << 20, 1);
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile {
+            throttle: Some(Duration::from_millis(10)),
+            ..FakeFile::new(bytes.clone())
+        },
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+
+    // While it runs, a second request is a 409 that names the job.
+    let (status, answer) = env
+        .post(
+            "/api/models/download",
+            json!({"modelId": "zimage-turbo-training-adapter"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert_eq!(answer["error"]["jobId"], id);
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already downloading"));
+
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["bytesDownloaded"], bytes.len());
+    assert_eq!(job["totalBytes"], bytes.len());
+    assert_eq!(job["files"][0]["done"], true);
+    let rel = format!("adapter/zimage-turbo-training-adapter/{ADAPTER_FILE}");
+    assert_eq!(
+        std::fs::read(env.server.models_dir.join(&rel)).unwrap(),
+        bytes
+    );
+
+    let installed: Value = env
+        .client
+        .get(env.server.url("/api/models/installed"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let record = &installed["models"][0];
+    assert_eq!(record["id"], job["installedModelId"]);
+    assert_eq!(record["sourceModelId"], "zimage-turbo-training-adapter");
+    assert_eq!(record["files"][0]["path"], rel);
+    assert_eq!(
+        record["files"][0]["sha256"],
+        FakeFile::new(bytes.clone()).sha()
+    );
+    let models: Value = env
+        .client
+        .get(env.server.url("/api/models?query=adapter"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(models["models"][0]["installed"], true);
+
+    let (status, answer) = env
+        .post(
+            "/api/models/download",
+            json!({"modelId": "zimage-turbo-training-adapter"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already installed"));
+    assert!(env.partials_left().is_empty(), "{:?}", env.partials_left());
+    let all: Value = env
+        .client
+        .get(env.server.url("/api/models/download"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["jobs"][0]["id"], id);
+}
+
+#[tokio::test]
+async fn unknown_models_are_404() {
+    let env = env(&[]).await;
+    let (status, answer) = env
+        .post("/api/models/download", json!({"modelId": "no-such-model"}))
+        .await;
+    assert_eq!(status, 404, "{answer}");
+    let r = env
+        .client
+        .get(env.server.url("/api/models/download/nope"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test]
+async fn a_dropped_connection_resumes_with_range() {
+    let env = env(&[]).await;
+    let bytes = hub::safetensors(2 << 20, 2);
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile {
+            drop_after: Some(700_000),
+            throttle: Some(Duration::from_millis(5)),
+            ..FakeFile::new(bytes.clone())
+        },
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let seen = env.hub.seen();
+    let resumed = seen
+        .iter()
+        .find(|s| s.range.is_some())
+        .expect("a ranged request");
+    let start: u64 = resumed
+        .range
+        .as_ref()
+        .unwrap()
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .unwrap();
+    assert!(
+        start >= 300_000,
+        "resumed from {start}: the bytes already on disk were fetched again"
+    );
+    assert_eq!(resumed.status, 206);
+    let installed = env.server.models_dir.join(format!(
+        "adapter/zimage-turbo-training-adapter/{ADAPTER_FILE}"
+    ));
+    assert_eq!(std::fs::read(installed).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_server_that_ignores_range_gets_a_clean_start_over() {
+    let env = env(&[]).await;
+    let bytes = hub::safetensors(1 << 20, 3);
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile {
+            drop_after: Some(600_000),
+            ignore_range: true,
+            throttle: Some(Duration::from_millis(5)),
+            ..FakeFile::new(bytes.clone())
+        },
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let seen = env.hub.seen();
+    assert!(
+        seen.iter().any(|s| s.range.is_some() && s.status == 200),
+        "{seen:?}"
+    );
+    let installed = env.server.models_dir.join(format!(
+        "adapter/zimage-turbo-training-adapter/{ADAPTER_FILE}"
+    ));
+    assert_eq!(
+        std::fs::read(installed).unwrap(),
+        bytes,
+        "the file must not be the old prefix plus a full copy"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_etag_starts_the_file_over_with_the_new_content() {
+    let env = env(&[]).await;
+    let old = hub::safetensors(1 << 20, 4);
+    let new = hub::safetensors(1 << 20, 5);
+    let key = "hf/acme/evolving/model.safetensors";
+    env.hub.put(
+        key,
+        FakeFile {
+            drop_after: Some(400_000),
+            throttle: Some(Duration::from_millis(5)),
+            ..FakeFile::new(old)
+        },
+    );
+    let model = env.add_custom(json!({"name": "Evolving", "huggingfaceRepo": "acme/evolving", "huggingfaceFiles": ["model.safetensors"], "huggingfaceToken": hub::GOOD_TOKEN})).await;
+    // The custom model recorded no hash (the fake API has no such repo); swap the content now.
+    env.hub
+        .update(key, |f| f.bytes = bytes::Bytes::from(new.clone()));
+    let id = env.start(json!({"modelId": model})).await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let path = env
+        .server
+        .models_dir
+        .join("base/evolving/model.safetensors");
+    assert_eq!(std::fs::read(path).unwrap(), new);
+}
+
+#[tokio::test]
+async fn a_wrong_hash_fails_and_installs_nothing() {
+    let env = env(&[]).await;
+    let bytes = hub::safetensors(1 << 20, 6);
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile {
+            published_sha: Some("ab".repeat(32)),
+            ..FakeFile::new(bytes)
+        },
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"]["code"], "integrity_failed");
+    assert!(
+        job["error"]["message"].as_str().unwrap().contains("sha256"),
+        "{job}"
+    );
+    assert!(!env
+        .server
+        .models_dir
+        .join("adapter/zimage-turbo-training-adapter")
+        .exists());
+    assert!(env.partials_left().is_empty(), "{:?}", env.partials_left());
+    let installed: Value = env
+        .client
+        .get(env.server.url("/api/models/installed"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(installed["models"], json!([]));
+}
+
+#[tokio::test]
+async fn cancel_mid_download_removes_the_partial_file() {
+    let env = env(&[]).await;
+    let bytes = hub::safetensors(8 << 20, 7);
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile {
+            throttle: Some(Duration::from_millis(20)),
+            ..FakeFile::new(bytes)
+        },
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    let running = env
+        .wait(&id, |j| {
+            j["bytesDownloaded"].as_u64().unwrap_or(0) > 200_000
+        })
+        .await;
+    assert_eq!(running["status"], "downloading");
+    assert!(
+        running["speedBytesPerSec"].as_u64().unwrap() > 0,
+        "{running}"
+    );
+    assert!(running["etaSeconds"].as_u64().is_some(), "{running}");
+    assert!(!env.partials_left().is_empty());
+
+    let r = env
+        .client
+        .delete(env.server.url(&format!("/api/models/download/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "cancelled");
+    for _ in 0..50 {
+        if env.partials_left().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(env.partials_left().is_empty(), "{:?}", env.partials_left());
+    assert!(!env
+        .server
+        .models_dir
+        .join("adapter/zimage-turbo-training-adapter")
+        .exists());
+}
+
+#[tokio::test]
+async fn too_little_disk_space_is_refused_before_starting() {
+    let env = env(&[("MODELS_MIN_FREE_BYTES", "1000000000000000000")]).await;
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile::new(hub::safetensors(1000, 8)),
+    );
+    let (status, answer) = env
+        .post(
+            "/api/models/download",
+            json!({"modelId": "flux-1-dev", "huggingfaceToken": "x"}),
+        )
+        .await;
+    assert_eq!(status, 507, "{answer}");
+    assert_eq!(answer["error"]["code"], "insufficient_storage");
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("24.1 GB"),
+        "{answer}"
+    );
+    let all: Value = env
+        .client
+        .get(env.server.url("/api/models/download"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(all["jobs"], json!([]));
+    assert!(env.hub.seen().is_empty(), "nothing was fetched");
+}
+
+#[tokio::test]
+async fn civitai_downloads_use_content_disposition_and_need_a_key_when_login_only() {
+    let bytes = hub::safetensors(1 << 20, 9);
+    let file = FakeFile {
+        disposition: Some("dreamshaper_8 (final).safetensors".into()),
+        ..FakeFile::new(bytes.clone())
+    };
+    let hub = hub::start_with(fakes::civitai_with_sha(&file.sha().to_uppercase())).await;
+    hub.put("civitai/128713", file);
+    hub.login_only(128713);
+    let server = common::start(&[
+        ("CIVITAI_ENDPOINT", &hub.base),
+        ("MODELS_DOWNLOAD_RETRY_BASE_MS", "50"),
+        ("MODELS_MIN_FREE_BYTES", "0"),
+    ])
+    .await;
+    let env = Env {
+        hub,
+        server,
+        client: reqwest::Client::new(),
+    };
+    let model = env
+        .add_custom(json!({"civitaiUrl": "https://civitai.com/models/4384"}))
+        .await;
+
+    let id = env.start(json!({"modelId": model})).await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "failed");
+    assert_eq!(job["error"]["code"], "token_required");
+    let message = job["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("logged in") && message.contains("API key"),
+        "{job}"
+    );
+
+    let id = env
+        .start(json!({"modelId": model, "civitaiToken": hub::CIVITAI_KEY}))
+        .await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    // Saved under the name the server gave, in the LoRA folder.
+    let path = env
+        .server
+        .models_dir
+        .join(format!("lora/{model}/dreamshaper_8 (final).safetensors"));
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert_eq!(
+        job["files"][0]["path"],
+        format!("lora/{model}/dreamshaper_8 (final).safetensors")
+    );
+    // The key went to the CivitAI API only, never to the storage host.
+    assert!(
+        env.hub.seen().iter().all(|s| s.auth.is_none()),
+        "{:?}",
+        env.hub.seen()
+    );
+}
+
+#[tokio::test]
+async fn a_civitai_file_with_the_wrong_sha256_is_not_installed() {
+    let hub = hub::start_with(fakes::civitai()).await;
+    hub.put(
+        "civitai/128713",
+        FakeFile::new(hub::safetensors(100_000, 11)),
+    );
+    let server = common::start(&[
+        ("CIVITAI_ENDPOINT", &hub.base),
+        ("MODELS_MIN_FREE_BYTES", "0"),
+    ])
+    .await;
+    let env = Env {
+        hub,
+        server,
+        client: reqwest::Client::new(),
+    };
+    let model = env
+        .add_custom(json!({"civitaiUrl": "https://civitai.com/model-versions/128713"}))
+        .await;
+    let id = env.start(json!({"modelId": model})).await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "integrity_failed");
+    assert!(env.partials_left().is_empty());
+    assert!(!env.server.models_dir.join(format!("lora/{model}")).exists());
+}
+
+#[tokio::test]
+async fn a_direct_url_to_loopback_is_refused_unless_allowed() {
+    let env = env(&[]).await;
+    let bytes = hub::safetensors(100_000, 10);
+    env.hub
+        .put("url/lora.safetensors", FakeFile::new(bytes.clone()));
+    let url = format!("{}/blob/url/lora.safetensors", env.hub.cdn);
+    let model = env.add_custom(json!({"url": url, "type": "lora"})).await;
+    let id = env.start(json!({"modelId": model})).await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "failed");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("MODELS_ALLOW_PRIVATE_URLS"),
+        "{job}"
+    );
+
+    let allowed = self::env(&[("MODELS_ALLOW_PRIVATE_URLS", "true")]).await;
+    allowed
+        .hub
+        .put("url/lora.safetensors", FakeFile::new(bytes.clone()));
+    let url = format!("{}/blob/url/lora.safetensors", allowed.hub.cdn);
+    let sha = FakeFile::new(bytes.clone()).sha();
+    let model = allowed
+        .add_custom(json!({"url": url, "type": "lora", "sha256": sha}))
+        .await;
+    let id = allowed.start(json!({"modelId": model})).await;
+    let job = allowed.finished(&id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        std::fs::read(allowed.server.models_dir.join("lora/lora/lora.safetensors")).unwrap(),
+        bytes
+    );
+}

@@ -1,0 +1,423 @@
+//! A fake Hugging Face hub (resolve protocol, tree API), a fake CivitAI download endpoint and
+//! a fake CDN with Range support, all on loopback. Files can misbehave on purpose: drop the
+//! connection, ignore Range, stream slowly, change, or publish the wrong hash.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    body::Body,
+    extract::{Path, State},
+    http::{header, HeaderMap, Method, StatusCode},
+    response::{IntoResponse, Response},
+    routing::{any, get},
+    Json, Router,
+};
+use bytes::Bytes;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+pub const GOOD_TOKEN: &str = "hf_CANARY_good_4d1f9b";
+pub const NO_ACCESS_TOKEN: &str = "hf_CANARY_noaccess_77aa";
+pub const CIVITAI_KEY: &str = "civ_CANARY_key_5e0c";
+
+#[derive(Clone, Default)]
+pub struct FakeFile {
+    pub bytes: Bytes,
+    /// Published sha256 (X-Linked-Etag); defaults to the real one.
+    pub published_sha: Option<String>,
+    /// Drop the connection after this many bytes of the body, once.
+    pub drop_after: Option<u64>,
+    pub ignore_range: bool,
+    /// Pause this long after every 64 KiB.
+    pub throttle: Option<Duration>,
+    /// `Content-Disposition` file name (CivitAI).
+    pub disposition: Option<String>,
+}
+
+impl FakeFile {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self {
+            bytes: Bytes::from(bytes),
+            ..Default::default()
+        }
+    }
+    pub fn sha(&self) -> String {
+        format!("{:x}", Sha256::digest(&self.bytes))
+    }
+}
+
+/// One request the CDN saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub key: String,
+    pub range: Option<String>,
+    pub auth: Option<String>,
+    pub status: u16,
+}
+
+#[derive(Default)]
+pub struct HubState {
+    /// Key: `hf/{repo}/{path}`, `civitai/{versionId}` or `url/{name}`.
+    pub files: Mutex<HashMap<String, FakeFile>>,
+    pub gated: Mutex<Vec<String>>,
+    /// CivitAI versions that need a key.
+    pub login_only: Mutex<Vec<u64>>,
+    pub seen: Mutex<Vec<Seen>>,
+    pub cdn: Mutex<String>,
+}
+
+pub struct Hub {
+    pub base: String,
+    pub cdn: String,
+    pub state: Arc<HubState>,
+}
+
+impl Hub {
+    pub fn put(&self, key: &str, file: FakeFile) {
+        self.state
+            .files
+            .lock()
+            .unwrap()
+            .insert(key.to_string(), file);
+    }
+    pub fn update(&self, key: &str, change: impl FnOnce(&mut FakeFile)) {
+        change(
+            self.state
+                .files
+                .lock()
+                .unwrap()
+                .get_mut(key)
+                .expect("known file"),
+        );
+    }
+    pub fn gate(&self, repo: &str) {
+        self.state.gated.lock().unwrap().push(repo.to_string());
+    }
+    pub fn login_only(&self, version: u64) {
+        self.state.login_only.lock().unwrap().push(version);
+    }
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().unwrap().clone()
+    }
+}
+
+pub async fn start() -> Hub {
+    start_with(Router::new()).await
+}
+
+/// The hub with `extra` routes on the same origin (e.g. the CivitAI API v1 fake).
+pub async fn start_with(extra: Router) -> Hub {
+    let state = Arc::new(HubState::default());
+    let cdn = super::serve(
+        Router::new()
+            .route("/blob/{*key}", get(cdn))
+            .with_state(state.clone()),
+    )
+    .await;
+    *state.cdn.lock().unwrap() = cdn.clone();
+    let base = super::serve(
+        Router::new()
+            .route("/{owner}/{name}/resolve/{rev}/{*path}", any(resolve))
+            .route("/api/models/{owner}/{name}/tree/{rev}/{*folder}", get(tree))
+            .route("/api/models/{owner}/{name}/revision/{rev}", get(info))
+            .route("/api/download/models/{version}", get(civitai_download))
+            .with_state(state.clone())
+            .merge(extra),
+    )
+    .await;
+    Hub { base, cdn, state }
+}
+
+fn hf_error(status: StatusCode, code: Option<&str>, message: &str) -> Response {
+    let mut headers = HeaderMap::new();
+    if let Some(code) = code {
+        headers.insert("x-error-code", code.parse().unwrap());
+    }
+    headers.insert("x-error-message", message.parse().unwrap());
+    (status, headers, Json(json!({ "error": message }))).into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::to_string)
+}
+
+async fn resolve(
+    State(state): State<Arc<HubState>>,
+    Path((owner, name, _rev, path)): Path<(String, String, String, String)>,
+    method: Method,
+    headers: HeaderMap,
+) -> Response {
+    let repo = format!("{owner}/{name}");
+    let token = bearer(&headers);
+    if let Some(t) = &token {
+        if t != GOOD_TOKEN && t != NO_ACCESS_TOKEN {
+            return hf_error(
+                StatusCode::UNAUTHORIZED,
+                None,
+                "Invalid credentials in Authorization header",
+            );
+        }
+    }
+    let files = state.files.lock().unwrap();
+    if !files.keys().any(|k| k.starts_with(&format!("hf/{repo}/"))) {
+        let status = if token.is_some() {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        return hf_error(status, Some("RepoNotFound"), "Repository not found");
+    }
+    if state.gated.lock().unwrap().contains(&repo) {
+        match token.as_deref() {
+            None => return hf_error(StatusCode::UNAUTHORIZED, Some("GatedRepo"), &format!("Access to model {repo} is restricted. You must have access to it and be authenticated to access it. Please log in.")),
+            Some(NO_ACCESS_TOKEN) => return hf_error(StatusCode::FORBIDDEN, Some("GatedRepo"), &format!("Access to model {repo} is restricted and you are not in the authorized list. Visit https://huggingface.co/{repo} to ask for access.")),
+            _ => {}
+        }
+    }
+    let key = format!("hf/{repo}/{path}");
+    let Some(file) = files.get(&key) else {
+        return hf_error(
+            StatusCode::NOT_FOUND,
+            Some("EntryNotFound"),
+            &format!("{path} does not exist on \"main\""),
+        );
+    };
+    let sha = file.published_sha.clone().unwrap_or_else(|| file.sha());
+    let cdn = state.cdn.lock().unwrap().clone();
+    let _ = method;
+    Response::builder()
+        .status(StatusCode::FOUND)
+        .header(
+            header::LOCATION,
+            format!("{cdn}/blob/{key}?X-Amz-Signature=fake&Expires=1900000000"),
+        )
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .header("x-linked-etag", format!("\"{sha}\""))
+        .header("x-linked-size", file.bytes.len().to_string())
+        .header("x-repo-commit", "0123456789abcdef0123456789abcdef01234567")
+        .body(Body::from("Found. Redirecting"))
+        .unwrap()
+}
+
+/// Model info with `siblings` (sizes only: no LFS hashes are published here).
+async fn info(
+    State(state): State<Arc<HubState>>,
+    Path((owner, name, _rev)): Path<(String, String, String)>,
+) -> Response {
+    let prefix = format!("hf/{owner}/{name}/");
+    let files = state.files.lock().unwrap();
+    let siblings: Vec<_> = files
+        .iter()
+        .filter_map(|(k, f)| {
+            Some(json!({"rfilename": k.strip_prefix(&prefix)?, "size": f.bytes.len()}))
+        })
+        .collect();
+    if siblings.is_empty() {
+        return hf_error(
+            StatusCode::NOT_FOUND,
+            Some("RepoNotFound"),
+            "Repository not found",
+        );
+    }
+    let gated = state
+        .gated
+        .lock()
+        .unwrap()
+        .contains(&format!("{owner}/{name}"));
+    Json(json!({"id": format!("{owner}/{name}"), "private": false, "gated": if gated { json!("auto") } else { json!(false) }, "siblings": siblings})).into_response()
+}
+
+async fn tree(
+    State(state): State<Arc<HubState>>,
+    Path((owner, name, _rev, folder)): Path<(String, String, String, String)>,
+) -> Response {
+    let prefix = format!("hf/{owner}/{name}/");
+    let files = state.files.lock().unwrap();
+    let entries: Vec<_> = files
+        .iter()
+        .filter_map(|(k, f)| {
+            let path = k.strip_prefix(&prefix)?;
+            path.starts_with(&format!("{folder}/")).then(|| {
+                json!({"type": "file", "oid": "a".repeat(40), "size": f.bytes.len(), "path": path,
+                       "lfs": {"oid": f.sha(), "size": f.bytes.len(), "pointerSize": 134}})
+            })
+        })
+        .collect();
+    if entries.is_empty() {
+        return hf_error(
+            StatusCode::NOT_FOUND,
+            Some("EntryNotFound"),
+            "no such folder",
+        );
+    }
+    Json(entries).into_response()
+}
+
+async fn civitai_download(
+    State(state): State<Arc<HubState>>,
+    Path(version): Path<u64>,
+    headers: HeaderMap,
+) -> Response {
+    if state.login_only.lock().unwrap().contains(&version)
+        && bearer(&headers).as_deref() != Some(CIVITAI_KEY)
+    {
+        return (StatusCode::UNAUTHORIZED, Json(json!({"error": "Unauthorized", "message": "The creator of this asset requires you to be logged in to download it"}))).into_response();
+    }
+    let key = format!("civitai/{version}");
+    if !state.files.lock().unwrap().contains_key(&key) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "File not found"})),
+        )
+            .into_response();
+    }
+    let cdn = state.cdn.lock().unwrap().clone();
+    Response::builder()
+        .status(StatusCode::TEMPORARY_REDIRECT)
+        .header(
+            header::LOCATION,
+            format!("{cdn}/blob/{key}?X-Amz-Expires=86400&X-Amz-Signature=abc"),
+        )
+        .header(header::CACHE_CONTROL, "no-store, max-age=0")
+        .body(Body::empty())
+        .unwrap()
+}
+
+async fn cdn(
+    State(state): State<Arc<HubState>>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let auth = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let file = {
+        let mut files = state.files.lock().unwrap();
+        match files.get_mut(&key) {
+            Some(f) => {
+                let snapshot = f.clone();
+                f.drop_after = None; // drops only once
+                Some(snapshot)
+            }
+            None => None,
+        }
+    };
+    let Some(file) = file else {
+        state.seen.lock().unwrap().push(Seen {
+            key,
+            range,
+            auth,
+            status: 404,
+        });
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let len = file.bytes.len() as u64;
+    let start = range
+        .as_deref()
+        .filter(|_| !file.ignore_range)
+        .and_then(|r| r.strip_prefix("bytes="))
+        .and_then(|r| r.split('-').next())
+        .and_then(|s| s.parse::<u64>().ok());
+    let status = match start {
+        Some(s) if s >= len => {
+            state.seen.lock().unwrap().push(Seen {
+                key,
+                range,
+                auth,
+                status: 416,
+            });
+            return Response::builder()
+                .status(StatusCode::RANGE_NOT_SATISFIABLE)
+                .header(header::CONTENT_RANGE, format!("bytes */{len}"))
+                .body(Body::empty())
+                .unwrap();
+        }
+        Some(_) => StatusCode::PARTIAL_CONTENT,
+        None => StatusCode::OK,
+    };
+    state.seen.lock().unwrap().push(Seen {
+        key,
+        range,
+        auth,
+        status: status.as_u16(),
+    });
+    let from = start.unwrap_or(0);
+    let body = file.bytes.slice(from as usize..);
+    let drop_after = file.drop_after;
+    let throttle = file.throttle;
+    let stream = async_stream(body, drop_after, throttle);
+    let mut response = Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .header(header::ACCEPT_RANGES, "bytes")
+        .header(header::CONTENT_LENGTH, (len - from).to_string())
+        .header(header::ETAG, format!("\"{}\"", file.sha()));
+    if status == StatusCode::PARTIAL_CONTENT {
+        response = response.header(
+            header::CONTENT_RANGE,
+            format!("bytes {from}-{}/{len}", len - 1),
+        );
+    }
+    if let Some(name) = &file.disposition {
+        response = response.header(
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        );
+    }
+    response.body(Body::from_stream(stream)).unwrap()
+}
+
+fn async_stream(
+    body: Bytes,
+    drop_after: Option<u64>,
+    throttle: Option<Duration>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    const CHUNK: usize = 64 * 1024;
+    futures_util::stream::unfold((body, 0u64), move |(rest, sent)| async move {
+        if rest.is_empty() {
+            return None;
+        }
+        if drop_after.is_some_and(|d| sent >= d) {
+            return Some((
+                Err(std::io::Error::other("dropped on purpose")),
+                (Bytes::new(), sent),
+            ));
+        }
+        if let Some(pause) = throttle {
+            tokio::time::sleep(pause).await;
+        }
+        let mut n = rest.len().min(CHUNK);
+        if let Some(d) = drop_after {
+            n = n.min((d - sent) as usize).max(1);
+        }
+        let chunk = rest.slice(..n);
+        Some((Ok(chunk), (rest.slice(n..), sent + n as u64)))
+    })
+}
+
+/// A valid safetensors file of about `size` bytes whose content depends on `seed`.
+pub fn safetensors(size: usize, seed: u8) -> Vec<u8> {
+    use safetensors::tensor::{Dtype, TensorView};
+    let data: Vec<u8> = (0..size)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect();
+    let tensors = HashMap::from([(
+        "weight".to_string(),
+        TensorView::new(Dtype::U8, vec![size], &data).unwrap(),
+    )]);
+    safetensors::serialize(tensors, None).unwrap()
+}
