@@ -17,9 +17,98 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
+/// A transfer rate with one decimal: "12.3 MB/s".
+pub fn speed(bytes_per_sec: u64) -> String {
+    const UNITS: [&str; 4] = ["B/s", "KB/s", "MB/s", "GB/s"];
+    if bytes_per_sec == 0 {
+        return "–".into();
+    }
+    let mut value = bytes_per_sec as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes_per_sec} B/s")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Time left: "42 s", "3 min 05 s", "1 h 02 min".
+pub fn eta(seconds: Option<u64>) -> String {
+    match seconds {
+        None => "–".into(),
+        Some(s) if s < 60 => format!("{s} s"),
+        Some(s) if s < 3600 => format!("{} min {:02} s", s / 60, s % 60),
+        Some(s) => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// Percent done, 0 to 100, for progress bars.
+pub fn percent(done: u64, total: Option<u64>) -> f64 {
+    match total {
+        Some(t) if t > 0 => (done as f64 * 100.0 / t as f64).clamp(0.0, 100.0),
+        _ => 0.0,
+    }
+}
+
+/// A query string from pairs, skipping empty values: `[("tab","installed")]` -> `?tab=installed`.
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let encoded: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", encode(v)))
+        .collect();
+    if encoded.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", encoded.join("&"))
+    }
+}
+
+/// Percent-encoding of a query value (RFC 3986 unreserved characters stay).
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn speeds_etas_and_percent() {
+        assert_eq!(speed(0), "–");
+        assert_eq!(speed(12_345_678), "12.3 MB/s");
+        assert_eq!(speed(1_500), "1.5 KB/s");
+        assert_eq!(speed(2_500_000_000), "2.5 GB/s");
+        assert_eq!(eta(None), "–");
+        assert_eq!(eta(Some(42)), "42 s");
+        assert_eq!(eta(Some(185)), "3 min 05 s");
+        assert_eq!(eta(Some(3720)), "1 h 02 min");
+        assert_eq!(percent(50, Some(200)), 25.0);
+        assert_eq!(percent(5, None), 0.0);
+        assert_eq!(percent(500, Some(200)), 100.0);
+    }
+
+    #[test]
+    fn query_strings_skip_empty_values_and_encode() {
+        assert_eq!(
+            query_string(&[("tab", "installed"), ("q", "")]),
+            "?tab=installed"
+        );
+        assert_eq!(query_string(&[("q", "flux dev&x")]), "?q=flux%20dev%26x");
+        assert_eq!(query_string(&[("q", "")]), "");
+    }
 
     #[test]
     fn sizes_read_like_a_person_writes_them() {

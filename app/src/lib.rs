@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! Everything shared by the server and the browser: wire types, the service port,
 //! server functions, and the Leptos components and pages.
 
@@ -8,6 +9,8 @@ pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod port;
 pub mod server_fns;
+pub mod state;
+pub mod upload;
 
 mod shell;
 

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AppError, DownloadJob, DownloadRequest, InstalledList, InstalledModel, Model,
-    ModelFilter, Verification,
+    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ExportRequest,
+    ExportResult, InstalledList, InstalledModel, Model, ModelFilter, ModelPreview, Verification,
 };
 
 #[async_trait::async_trait]
@@ -14,6 +14,11 @@ pub trait ModelService: Send + Sync + 'static {
     async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError>;
     /// Validates, resolves (Hugging Face / CivitAI lookups) and saves a custom model.
     async fn add_custom_model(&self, request: AddModelRequest) -> Result<Model, AppError>;
+    /// Validates and resolves like `add_custom_model`, without saving.
+    async fn preview_custom_model(
+        &self,
+        request: AddModelRequest,
+    ) -> Result<ModelPreview, AppError>;
     /// Removes a custom model that is not installed.
     async fn remove_custom_model(&self, id: &str) -> Result<(), AppError>;
     /// Installed models, their total size and the volume's free space.
@@ -29,6 +34,10 @@ pub trait ModelService: Send + Sync + 'static {
     async fn download_jobs(&self) -> Result<Vec<DownloadJob>, AppError>;
     /// Cancels a job; its partial files are removed.
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
+    /// Dataset folders the export page can choose from.
+    async fn dataset_folders(&self) -> Result<Vec<DatasetFolder>, AppError>;
+    /// Writes an AI Toolkit config for a dataset and an installed base model.
+    async fn export_config(&self, request: ExportRequest) -> Result<ExportResult, AppError>;
 }
 
 /// The shared handle the server puts into context.

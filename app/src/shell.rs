@@ -5,7 +5,11 @@ use leptos_router::{
     StaticSegment,
 };
 
-use crate::pages::ModelsPage;
+use crate::{
+    components::ModelDownloadProgress,
+    pages::{ExportPage, ModelsPage},
+    state::Downloads,
+};
 
 /// The HTML document the server renders around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -30,6 +34,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    Downloads::provide();
     view! {
         <Stylesheet id="leptos" href="/pkg/model-manager.css" />
         <Title text="Model Manager" />
@@ -38,14 +43,17 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Model Manager"</A>
                 <nav aria-label="Main">
                     <A href="/">"Models"</A>
+                    <A href="/export">"Export"</A>
                 </nav>
             </header>
             <main class="page">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=StaticSegment("") view=ModelsPage />
                     <Route path=StaticSegment("models") view=ModelsPage />
+                    <Route path=StaticSegment("export") view=ExportPage />
                 </Routes>
             </main>
+            <ModelDownloadProgress />
         </Router>
     }
 }

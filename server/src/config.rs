@@ -8,6 +8,10 @@ use std::{net::SocketAddr, path::PathBuf};
 pub struct Config {
     pub models_dir: PathBuf,
     pub db_path: PathBuf,
+    /// Where the export page looks for dataset folders (`DATASETS_DIR`).
+    pub datasets_dir: PathBuf,
+    /// Where generated AI Toolkit configs are saved (`EXPORTS_DIR`).
+    pub exports_dir: PathBuf,
     pub hf_endpoint: String,
     pub hf_token: Option<String>,
     pub civitai_endpoint: String,
@@ -86,7 +90,14 @@ impl Config {
         let min_free_bytes = number("MODELS_MIN_FREE_BYTES", 1_000_000_000)?;
         let download_stall_secs = number("MODELS_DOWNLOAD_STALL_SECS", 30)?.max(1);
         let download_retry_base_ms = number("MODELS_DOWNLOAD_RETRY_BASE_MS", 500)?;
+        let datasets_dir =
+            PathBuf::from(get("DATASETS_DIR").unwrap_or_else(|| "/workspace/datasets".into()));
+        let exports_dir = get("EXPORTS_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| models_dir.join("exports"));
         Ok(Self {
+            datasets_dir,
+            exports_dir,
             max_concurrent_downloads,
             min_free_bytes,
             download_stall_secs,
@@ -117,6 +128,8 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("models_dir", &self.models_dir)
             .field("db_path", &self.db_path)
+            .field("datasets_dir", &self.datasets_dir)
+            .field("exports_dir", &self.exports_dir)
             .field("hf_endpoint", &self.hf_endpoint)
             .field("hf_token", &redact(&self.hf_token))
             .field("civitai_endpoint", &self.civitai_endpoint)

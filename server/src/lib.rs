@@ -1,9 +1,11 @@
+#![recursion_limit = "256"]
 //! The Model Manager server: configuration, the service behind app's port, the REST API,
 //! and the axum router that also serves the Leptos app.
 
 pub mod api;
 pub mod config;
 pub mod download;
+pub mod export;
 pub mod inspect;
 pub mod registry;
 pub mod service;

@@ -556,3 +556,41 @@ async fn a_direct_url_to_loopback_is_refused_unless_allowed() {
         bytes
     );
 }
+
+#[tokio::test]
+async fn deleting_a_finished_job_forgets_it() {
+    let env = env(&[]).await;
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile::new(hub::safetensors(10_000, 12)),
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    assert_eq!(env.finished(&id).await["status"], "completed");
+    let r = env
+        .client
+        .delete(env.server.url(&format!("/api/models/download/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = env
+        .client
+        .get(env.server.url(&format!("/api/models/download/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // The model stays installed.
+    let installed: Value = env
+        .client
+        .get(env.server.url("/api/models/installed"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(installed["models"].as_array().unwrap().len(), 1);
+}

@@ -1,5 +1,13 @@
 //! Reusable components.
 
+mod add_custom_model_form;
+mod installed_card;
 mod model_card;
+mod model_download_progress;
+mod model_selector;
 
+pub use add_custom_model_form::AddCustomModelForm;
+pub use installed_card::InstalledCard;
 pub use model_card::ModelCard;
+pub use model_download_progress::ModelDownloadProgress;
+pub use model_selector::ModelSelector;

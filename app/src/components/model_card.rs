@@ -1,26 +1,139 @@
-use leptos::prelude::*;
+use leptos::{prelude::*, task::spawn_local};
 
-use crate::{domain::Model, format};
+use crate::{
+    domain::{DownloadRequest, JobStatus, Model, SourceType},
+    format,
+    server_fns::models::start_download,
+    state::Downloads,
+};
 
-/// One model in the catalog: name, family, type, size and whether it needs a token.
+/// One model of the catalog: what it is, and its download state with the actions that fit.
 #[component]
 pub fn ModelCard(model: Model) -> impl IntoView {
+    let downloads = Downloads::get();
+    let model_id = model.id.clone();
+    let job = {
+        let id = model_id.clone();
+        Memo::new(move |_| downloads.job_for(&id))
+    };
+    let token = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let installed = model.installed;
+    let requires_token = model.requires_token;
+    let source = model.source;
+
+    let start = {
+        let id = model_id.clone();
+        move || {
+            let token_value = token.get_untracked().trim().to_string();
+            let mut request = DownloadRequest {
+                model_id: id.clone(),
+                ..Default::default()
+            };
+            if !token_value.is_empty() {
+                match source {
+                    SourceType::Civitai => request.civitai_token = Some(token_value),
+                    _ => request.huggingface_token = Some(token_value),
+                }
+            }
+            busy.set(true);
+            error.set(None);
+            spawn_local(async move {
+                match start_download(request).await {
+                    Ok(_) => {
+                        token.set(String::new());
+                        downloads.poll();
+                    }
+                    Err(e) => error.set(Some(e.message)),
+                }
+                busy.set(false);
+            });
+        }
+    };
+
     let size = model
         .size_bytes
         .map(format::bytes)
         .unwrap_or_else(|| "size unknown".to_string());
+    let link = match (&model.source, &model.repo) {
+        (SourceType::Huggingface, Some(repo)) => Some(format!("https://huggingface.co/{repo}")),
+        _ => None,
+    };
+    let token_label = if source == SourceType::Civitai {
+        "CivitAI API key"
+    } else {
+        "Hugging Face token"
+    };
+    let token_id = format!("token-{}", model.id);
+
+    let state_view = move || {
+        let job = job.get();
+        let status = job.as_ref().map(|j| j.status);
+        match (status, job) {
+            (Some(JobStatus::Queued | JobStatus::Downloading | JobStatus::Verifying), Some(j)) => {
+                let pct = format::percent(j.bytes_downloaded, j.total_bytes);
+                let label = match j.status {
+                    JobStatus::Queued => "Queued".to_string(),
+                    JobStatus::Verifying => "Verifying…".to_string(),
+                    _ => format!("{:.0}% · {}", pct, format::speed(j.speed_bytes_per_sec)),
+                };
+                view! {
+                    <div class="card-progress" role="status">
+                        <div class="bar"><div class="bar__fill" style=format!("width:{pct:.1}%")></div></div>
+                        <span class="card-progress__label">{label}</span>
+                    </div>
+                }
+                .into_any()
+            }
+            (Some(JobStatus::Completed), _) => {
+                view! { <span class="badge badge--ok">"Installed"</span> }.into_any()
+            }
+            _ if installed => view! { <span class="badge badge--ok">"Installed"</span> }.into_any(),
+            (status, job) => {
+                let failed =
+                    job.filter(|_| matches!(status, Some(JobStatus::Failed | JobStatus::Paused)));
+                let start = start.clone();
+                view! {
+                    {failed.and_then(|j| j.error).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+                    {requires_token.then(|| view! {
+                        <label class="field field--inline" for=token_id.clone()>
+                            <span>{token_label}</span>
+                            <input id=token_id.clone() type="password" autocomplete="off"
+                                placeholder="used for this download only, never stored"
+                                prop:value=move || token.get()
+                                on:input=move |ev| token.set(event_target_value(&ev)) />
+                        </label>
+                    })}
+                    <button type="button" class="btn btn--primary" disabled=move || busy.get()
+                        on:click=move |_| start()>
+                        {if status == Some(JobStatus::Failed) { "Retry download" } else if status == Some(JobStatus::Paused) { "Resume download" } else { "Download" }}
+                    </button>
+                }
+                .into_any()
+            }
+        }
+    };
+
     view! {
         <li class="model-card" data-model-id=model.id.clone()>
             <div class="model-card__head">
                 <h3>{model.name.clone()}</h3>
                 <span class="badge">{model.family.label()}</span>
                 <span class="badge badge--muted">{model.model_type.label()}</span>
-                {model.requires_token.then(|| view! { <span class="badge badge--warn">"Needs token"</span> })}
-                {model.installed.then(|| view! { <span class="badge badge--ok">"Installed"</span> })}
+                {model.requires_token.then(|| view! { <span class="badge badge--warn" title="Needs a token">"Gated"</span> })}
+                {(!model.built_in).then(|| view! { <span class="badge badge--muted">"Custom"</span> })}
             </div>
             <p class="model-card__desc">{model.description.clone()}</p>
-            {model.repo.clone().map(|repo| view! { <p class="model-card__repo">{repo}</p> })}
-            <p class="model-card__meta">{size}</p>
+            {model.repo.clone().map(|repo| match link.clone() {
+                Some(href) => view! { <a class="model-card__repo" href=href target="_blank" rel="noopener">{repo}</a> }.into_any(),
+                None => view! { <p class="model-card__repo">{repo}</p> }.into_any(),
+            })}
+            <p class="model-card__meta">{size}{model.license.clone().map(|l| format!(" · licence: {l}"))}</p>
+            <div class="model-card__actions">
+                {state_view}
+                {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </div>
         </li>
     }
 }

@@ -3,12 +3,42 @@
 
 mod download;
 mod error;
+mod export;
 mod installed;
 mod model;
 mod request;
 
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
 pub use error::{AppError, ErrorCode};
+pub use export::{DatasetFolder, ExportRequest, ExportResult};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelType, SourceType};
-pub use request::AddModelRequest;
+pub use request::{AddModelRequest, ModelPreview, PreviewFile};
+
+/// A snake_case wire value ("base_model", "flux") as its enum, or `None`.
+pub fn from_wire<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
+    serde_json::from_value(serde_json::Value::String(value.to_string())).ok()
+}
+
+/// An enum as its snake_case wire value.
+pub fn to_wire<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip() {
+        assert_eq!(
+            from_wire::<ModelType>("base_model"),
+            Some(ModelType::BaseModel)
+        );
+        assert_eq!(from_wire::<ModelFamily>("nope"), None);
+        assert_eq!(to_wire(&ModelFamily::Zimage), "zimage");
+    }
+}

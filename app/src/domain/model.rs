@@ -94,6 +94,8 @@ pub struct Model {
     pub source: SourceType,
     /// The Hugging Face repo id, for models that come from one.
     pub repo: Option<String>,
+    /// Licence id as the source states it, when known.
+    pub license: Option<String>,
     pub built_in: bool,
     pub tags: Vec<String>,
     pub installed: bool,
@@ -157,6 +159,7 @@ mod tests {
             requires_token: false,
             source: SourceType::Huggingface,
             repo: Some(format!("acme/{}", name.to_lowercase().replace(' ', "-"))),
+            license: None,
             built_in: true,
             tags: tags.iter().map(|t| t.to_string()).collect(),
             installed: false,

@@ -1,6 +1,24 @@
 use serde::{Deserialize, Serialize};
 
-use super::{ModelFamily, ModelType, SourceType};
+use super::{Model, ModelFamily, ModelType, SourceType};
+
+/// What adding a custom model would save, shown before saving.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelPreview {
+    pub model: Model,
+    pub files: Vec<PreviewFile>,
+    /// Where it comes from, in words ("CivitAI model 4384, version 8 (128713), Flux.1 D").
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PreviewFile {
+    pub name: String,
+    pub size_bytes: Option<u64>,
+    pub sha256: Option<String>,
+}
 
 /// `POST /api/models`: a custom model from Hugging Face, CivitAI or a direct URL.
 /// Tokens are used for this request only and never stored; `Debug` redacts them.

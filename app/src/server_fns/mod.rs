@@ -1,3 +1,4 @@
 //! Server functions, one file per noun. Each is a few lines: get the service, call one method.
 
+pub mod export;
 pub mod models;

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::domain::{
     AddModelRequest, AppError, DownloadJob, DownloadRequest, InstalledList, InstalledModel, Model,
-    ModelFilter, Verification,
+    ModelFilter, ModelPreview, Verification,
 };
 
 /// Built-in and custom models that pass `filter`.
@@ -15,6 +15,12 @@ pub async fn list_models(filter: ModelFilter) -> Result<Vec<Model>, AppError> {
 #[server]
 pub async fn add_custom_model(request: AddModelRequest) -> Result<Model, AppError> {
     crate::port::service()?.add_custom_model(request).await
+}
+
+/// What adding a custom model would save (CivitAI version and file, Hugging Face sizes).
+#[server]
+pub async fn preview_custom_model(request: AddModelRequest) -> Result<ModelPreview, AppError> {
+    crate::port::service()?.preview_custom_model(request).await
 }
 
 /// Removes a custom model that is not installed.

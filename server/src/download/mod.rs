@@ -144,6 +144,9 @@ impl Downloads {
             });
         }
         self.check_disk(&plan)?;
+        // A new attempt supersedes the model's finished jobs (a failed try, a cancelled one).
+        self.jobs()
+            .retain(|j| !(j.status().is_finished() && j.plan().model_id == plan.model_id));
         let job = Arc::new(Job::new(
             uuid::Uuid::new_v4().to_string(),
             now_rfc3339(),
@@ -211,15 +214,16 @@ impl Downloads {
         Ok(())
     }
 
+    /// Cancels an unfinished job (its partial files are removed), or forgets a finished one
+    /// (the progress panel's "dismiss").
     pub fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
         let job = self
             .find(id)
             .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
         if job.status().is_finished() {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                format!("job {id} has already ended ({:?})", job.status()).to_lowercase(),
-            ));
+            self.jobs().retain(|j| j.id != id);
+            self.save_journal();
+            return Ok(job.snapshot());
         }
         let was_paused = job.status() == JobStatus::Paused;
         job.cancel.cancel();

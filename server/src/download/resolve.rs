@@ -22,6 +22,8 @@ pub struct Resolved {
     pub sha256: Option<String>,
     /// User-typed link: every hop must pass the address check.
     pub check_public: bool,
+    /// A short-lived signed URL: a 401/403/410 means "resolve again", not "refused".
+    pub signed: bool,
 }
 
 fn header_str(response: &reqwest::Response, name: &str) -> Option<String> {
@@ -77,6 +79,7 @@ impl Engine {
                     size: None,
                     sha256: None,
                     check_public: !self.allow_private_urls,
+                    signed: false,
                 })
             }
             FileSource::HuggingfaceFolder { .. } => Err(Fail::Fatal(AppError::internal(
@@ -147,6 +150,7 @@ impl Engine {
                     size,
                     sha256: linked_sha,
                     check_public: false,
+                    signed: true,
                 });
             }
             if status.is_success() {
@@ -164,6 +168,7 @@ impl Engine {
                     size,
                     sha256: linked_sha,
                     check_public: false,
+                    signed: false,
                 });
             }
             return Err(hf_failure(
@@ -218,6 +223,7 @@ impl Engine {
                 size: None,
                 sha256: None,
                 check_public: false,
+                signed: true,
             });
         }
         if status.is_success() {
@@ -230,6 +236,7 @@ impl Engine {
                 size: None,
                 sha256: None,
                 check_public: false,
+                signed: false,
             });
         }
         if transient_status(status) {

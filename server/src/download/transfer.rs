@@ -185,7 +185,7 @@ impl Engine {
                 return Err(Fail::Retry("the server refused the resume range".into()));
             }
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::GONE
-                if resolved.auth.is_none() =>
+                if resolved.signed =>
             {
                 // A signed URL that expired: resolve again from the source, keep the partial.
                 return Err(Fail::Retry(format!(

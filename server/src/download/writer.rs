@@ -13,7 +13,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 /// Chunks in flight between the network and the disk (each up to a few hundred KB).
-const QUEUE: usize = 64;
+const QUEUE: usize = 16;
 
 enum Msg {
     Data(Bytes),

@@ -47,6 +47,7 @@ impl BuiltIn {
             requires_token: self.gated,
             source: SourceType::Huggingface,
             repo: Some(self.repo.clone()),
+            license: self.license.clone(),
             built_in: true,
             tags: self.tags.clone(),
             installed: installed_model_id.is_some(),

@@ -85,6 +85,7 @@ impl CustomModel {
                 CustomSource::Huggingface { repo, .. } => Some(repo.clone()),
                 _ => None,
             },
+            license: None,
             built_in: false,
             tags: self.tags.clone(),
             installed: installed_model_id.is_some(),

@@ -2,14 +2,16 @@
 
 mod custom;
 mod download;
+mod export;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AppError, DownloadJob, DownloadRequest, ErrorCode, InstalledList,
-        InstalledModel, Model, ModelFilter, Verification,
+        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ErrorCode,
+        ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelFilter,
+        ModelPreview, PreviewFile, Verification,
     },
     port::ModelService,
 };
@@ -106,6 +108,42 @@ impl ModelService for Service {
         Ok(saved.to_model(None))
     }
 
+    async fn preview_custom_model(
+        &self,
+        request: AddModelRequest,
+    ) -> Result<ModelPreview, AppError> {
+        let model = self.build_custom(request).await?;
+        let detail = match &model.source {
+            crate::registry::CustomSource::Huggingface { repo, revision } => {
+                format!("Hugging Face {repo} at {revision}")
+            }
+            crate::registry::CustomSource::Civitai {
+                model_id,
+                version_id,
+                version_name,
+                base_model,
+            } => {
+                format!(
+                    "CivitAI model {model_id}, version {version_name} ({version_id}), {base_model}"
+                )
+            }
+            crate::registry::CustomSource::Url { url } => format!("Direct link {url}"),
+        };
+        Ok(ModelPreview {
+            files: model
+                .files
+                .iter()
+                .map(|f| PreviewFile {
+                    name: f.path.clone(),
+                    size_bytes: f.size_bytes,
+                    sha256: f.sha256.clone(),
+                })
+                .collect(),
+            model: model.to_model(None),
+            detail,
+        })
+    }
+
     async fn remove_custom_model(&self, id: &str) -> Result<(), AppError> {
         let id = id.to_string();
         if self.catalog.get(&id).is_some() {
@@ -194,5 +232,13 @@ impl ModelService for Service {
 
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
         self.downloads.cancel(job_id)
+    }
+
+    async fn dataset_folders(&self) -> Result<Vec<DatasetFolder>, AppError> {
+        Ok(self.dataset_folders())
+    }
+
+    async fn export_config(&self, request: ExportRequest) -> Result<ExportResult, AppError> {
+        self.build_export(&request)
     }
 }

@@ -39,8 +39,8 @@ impl UploadFields {
 
 /// A snake_case enum value from a form field, with an error that names the field.
 fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, AppError> {
-    serde_json::from_value(serde_json::Value::String(value.to_string()))
-        .map_err(|_| AppError::invalid(field, format!("{value:?} is not a valid model {field}")))
+    app::domain::from_wire(value)
+        .ok_or_else(|| AppError::invalid(field, format!("{value:?} is not a valid model {field}")))
 }
 
 impl Service {

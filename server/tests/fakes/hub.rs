@@ -2,6 +2,8 @@
 //! a fake CDN with Range support, all on loopback. Files can misbehave on purpose: drop the
 //! connection, ignore Range, stream slowly, change, or publish the wrong hash.
 
+#![allow(dead_code)]
+
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},

@@ -1,0 +1,94 @@
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    domain::{InstalledModel, Verification},
+    format,
+    server_fns::models::{delete_installed, verify_installed},
+    state::Downloads,
+};
+
+/// An installed model: its files and size, the integrity check, and delete behind a confirmation.
+#[component]
+pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
+    let downloads = Downloads::get();
+    let verification = RwSignal::new(model.last_verification.clone());
+    let checking = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let id = model.id.clone();
+
+    let verify = {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            checking.set(true);
+            error.set(None);
+            spawn_local(async move {
+                match verify_installed(id).await {
+                    Ok(v) => verification.set(Some(v)),
+                    Err(e) => error.set(Some(e.message)),
+                }
+                checking.set(false);
+            });
+        }
+    };
+    let delete = move |_| {
+        let id = id.clone();
+        spawn_local(async move {
+            match delete_installed(id).await {
+                Ok(_) => downloads.changed(),
+                Err(e) => error.set(Some(e.message)),
+            }
+            confirming.set(false);
+        });
+    };
+    let files = model.files.clone();
+    view! {
+        <li class="model-card" data-installed-id=model.id.clone()>
+            <div class="model-card__head">
+                <h3>{model.name.clone()}</h3>
+                <span class="badge">{model.family.label()}</span>
+                <span class="badge badge--muted">{model.model_type.label()}</span>
+            </div>
+            <p class="model-card__meta">{format::bytes(model.total_size_bytes)}</p>
+            <ul class="files">
+                {files.into_iter().map(|f| view! { <li><code>{f.path}</code>" · "{format::bytes(f.size_bytes)}</li> }).collect_view()}
+            </ul>
+            <p class="muted">"Installed " {model.installed_at.clone()}</p>
+            {move || verification.get().map(|v| view! { <VerificationResult v /> })}
+            <div class="model-card__actions">
+                <button type="button" class="btn" on:click=verify disabled=move || checking.get()>
+                    {move || if checking.get() { "Checking…" } else { "Verify files" }}
+                </button>
+                <Show when=move || confirming.get() fallback=move || view! {
+                    <button type="button" class="btn btn--danger" on:click=move |_| confirming.set(true)>"Delete"</button>
+                }>
+                    <span class="confirm" role="group" aria-label="Confirm delete">
+                        "Delete the files?"
+                        <button type="button" class="btn btn--danger" on:click=delete.clone()>"Yes, delete"</button>
+                        <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Keep"</button>
+                    </span>
+                </Show>
+            </div>
+            {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </li>
+    }
+}
+
+#[component]
+fn VerificationResult(v: Verification) -> impl IntoView {
+    let problems: Vec<String> = v
+        .missing
+        .iter()
+        .map(|p| format!("missing: {p}"))
+        .chain(v.changed.iter().map(|p| format!("changed: {p}")))
+        .chain(v.unexpected.iter().map(|p| format!("unexpected: {p}")))
+        .collect();
+    view! {
+        <div class=if v.ok { "verify verify--ok" } else { "verify verify--bad" } role="status">
+            {if v.ok { "All files match their sha256".to_string() } else { "Integrity problems found".to_string() }}
+            " (checked " {v.checked_at.clone()} ")"
+            <ul>{problems.into_iter().map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+        </div>
+    }
+}

@@ -1,0 +1,87 @@
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    domain::{DownloadJob, JobStatus},
+    format,
+    server_fns::models::cancel_download,
+    state::Downloads,
+};
+
+/// A panel tracking every download at once: bar, bytes, speed, ETA, cancel. Finished jobs
+/// stay until dismissed; after a reload it asks the server which jobs exist.
+#[component]
+pub fn ModelDownloadProgress() -> impl IntoView {
+    let downloads = Downloads::get();
+    // In the browser only: learn about jobs started before this page was loaded.
+    Effect::new(move || downloads.poll());
+    let jobs = move || downloads.jobs.get();
+    view! {
+        <Show when=move || !downloads.jobs.with(Vec::is_empty)>
+            <aside class="downloads" aria-label="Downloads">
+                <h2 class="downloads__title">"Downloads"</h2>
+                <ul class="downloads__list">
+                    <For each=jobs key=|j| (j.id.clone(), j.status as u8, j.bytes_downloaded) children=move |job| view! { <JobRow job /> } />
+                </ul>
+            </aside>
+        </Show>
+    }
+}
+
+fn status_text(job: &DownloadJob) -> String {
+    match job.status {
+        JobStatus::Queued => "Queued".into(),
+        JobStatus::Downloading => format!(
+            "{} of {} · {} · {} left",
+            format::bytes(job.bytes_downloaded),
+            job.total_bytes
+                .map(format::bytes)
+                .unwrap_or_else(|| "?".into()),
+            format::speed(job.speed_bytes_per_sec),
+            format::eta(job.eta_seconds)
+        ),
+        JobStatus::Verifying => "Verifying…".into(),
+        JobStatus::Completed => format!("Installed · {}", format::bytes(job.bytes_downloaded)),
+        JobStatus::Failed => "Failed".into(),
+        JobStatus::Cancelled => "Cancelled".into(),
+        JobStatus::Paused => "Paused: waiting for a token".into(),
+    }
+}
+
+#[component]
+fn JobRow(job: DownloadJob) -> impl IntoView {
+    let downloads = Downloads::get();
+    let id = job.id.clone();
+    let pct = format::percent(job.bytes_downloaded, job.total_bytes);
+    let file = job
+        .files
+        .iter()
+        .find(|f| !f.done)
+        .or(job.files.last())
+        .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path).to_string())
+        .unwrap_or_default();
+    let finished = job.status.is_finished();
+    let status_class = format!("job job--{:?}", job.status).to_lowercase();
+    let action_label = if finished { "Dismiss" } else { "Cancel" };
+    let act = move |_| {
+        let id = id.clone();
+        spawn_local(async move {
+            let _ = cancel_download(id).await;
+            downloads.poll();
+        });
+    };
+    view! {
+        <li class=status_class data-job-id=job.id.clone()>
+            <div class="job__head">
+                <strong class="job__name">{job.model_name.clone()}</strong>
+                <button type="button" class="btn btn--small" on:click=act
+                    aria-label=format!("{action_label} {}", job.model_name)>{action_label}</button>
+            </div>
+            <div class="job__file">{file}</div>
+            <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")>
+                <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
+            </div>
+            <div class="job__status">{status_text(&job)}</div>
+            {job.error.clone().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+        </li>
+    }
+}

@@ -1,0 +1,34 @@
+use serde::{Deserialize, Serialize};
+
+/// A dataset folder the server can see (under `DATASETS_DIR`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DatasetFolder {
+    /// Absolute path on the server.
+    pub path: String,
+    pub name: String,
+    pub image_count: u64,
+}
+
+/// What the export page sends.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ExportRequest {
+    pub dataset_folder: String,
+    pub trigger_word: String,
+    pub run_name: String,
+    /// An installed model's id; optional, as in the spec.
+    pub base_model_id: Option<String>,
+}
+
+/// The generated AI Toolkit config, saved on the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportResult {
+    pub yaml: String,
+    /// Where it was saved on the server.
+    pub saved_path: String,
+    pub file_name: String,
+    /// Things the user must fix or know before training.
+    pub warnings: Vec<String>,
+}

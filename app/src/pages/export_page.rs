@@ -1,0 +1,113 @@
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    components::ModelSelector,
+    domain::{AppError, ExportRequest, ExportResult, ModelType},
+    format,
+    server_fns::export::{dataset_folders, export_config},
+};
+
+/// Export to AI Toolkit: a dataset folder, a trigger word, a run name and (optionally) an
+/// installed base model become a training config, saved on the server and downloadable.
+#[component]
+pub fn ExportPage() -> impl IntoView {
+    let datasets = Resource::new(|| (), |_| dataset_folders());
+    let dataset = RwSignal::new(String::new());
+    let trigger = RwSignal::new(String::new());
+    let run_name = RwSignal::new(String::new());
+    let base = RwSignal::new(None::<String>);
+    let result = RwSignal::new(None::<ExportResult>);
+    let error = RwSignal::new(None::<AppError>);
+    let busy = RwSignal::new(false);
+    let hydrated = RwSignal::new(false);
+    Effect::new(move || hydrated.set(true));
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        busy.set(true);
+        error.set(None);
+        let request = ExportRequest {
+            dataset_folder: dataset.get_untracked(),
+            trigger_word: trigger.get_untracked(),
+            run_name: run_name.get_untracked(),
+            base_model_id: base.get_untracked(),
+        };
+        spawn_local(async move {
+            match export_config(request).await {
+                Ok(r) => result.set(Some(r)),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    let field_error = move |field: &'static str| {
+        move || {
+            error
+                .get()
+                .filter(|e| e.field.as_deref() == Some(field))
+                .map(|e| view! { <p class="field__error" role="alert">{e.message}</p> })
+        }
+    };
+
+    view! {
+        <section class="export" data-hydrated=move || hydrated.get().to_string()>
+            <h1>"Export to AI Toolkit"</h1>
+            <form class="form panel" on:submit=submit novalidate>
+                <div class="field">
+                    <label for="dataset">"Dataset folder *"</label>
+                    <Transition fallback=|| view! { <p class="muted">"Loading folders…"</p> }>
+                        {move || Suspend::new(async move {
+                            match datasets.await {
+                                Ok(list) if list.is_empty() => view! { <p class="empty" id="dataset">"No dataset folders found on the server."</p> }.into_any(),
+                                Ok(list) => view! {
+                                    <select id="dataset" required on:change=move |ev| dataset.set(event_target_value(&ev))>
+                                        <option value="">"Choose a folder"</option>
+                                        {list.into_iter().map(|d| view! {
+                                            <option value=d.path.clone()>{format!("{} ({} images)", d.name, d.image_count)}</option>
+                                        }).collect_view()}
+                                    </select>
+                                }.into_any(),
+                                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                    {field_error("datasetFolder")}
+                </div>
+                <div class="grid-2">
+                    <div class="field">
+                        <label for="trigger">"Trigger word"</label>
+                        <input id="trigger" type="text" placeholder="ohwx" prop:value=move || trigger.get()
+                            on:input=move |ev| trigger.set(event_target_value(&ev)) />
+                        {field_error("triggerWord")}
+                    </div>
+                    <div class="field">
+                        <label for="run-name">"Run name *"</label>
+                        <input id="run-name" type="text" placeholder="my_first_lora" required prop:value=move || run_name.get()
+                            on:input=move |ev| run_name.set(event_target_value(&ev)) />
+                        {field_error("runName")}
+                    </div>
+                </div>
+                <ModelSelector model_type=ModelType::BaseModel value=base label="Base model" />
+                {field_error("baseModelId")}
+                {move || error.get().filter(|e| e.field.is_none()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+                <div class="form__actions">
+                    <button type="submit" class="btn btn--primary" disabled=move || busy.get()>"Create config"</button>
+                </div>
+            </form>
+            {move || result.get().map(|r| {
+                let href = format!("data:text/yaml;charset=utf-8,{}", format::encode(&r.yaml));
+                view! {
+                    <section class="panel export__result" aria-label="Generated config">
+                        <h2>"AI Toolkit config"</h2>
+                        <p class="success" role="status">"Saved on the server as " <code>{r.saved_path.clone()}</code></p>
+                        {(!r.warnings.is_empty()).then(|| view! {
+                            <ul class="warnings">{r.warnings.iter().map(|w| view! { <li>{w.clone()}</li> }).collect_view()}</ul>
+                        })}
+                        <a class="btn" href=href download=r.file_name.clone()>{format!("Download {}", r.file_name)}</a>
+                        <pre class="yaml"><code>{r.yaml.clone()}</code></pre>
+                    </section>
+                }
+            })}
+        </section>
+    }
+}

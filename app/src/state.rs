@@ -1,0 +1,90 @@
+//! Client-side state shared by the page: download jobs (polled while any is active) and a
+//! version counter that makes model lists refetch after installs and deletes.
+
+use leptos::{prelude::*, task::spawn_local};
+
+use crate::{
+    domain::{DownloadJob, JobStatus},
+    server_fns::models::download_jobs,
+};
+
+/// Waits `ms` milliseconds in the browser (never called on the server).
+pub async fn sleep_ms(ms: u32) {
+    #[cfg(target_arch = "wasm32")]
+    gloo_timers::future::TimeoutFuture::new(ms).await;
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = ms;
+}
+
+/// Jobs as the server last reported them, and whether polling runs.
+#[derive(Clone, Copy)]
+pub struct Downloads {
+    pub jobs: RwSignal<Vec<DownloadJob>>,
+    polling: RwSignal<bool>,
+    /// Bumped when a job completes: model lists depend on it.
+    pub version: RwSignal<u64>,
+}
+
+impl Downloads {
+    pub fn provide() -> Self {
+        let this = Self {
+            jobs: RwSignal::new(Vec::new()),
+            polling: RwSignal::new(false),
+            version: RwSignal::new(0),
+        };
+        provide_context(this);
+        this
+    }
+
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// The newest job for `model_id`.
+    pub fn job_for(&self, model_id: &str) -> Option<DownloadJob> {
+        self.jobs
+            .with(|jobs| jobs.iter().find(|j| j.model_id == model_id).cloned())
+    }
+
+    /// Makes model lists refetch.
+    pub fn changed(&self) {
+        self.version.update(|v| *v += 1);
+    }
+
+    /// Fetches the jobs now, and keeps polling every second while any is queued, downloading
+    /// or verifying; polling stops by itself when none is.
+    pub fn poll(self) {
+        if self.polling.get_untracked() {
+            return;
+        }
+        self.polling.set(true);
+        spawn_local(async move {
+            loop {
+                if let Ok(jobs) = download_jobs().await {
+                    let finished_now = jobs.iter().any(|j| {
+                        j.status == JobStatus::Completed
+                            && self.jobs.with_untracked(|old| {
+                                old.iter()
+                                    .any(|o| o.id == j.id && o.status != JobStatus::Completed)
+                            })
+                    });
+                    let running = jobs.iter().any(|j| {
+                        matches!(
+                            j.status,
+                            JobStatus::Queued | JobStatus::Downloading | JobStatus::Verifying
+                        )
+                    });
+                    self.jobs.set(jobs);
+                    if finished_now {
+                        self.changed();
+                    }
+                    if !running {
+                        break;
+                    }
+                }
+                sleep_ms(1000).await;
+            }
+            self.polling.set(false);
+        });
+    }
+}

@@ -1,0 +1,191 @@
+import { test, expect, Page, APIRequestContext } from "@playwright/test";
+
+// Every flow a user has, in order, against the release server and the fake hub
+// (scripts/e2e.sh starts both). They share one models folder, so they run serially.
+test.describe.configure({ mode: "serial" });
+
+const GOOD_TOKEN = "hf_CANARY_good_4d1f9b";
+const shot = (page: Page, name: string) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+
+async function open(page: Page, path: string) {
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(path);
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  return errors;
+}
+
+function card(page: Page, name: string) {
+  return page.locator(".model-card", { has: page.getByRole("heading", { name, exact: true }) });
+}
+
+function job(page: Page, name: string) {
+  return page.locator(".downloads .job", { hasText: name });
+}
+
+/** A valid safetensors file: one U8 tensor of `n` bytes. */
+function safetensors(n: number, seed: number): Buffer {
+  let header = JSON.stringify({ weight: { dtype: "U8", shape: [n], data_offsets: [0, n] } });
+  header += " ".repeat((8 - (header.length % 8)) % 8);
+  const out = Buffer.alloc(8 + header.length + n);
+  out.writeBigUInt64LE(BigInt(header.length), 0);
+  out.write(header, 8, "utf8");
+  for (let i = 0; i < n; i++) out[8 + header.length + i] = (i * 31 + seed) & 0xff;
+  return out;
+}
+
+async function addCustom(request: APIRequestContext, body: object) {
+  const r = await request.post("/api/models", { data: body });
+  expect(r.status(), await r.text()).toBe(201);
+  return (await r.json()).model;
+}
+
+test("browse and filter: search, family and type live in the URL", async ({ page }) => {
+  const errors = await open(page, "/");
+  await expect(page.locator(".model-card")).toHaveCount(11);
+  await page.getByLabel("Search").fill("sdxl");
+  await expect(page).toHaveURL(/q=sdxl/);
+  await expect(page.locator(".model-card")).toHaveCount(3);
+  await page.getByLabel("Search").fill("");
+  await page.getByLabel("Family").selectOption("flux");
+  await expect(page.locator(".model-card")).toHaveCount(4);
+  await page.getByLabel("Type").selectOption("captioner");
+  await expect(page.locator(".model-card")).toHaveCount(0);
+  await expect(page.getByText("No models match these filters.")).toBeVisible();
+  await page.getByLabel("Family").selectOption("qwen");
+  await expect(page.locator(".model-card")).toHaveCount(1);
+  await shot(page, "01-filter-qwen-captioner");
+  // A reload (or a shared link) keeps the filters.
+  await page.reload();
+  await expect(page.locator(".model-card")).toHaveCount(1);
+  await expect(page.getByLabel("Family")).toHaveValue("qwen");
+  expect(errors).toEqual([]);
+});
+
+test("download a built-in model and watch the progress panel reach installed", async ({ page }) => {
+  const errors = await open(page, "/?q=adapter");
+  const adapter = card(page, "Z-Image Turbo Training Adapter");
+  await adapter.getByRole("button", { name: "Download" }).click();
+  const row = job(page, "Z-Image Turbo Training Adapter");
+  await expect(row).toBeVisible();
+  await expect(row.locator(".job__status")).toContainText(/MB of/);
+  await shot(page, "02-downloading");
+  await expect(row.locator(".job__status")).toContainText("Installed", { timeout: 30_000 });
+  await expect(adapter.getByText("Installed")).toBeVisible();
+  await shot(page, "03-installed");
+  // The panel survives a reload: it asks the server which jobs exist.
+  await page.reload();
+  await expect(job(page, "Z-Image Turbo Training Adapter")).toContainText("Installed");
+  await job(page, "Z-Image Turbo Training Adapter").getByRole("button", { name: /Dismiss/ }).click();
+  await expect(page.locator(".downloads")).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test("a gated model asks for a token, then downloads with it", async ({ page, request }) => {
+  await addCustom(request, { name: "Gated E2E", huggingfaceRepo: "acme/gated-e2e", huggingfaceFiles: ["model.safetensors"], huggingfaceToken: GOOD_TOKEN, family: "flux" });
+  await open(page, "/?q=gated%20e2e");
+  const gated = card(page, "Gated E2E");
+  await expect(gated.getByText("Gated", { exact: true })).toBeVisible();
+  await gated.getByRole("button", { name: "Download" }).click();
+  await expect(gated.getByRole("alert")).toContainText("accept its licence", { timeout: 15_000 });
+  await shot(page, "04-gated-needs-token");
+  await gated.getByLabel("Hugging Face token").fill(GOOD_TOKEN);
+  await gated.getByRole("button", { name: "Retry download" }).click();
+  await expect(job(page, "Gated E2E").locator(".job__status")).toContainText("Installed", { timeout: 30_000 });
+  // The token is not kept in the page either.
+  await expect(gated.getByText("Installed")).toBeVisible();
+});
+
+test("cancel a download", async ({ page, request }) => {
+  await addCustom(request, { name: "Slow E2E", huggingfaceRepo: "acme/slow-e2e", huggingfaceFiles: ["model.safetensors"] });
+  await open(page, "/?q=slow%20e2e");
+  await card(page, "Slow E2E").getByRole("button", { name: "Download" }).click();
+  const row = job(page, "Slow E2E");
+  await expect(row.locator(".job__status")).toContainText(/MB of .* left/, { timeout: 15_000 });
+  await row.getByRole("button", { name: /Cancel/ }).click();
+  await expect(row.locator(".job__status")).toContainText("Cancelled");
+  await shot(page, "05-cancelled");
+  await expect(card(page, "Slow E2E").getByRole("button", { name: "Download" })).toBeVisible();
+});
+
+test("add a custom Hugging Face model and a CivitAI link through the form, then download them", async ({ page }) => {
+  await open(page, "/?tab=add");
+  await page.getByLabel("Repository").fill("acme/public-e2e");
+  await page.getByLabel("Files (one per line)").fill("model.safetensors");
+  await page.getByLabel("Name").fill("Public E2E");
+  await page.getByLabel("Family").selectOption("sdxl");
+  await page.getByRole("button", { name: "Check" }).click();
+  await expect(page.locator(".preview")).toContainText("Hugging Face acme/public-e2e");
+  await expect(page.locator(".preview")).toContainText("model.safetensors · 3 MB");
+  await page.getByRole("button", { name: "Add model" }).click();
+  await expect(page.getByText("Added Public E2E")).toBeVisible();
+
+  // Server errors land next to the field they are about.
+  await page.getByText("CivitAI", { exact: true }).click();
+  await page.getByLabel("CivitAI link").fill("https://example.com/models/1");
+  await page.getByRole("button", { name: "Check" }).click();
+  await expect(page.locator(".field__error")).toContainText("not CivitAI");
+  await page.getByLabel("CivitAI link").fill("https://civitai.com/models/4384/dreamshaper?modelVersionId=128713");
+  await page.getByRole("button", { name: "Check" }).click();
+  await expect(page.locator(".preview")).toContainText("DreamShaper 8");
+  await expect(page.locator(".preview")).toContainText("version 8 (128713)");
+  await expect(page.locator(".preview")).toContainText("dreamshaper_8.safetensors");
+  await shot(page, "06-civitai-preview");
+  await page.getByRole("button", { name: "Add model" }).click();
+  await expect(page.getByText("Added DreamShaper 8")).toBeVisible();
+
+  await page.goto("/?q=e2e");
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  await card(page, "Public E2E").getByRole("button", { name: "Download" }).click();
+  await expect(job(page, "Public E2E").locator(".job__status")).toContainText("Installed", { timeout: 30_000 });
+  await page.goto("/?q=dreamshaper");
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  await card(page, "DreamShaper 8").getByRole("button", { name: "Download" }).click();
+  await expect(job(page, "DreamShaper 8").locator(".job__status")).toContainText("Installed", { timeout: 30_000 });
+});
+
+test("upload a file with a progress bar", async ({ page }) => {
+  await open(page, "/?tab=add");
+  await page.getByText("Upload a file", { exact: true }).click();
+  await page.getByLabel(/Model file/).setInputFiles({ name: "my-sdxl.safetensors", mimeType: "application/octet-stream", buffer: safetensors(24 << 20, 7) });
+  await page.getByLabel("Name").fill("My SDXL upload");
+  await page.getByLabel("Family").selectOption("sdxl");
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.locator(".upload-progress")).toBeVisible();
+  await expect(page.getByText("Uploaded and installed My SDXL upload")).toBeVisible({ timeout: 30_000 });
+  await shot(page, "07-uploaded");
+  // A text file renamed to .safetensors is refused with the server's reason.
+  await page.getByLabel(/Model file/).setInputFiles({ name: "notes.safetensors", mimeType: "text/plain", buffer: Buffer.from("just text\n") });
+  await page.getByRole("button", { name: "Upload" }).click();
+  await expect(page.getByRole("alert")).toContainText("not a valid");
+});
+
+test("verify and delete an installed model", async ({ page }) => {
+  await open(page, "/?tab=installed");
+  await expect(page.locator(".disk")).toContainText("used by models");
+  const upload = card(page, "My SDXL upload");
+  await upload.getByRole("button", { name: "Verify files" }).click();
+  await expect(upload.locator(".verify")).toContainText("All files match");
+  await shot(page, "08-installed-verified");
+  await upload.getByRole("button", { name: "Delete" }).click();
+  await upload.getByRole("button", { name: "Yes, delete" }).click();
+  await expect(card(page, "My SDXL upload")).toHaveCount(0);
+});
+
+test("export: choose a base model and get the AI Toolkit YAML", async ({ page }) => {
+  await open(page, "/export");
+  await page.getByLabel("Dataset folder *").selectOption({ label: "cats (3 images)" });
+  await page.getByLabel("Trigger word").fill("ohwx");
+  await page.getByLabel("Run name *").fill("cats_lora");
+  const base = await page.locator("#model-selector option", { hasText: "Public E2E" }).getAttribute("value");
+  await page.getByLabel("Base model").selectOption(base!);
+  await page.getByRole("button", { name: "Create config" }).click();
+  const result = page.locator(".export__result");
+  await expect(result).toContainText("Saved on the server as");
+  await expect(result.locator(".yaml")).toContainText('name: "cats_lora"');
+  await expect(result.locator(".yaml")).toContainText('arch: "sdxl"');
+  await expect(result.locator(".yaml")).toContainText('trigger_word: "ohwx"');
+  await expect(result.locator(".yaml")).toContainText("public-e2e/model.safetensors");
+  await expect(result.getByRole("link", { name: "Download cats_lora.yaml" })).toBeVisible();
+  await shot(page, "09-export-yaml");
+});

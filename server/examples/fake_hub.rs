@@ -1,0 +1,45 @@
+//! Fake Hugging Face + CivitAI + CDN for the browser tests (`scripts/e2e.sh`): the same fakes
+//! the integration tests use, with the files the Playwright flows download. Prints its base URL.
+//! Loopback only; not part of the app.
+
+#[path = "../tests/fakes/mod.rs"]
+mod fakes;
+
+use std::time::Duration;
+
+use fakes::hub::{self, FakeFile};
+
+#[tokio::main]
+async fn main() {
+    let slow = |bytes: Vec<u8>, pause_ms: u64| FakeFile {
+        throttle: Some(Duration::from_millis(pause_ms)),
+        ..FakeFile::new(bytes)
+    };
+    let civitai_file = FakeFile {
+        disposition: Some("dreamshaper_8.safetensors".into()),
+        ..slow(hub::safetensors(2 << 20, 3), 5)
+    };
+    let hub = hub::start_with(fakes::civitai_with_sha(&civitai_file.sha().to_uppercase())).await;
+    // A built-in model (its catalog entry pins no hash; the fake publishes the real one).
+    hub.put(
+        "hf/ostris/zimage_turbo_training_adapter/zimage_turbo_training_adapter_v2.safetensors",
+        slow(hub::safetensors(6 << 20, 1), 15),
+    );
+    // A gated repo, a slow one to cancel, and a public one to add through the form.
+    hub.put(
+        "hf/acme/gated-e2e/model.safetensors",
+        slow(hub::safetensors(2 << 20, 2), 5),
+    );
+    hub.gate("acme/gated-e2e");
+    hub.put(
+        "hf/acme/slow-e2e/model.safetensors",
+        slow(hub::safetensors(64 << 20, 4), 50),
+    );
+    hub.put(
+        "hf/acme/public-e2e/model.safetensors",
+        slow(hub::safetensors(3 << 20, 5), 5),
+    );
+    hub.put("civitai/128713", civitai_file);
+    println!("{}", hub.base);
+    tokio::signal::ctrl_c().await.ok();
+}

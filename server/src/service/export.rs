@@ -1,0 +1,127 @@
+//! Dataset folders and AI Toolkit configs for the export page.
+
+use std::path::{Path, PathBuf};
+
+use app::domain::{AppError, DatasetFolder, ExportRequest, ExportResult, ModelType};
+
+use super::Service;
+use crate::{
+    export::{ai_toolkit_yaml, base_model, ConfigInput},
+    storage::{paths, write_atomic},
+};
+
+const IMAGE_EXTENSIONS: [&str; 5] = ["jpg", "jpeg", "png", "webp", "bmp"];
+
+fn image_count(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| {
+                    e.path()
+                        .extension()
+                        .and_then(|x| x.to_str())
+                        .is_some_and(|x| {
+                            IMAGE_EXTENSIONS.contains(&x.to_ascii_lowercase().as_str())
+                        })
+                })
+                .count() as u64
+        })
+        .unwrap_or(0)
+}
+
+impl Service {
+    /// Folders directly under `DATASETS_DIR`, with how many images each holds.
+    pub(super) fn dataset_folders(&self) -> Vec<DatasetFolder> {
+        let root = &self.config.datasets_dir;
+        let mut out: Vec<DatasetFolder> = std::fs::read_dir(root)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+                    .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+                    .map(|e| DatasetFolder {
+                        path: e.path().display().to_string(),
+                        name: e.file_name().to_string_lossy().to_string(),
+                        image_count: image_count(&e.path()),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// Validates the request, writes the YAML under `EXPORTS_DIR` (atomically) and returns it.
+    pub(super) fn build_export(&self, request: &ExportRequest) -> Result<ExportResult, AppError> {
+        let run_name = paths::slug(request.run_name.trim());
+        if request.run_name.trim().is_empty() {
+            return Err(AppError::invalid("runName", "give the training run a name"));
+        }
+        let dataset = PathBuf::from(request.dataset_folder.trim());
+        let known = self
+            .dataset_folders()
+            .into_iter()
+            .any(|d| Path::new(&d.path) == dataset);
+        if !known {
+            return Err(AppError::invalid(
+                "datasetFolder",
+                format!(
+                    "choose a dataset folder under {}",
+                    self.config.datasets_dir.display()
+                ),
+            ));
+        }
+        if request.trigger_word.chars().count() > 100 {
+            return Err(AppError::invalid(
+                "triggerWord",
+                "the trigger word is longer than 100 characters",
+            ));
+        }
+        let mut warnings = Vec::new();
+        let base = match request.base_model_id.as_deref().filter(|s| !s.is_empty()) {
+            None => None,
+            Some(id) => {
+                let db = self.store.read()?;
+                let model = db.installed.iter().find(|m| m.id == id).ok_or_else(|| {
+                    AppError::invalid("baseModelId", format!("no installed model with id {id}"))
+                })?;
+                if model.model_type != ModelType::BaseModel {
+                    return Err(AppError::invalid(
+                        "baseModelId",
+                        format!("{} is not a base model", model.name),
+                    ));
+                }
+                Some(base_model(model, &self.config.models_dir, &mut warnings))
+            }
+        };
+        if base.is_none() {
+            warnings.push(
+                "No base model chosen: set model.name_or_path and model.arch in AI Toolkit.".into(),
+            );
+        }
+        let yaml = ai_toolkit_yaml(&ConfigInput {
+            run_name: &run_name,
+            trigger_word: &request.trigger_word,
+            dataset_folder: &dataset.display().to_string(),
+            training_folder: "output",
+            base: base.as_ref(),
+        });
+        let file_name = format!("{run_name}.yaml");
+        std::fs::create_dir_all(&self.config.exports_dir).map_err(|e| {
+            AppError::internal(format!(
+                "cannot create {}: {e}",
+                self.config.exports_dir.display()
+            ))
+        })?;
+        let saved = self.config.exports_dir.join(&file_name);
+        write_atomic(&saved, yaml.as_bytes())
+            .map_err(|e| AppError::internal(format!("cannot save {}: {e}", saved.display())))?;
+        Ok(ExportResult {
+            yaml,
+            saved_path: saved.display().to_string(),
+            file_name,
+            warnings,
+        })
+    }
+}
