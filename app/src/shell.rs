@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    StaticSegment,
+    SsrMode, StaticSegment,
 };
 
 use crate::{
@@ -48,9 +48,11 @@ pub fn App() -> impl IntoView {
             </header>
             <main class="page">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=StaticSegment("") view=ModelsPage />
-                    <Route path=StaticSegment("models") view=ModelsPage />
-                    <Route path=StaticSegment("export") view=ExportPage />
+                    // Async: the whole page is rendered before it is sent, so every read-only
+                    // view works with JavaScript off (out-of-order streaming needs scripts).
+                    <Route path=StaticSegment("") view=ModelsPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("models") view=ModelsPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("export") view=ExportPage ssr=SsrMode::Async />
                 </Routes>
             </main>
             <ModelDownloadProgress />

@@ -189,3 +189,23 @@ test("export: choose a base model and get the AI Toolkit YAML", async ({ page })
   await expect(result.getByRole("link", { name: "Download cats_lora.yaml" })).toBeVisible();
   await shot(page, "09-export-yaml");
 });
+
+test.describe("with JavaScript off", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("read-only views are rendered on the server", async ({ page }) => {
+    await page.goto("/?tab=available&family=sdxl");
+    // Three built-in SDXL models and the custom one added through the form above.
+    await expect(page.locator(".model-card")).toHaveCount(4);
+    await expect(card(page, "Public E2E")).toBeVisible();
+    // The filter form works as a plain GET form.
+    await page.getByLabel("Search").fill("turbo");
+    await page.getByRole("button", { name: "Apply filters" }).click();
+    await expect(page).toHaveURL(/q=turbo/);
+    await expect(page.locator(".model-card")).toHaveCount(1);
+    await page.goto("/?tab=installed");
+    await expect(page.locator(".disk")).toContainText("free on the volume");
+    await expect(card(page, "Public E2E")).toBeVisible();
+    await shot(page, "10-no-javascript-installed");
+  });
+});

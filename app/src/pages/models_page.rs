@@ -117,16 +117,18 @@ fn AvailableTab() -> impl IntoView {
     let current = move |k: &'static str| query.with(|q| q.get(k).unwrap_or_default());
 
     view! {
-        <form class="filters" role="search" on:submit=|ev| ev.prevent_default()>
+        // With JavaScript off this is a plain GET form (the names are the URL's parameters).
+        <form class="filters" role="search" method="get" action="/" on:submit=|ev| ev.prevent_default()>
+            <input type="hidden" name="tab" value="available" />
             <div class="field">
                 <label for="search">"Search"</label>
-                <input id="search" type="search" placeholder="name, tag or repo"
+                <input id="search" name="q" type="search" placeholder="name, tag or repo"
                     prop:value=move || current("q")
                     on:input=move |ev| set_q("q", event_target_value(&ev)) />
             </div>
             <div class="field">
                 <label for="filter-family">"Family"</label>
-                <select id="filter-family" on:change=move |ev| set_family("family", event_target_value(&ev))>
+                <select id="filter-family" name="family" on:change=move |ev| set_family("family", event_target_value(&ev))>
                     <option value="">"All families"</option>
                     {ModelFamily::ALL.map(|f| {
                         let v = to_wire(&f);
@@ -137,7 +139,7 @@ fn AvailableTab() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-type">"Type"</label>
-                <select id="filter-type" on:change=move |ev| set_type("type", event_target_value(&ev))>
+                <select id="filter-type" name="type" on:change=move |ev| set_type("type", event_target_value(&ev))>
                     <option value="">"All types"</option>
                     {ModelType::ALL.map(|t| {
                         let v = to_wire(&t);
@@ -148,12 +150,13 @@ fn AvailableTab() -> impl IntoView {
             </div>
             <div class="field">
                 <label for="filter-installed">"State"</label>
-                <select id="filter-installed" on:change=move |ev| set("installed", event_target_value(&ev))>
+                <select id="filter-installed" name="installed" on:change=move |ev| set("installed", event_target_value(&ev))>
                     <option value="">"Any"</option>
                     <option value="yes" selected=move || current("installed") == "yes">"Installed"</option>
                     <option value="no" selected=move || current("installed") == "no">"Not installed"</option>
                 </select>
             </div>
+            <noscript><button type="submit" class="btn">"Apply filters"</button></noscript>
         </form>
         <Transition fallback=|| view! { <p class="empty">"Loading models…"</p> }>
             {move || Suspend::new(async move {
