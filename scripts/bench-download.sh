@@ -4,6 +4,7 @@
 # pipeline, aria2c -x16 and hf_transfer (max_files=8) each download them REPS times.
 # Prints medians of throughput (to disk, final sync included), CPU seconds and peak RSS.
 #   scripts/bench-download.sh [REPS] [SIZES_GIB...]     default: 3 reps, 2 and 8 GiB
+#   BENCH_TOOLS='model-manager|hf_transfer' limits the tools (a grep -E pattern).
 source "$(dirname "$0")/env.sh"
 reps="${1:-3}"; shift || true
 if [ $# -gt 0 ]; then sizes=("$@"); else sizes=(2 8); fi
@@ -50,6 +51,7 @@ done
 results="$work/results.txt"; : >"$results"
 run() {
   local name="$1" gib="$2"; shift 2
+  echo "$name" | grep -qE "${BENCH_TOOLS:-.}" || return 0
   rm -rf "$work/out"; mkdir -p "$work/out"
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
   local t0 t1

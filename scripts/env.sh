@@ -3,6 +3,8 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/model-manager/target}"
+# CI builds once per clone: incremental caches would only grow the shared target folder.
+if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 export PATH="$ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 # LEPTOS_OUTPUT_NAME is also set in .cargo/config.toml for plain cargo commands.
 export LEPTOS_OUTPUT_NAME="model-manager"

@@ -13,6 +13,8 @@ use super::plan::Plan;
 
 /// Speed is averaged over this window.
 const WINDOW: Duration = Duration::from_secs(5);
+/// How often the speed is sampled.
+const SAMPLE_EVERY: Duration = Duration::from_millis(200);
 
 /// Tokens for one job, in memory only.
 #[derive(Clone, Default)]
@@ -122,7 +124,15 @@ impl Job {
                 f.total_bytes = total;
             }
         }
+        // One speed sample per SAMPLE_EVERY is plenty, and keeps the window a few dozen long.
         let now = Instant::now();
+        if state
+            .samples
+            .back()
+            .is_some_and(|(t, _)| now.duration_since(*t) < SAMPLE_EVERY)
+        {
+            return;
+        }
         let sum = state.files.iter().map(|f| f.bytes_downloaded).sum();
         state.samples.push_back((now, sum));
         while state

@@ -225,7 +225,7 @@ impl Engine {
             .take()
             .filter(|(_, len)| *len == offset)
             .map(|(h, _)| h);
-        let writer = Writer::open(partial, offset, hasher).map_err(|e| disk_error(&e))?;
+        let mut writer = Writer::open(partial, offset, hasher).map_err(|e| disk_error(&e))?;
         let mut stream = response.bytes_stream();
         let mut received = offset;
         job.set_file_progress(index, received, total);

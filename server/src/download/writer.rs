@@ -55,14 +55,23 @@ impl Writer {
     }
 
     /// Queues a chunk; waits (without blocking the runtime) only when the disk is behind by
-    /// `QUEUE` chunks.
-    pub async fn send(&self, data: Bytes) -> io::Result<()> {
-        self.tx
-            .as_ref()
-            .expect("send after finish")
-            .send(Msg::Data(data))
-            .await
-            .map_err(|_| io::Error::other("the writer thread stopped"))
+    /// `QUEUE` chunks. If the writer failed, returns its error.
+    pub async fn send(&mut self, data: Bytes) -> io::Result<()> {
+        let sent = match &self.tx {
+            Some(tx) => tx.send(Msg::Data(data)).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            return Ok(());
+        }
+        self.tx = None;
+        match self.handle.take() {
+            Some(handle) => match tokio::task::spawn_blocking(move || handle.join()).await {
+                Ok(Ok(Err(e))) => Err(e),
+                _ => Err(io::Error::other("the writer thread stopped")),
+            },
+            None => Err(io::Error::other("the writer thread stopped")),
+        }
     }
 
     /// Flushes (and with `sync`, fsyncs) and returns the hasher and the file length: the
@@ -71,7 +80,10 @@ impl Writer {
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(Msg::Finish { sync }).await;
         }
-        let handle = self.handle.take().expect("joined once");
+        let handle = self
+            .handle
+            .take()
+            .ok_or_else(|| io::Error::other("the writer thread stopped"))?;
         tokio::task::spawn_blocking(move || handle.join())
             .await
             .map_err(io::Error::other)?
@@ -88,37 +100,68 @@ impl Drop for Writer {
 }
 
 fn write_loop(
-    file: File,
+    mut file: File,
     rx: mpsc::Receiver<Msg>,
     mut hasher: Sha256,
     mut len: u64,
     path: &Path,
 ) -> io::Result<(Sha256, u64)> {
-    // Small enough that a crash loses little of what arrived, large enough for few syscalls.
-    let mut out = io::BufWriter::with_capacity(256 << 10, file);
     let mut rx = rx;
-    while let Some(msg) = rx.blocking_recv() {
-        match msg {
-            Msg::Data(data) => {
+    // Chunks are written as they come, several per system call, never copied into a buffer.
+    let mut pending: Vec<Bytes> = Vec::new();
+    let mut pending_len = 0usize;
+    loop {
+        let msg = rx.blocking_recv();
+        let finish = match msg {
+            Some(Msg::Data(data)) => {
                 hasher.update(&data);
-                out.write_all(&data)?;
                 len += data.len() as u64;
-            }
-            Msg::Finish { sync } => {
-                out.flush()?;
-                if sync {
-                    out.get_ref().sync_all()?;
+                pending_len += data.len();
+                pending.push(data);
+                // Write when the queue is momentarily empty or enough is gathered.
+                if pending_len < BATCH && !rx.is_empty() {
+                    continue;
                 }
-                return Ok((hasher, len));
+                None
             }
+            Some(Msg::Finish { sync }) => Some(sync),
+            // Sender dropped without Finish: keep what was written (it is resumable), stop.
+            None => {
+                write_chunks(&mut file, &mut pending)?;
+                return Err(io::Error::other(format!(
+                    "writing {} was abandoned",
+                    path.display()
+                )));
+            }
+        };
+        write_chunks(&mut file, &mut pending)?;
+        pending_len = 0;
+        if let Some(sync) = finish {
+            if sync {
+                file.sync_all()?;
+            }
+            return Ok((hasher, len));
         }
     }
-    // Sender dropped without Finish: keep what was written (it is resumable), stop.
-    out.flush()?;
-    Err(io::Error::other(format!(
-        "writing {} was abandoned",
-        path.display()
-    )))
+}
+
+/// Bytes gathered before a write when more are waiting.
+const BATCH: usize = 1 << 20;
+
+/// Writes every chunk with vectored writes, then empties `chunks`.
+fn write_chunks(file: &mut File, chunks: &mut Vec<Bytes>) -> io::Result<()> {
+    let mut slices: Vec<io::IoSlice<'_>> = chunks.iter().map(|c| io::IoSlice::new(c)).collect();
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        let n = file.write_vectored(rest)?;
+        if n == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        io::IoSlice::advance_slices(&mut rest, n);
+    }
+    drop(slices);
+    chunks.clear();
+    Ok(())
 }
 
 fn hash_prefix(file: &mut File, len: u64) -> io::Result<Sha256> {
@@ -145,7 +188,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f.partial");
         std::fs::write(&path, b"hello, garbage").unwrap();
-        let w = Writer::open(&path, 7, None).unwrap();
+        let mut w = Writer::open(&path, 7, None).unwrap();
         w.send(Bytes::from_static(b"world")).await.unwrap();
         let (hasher, len) = w.finish(true).await.unwrap();
         assert_eq!(len, 12);
@@ -153,6 +196,31 @@ mod tests {
         assert_eq!(
             hasher.finalize().as_slice(),
             Sha256::digest(b"hello, world").as_slice()
+        );
+    }
+}
+
+#[cfg(test)]
+mod batch_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn thousands_of_small_chunks_are_written_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.partial");
+        let mut w = Writer::open(&path, 0, None).unwrap();
+        let mut expected = Vec::new();
+        for i in 0..5000u32 {
+            let chunk: Vec<u8> = (0..700).map(|j| (i as usize * 7 + j) as u8).collect();
+            expected.extend_from_slice(&chunk);
+            w.send(Bytes::from(chunk)).await.unwrap();
+        }
+        let (hasher, len) = w.finish(true).await.unwrap();
+        assert_eq!(len, expected.len() as u64);
+        assert_eq!(std::fs::read(&path).unwrap(), expected);
+        assert_eq!(
+            hasher.finalize().as_slice(),
+            Sha256::digest(&expected).as_slice()
         );
     }
 }
