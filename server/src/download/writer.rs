@@ -107,6 +107,7 @@ fn write_loop(
     path: &Path,
 ) -> io::Result<(Sha256, u64)> {
     let mut rx = rx;
+    let mut flusher = Flusher::new(len);
     // Chunks are written as they come, several per system call, never copied into a buffer.
     let mut pending: Vec<Bytes> = Vec::new();
     let mut pending_len = 0usize;
@@ -136,6 +137,7 @@ fn write_loop(
         };
         write_chunks(&mut file, &mut pending)?;
         pending_len = 0;
+        flusher.written(&file, len);
         if let Some(sync) = finish {
             if sync {
                 file.sync_all()?;
@@ -143,6 +145,43 @@ fn write_loop(
             return Ok((hasher, len));
         }
     }
+}
+
+/// Streams written data to disk as it goes instead of in one burst at the end. Every `WINDOW`
+/// bytes it advises the kernel that the finished window will not be read again: for dirty
+/// pages that starts their writeback at once, and the same advice on the window before (by
+/// then written) drops it from the page cache. Dirty memory stays near two windows, the final
+/// fsync is short, and the kernel need not reclaim gigabytes of cache under pressure.
+/// Advisory only: errors are ignored, the final fsync still guarantees durability.
+struct Flusher {
+    next: u64,
+}
+
+const WINDOW: u64 = 32 << 20;
+
+impl Flusher {
+    fn new(offset: u64) -> Self {
+        Self {
+            next: offset - offset % WINDOW + WINDOW,
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    fn written(&mut self, file: &File, len: u64) {
+        use nix::fcntl::{posix_fadvise, PosixFadviseAdvice::POSIX_FADV_DONTNEED};
+        let window = WINDOW as i64;
+        while len >= self.next {
+            let done = self.next as i64 - window;
+            let _ = posix_fadvise(file, done, window, POSIX_FADV_DONTNEED);
+            if done >= window {
+                let _ = posix_fadvise(file, done - window, window, POSIX_FADV_DONTNEED);
+            }
+            self.next += WINDOW;
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn written(&mut self, _file: &File, _len: u64) {}
 }
 
 /// Bytes gathered before a write when more are waiting.
