@@ -1,5 +1,6 @@
 use leptos::{prelude::*, task::spawn_local};
 
+use super::FieldError;
 use crate::{
     domain::{
         from_wire, to_wire, AddModelRequest, AppError, ModelFamily, ModelPreview, ModelType,
@@ -142,14 +143,6 @@ pub fn AddCustomModelForm() -> impl IntoView {
         });
     };
 
-    let field_error = move |field: &'static str| {
-        move || {
-            error
-                .get()
-                .filter(|e| e.field.as_deref() == Some(field))
-                .map(|e| view! { <p class="field__error" role="alert">{e.message}</p> })
-        }
-    };
     let general_error = move || {
         error
             .get()
@@ -192,7 +185,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
                 <label for=id>{label}</label>
                 <input id=id type="text" placeholder=placeholder prop:value=move || signal.get()
                     on:input=move |ev| signal.set(event_target_value(&ev)) />
-                {field_error(field)}
+                <FieldError error field=field />
             </div>
         }
     };
@@ -205,7 +198,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
                 <label for=id>{label}</label>
                 <input id=id type="password" autocomplete="off" placeholder="optional; used once, never stored"
                     prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) />
-                {field_error(field)}
+                <FieldError error field=field />
             </div>
         }
     };
@@ -226,7 +219,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
                     <label for="hf-files">"Files (one per line)"</label>
                     <textarea id="hf-files" rows="3" placeholder="model.safetensors" prop:value=move || files.get()
                         on:input=move |ev| files.set(event_target_value(&ev))></textarea>
-                    {field_error("huggingfaceFiles")}
+                    <FieldError error field="huggingfaceFiles" />
                 </div>
                 {text("hf-revision", "Revision", revision, "main", "huggingfaceRevision")}
                 {secret("hf-token", "Hugging Face token", hf_token, "huggingfaceToken")}
@@ -244,7 +237,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
                 <div class="field">
                     <label for="upload-file">"Model file (.safetensors, .gguf, .ckpt, .pt, .pth, .bin)"</label>
                     <input id="upload-file" type="file" node_ref=file_input accept=".safetensors,.gguf,.ckpt,.pt,.pth,.bin" />
-                    {field_error("file")}
+                    <FieldError error field="file" />
                 </div>
                 {move || progress.get().map(|p| view! {
                     <div class="upload-progress" role="status">

@@ -1,12 +1,14 @@
 //! Reusable components.
 
 mod add_custom_model_form;
+mod field_error;
 mod installed_card;
 mod model_card;
 mod model_download_progress;
 mod model_selector;
 
 pub use add_custom_model_form::AddCustomModelForm;
+pub use field_error::FieldError;
 pub use installed_card::InstalledCard;
 pub use model_card::ModelCard;
 pub use model_download_progress::ModelDownloadProgress;

@@ -1,7 +1,7 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    components::ModelSelector,
+    components::{FieldError, ModelSelector},
     domain::{AppError, ExportRequest, ExportResult, ModelType},
     format,
     server_fns::export::{dataset_folders, export_config},
@@ -40,14 +40,6 @@ pub fn ExportPage() -> impl IntoView {
             busy.set(false);
         });
     };
-    let field_error = move |field: &'static str| {
-        move || {
-            error
-                .get()
-                .filter(|e| e.field.as_deref() == Some(field))
-                .map(|e| view! { <p class="field__error" role="alert">{e.message}</p> })
-        }
-    };
 
     view! {
         <section class="export" data-hydrated=move || hydrated.get().to_string()>
@@ -71,24 +63,24 @@ pub fn ExportPage() -> impl IntoView {
                             }
                         })}
                     </Transition>
-                    {field_error("datasetFolder")}
+                    <FieldError error field="datasetFolder" />
                 </div>
                 <div class="grid-2">
                     <div class="field">
                         <label for="trigger">"Trigger word"</label>
                         <input id="trigger" type="text" placeholder="ohwx" prop:value=move || trigger.get()
                             on:input=move |ev| trigger.set(event_target_value(&ev)) />
-                        {field_error("triggerWord")}
+                        <FieldError error field="triggerWord" />
                     </div>
                     <div class="field">
                         <label for="run-name">"Run name *"</label>
                         <input id="run-name" type="text" placeholder="my_first_lora" required prop:value=move || run_name.get()
                             on:input=move |ev| run_name.set(event_target_value(&ev)) />
-                        {field_error("runName")}
+                        <FieldError error field="runName" />
                     </div>
                 </div>
                 <ModelSelector model_type=ModelType::BaseModel value=base label="Base model" />
-                {field_error("baseModelId")}
+                <FieldError error field="baseModelId" />
                 {move || error.get().filter(|e| e.field.is_none()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
                 <div class="form__actions">
                     <button type="submit" class="btn btn--primary" disabled=move || busy.get()>"Create config"</button>

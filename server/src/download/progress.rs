@@ -51,16 +51,7 @@ pub struct Job {
 
 impl Job {
     pub fn new(id: String, created_at: String, plan: Plan, tokens: Tokens) -> Self {
-        let files = plan
-            .files
-            .iter()
-            .map(|f| FileProgress {
-                path: format!("{}/{}", plan.folder, f.dest),
-                bytes_downloaded: 0,
-                total_bytes: f.expected_size,
-                done: false,
-            })
-            .collect();
+        let files = file_list(&plan);
         Self {
             id,
             created_at,
@@ -102,17 +93,7 @@ impl Job {
 
     /// Replaces the file list (after a folder was expanded).
     pub fn set_files(&self, plan: &Plan) {
-        let mut state = self.lock();
-        state.files = plan
-            .files
-            .iter()
-            .map(|f| FileProgress {
-                path: format!("{}/{}", plan.folder, f.dest),
-                bytes_downloaded: 0,
-                total_bytes: f.expected_size,
-                done: false,
-            })
-            .collect();
+        self.lock().files = file_list(plan);
     }
 
     /// Records the progress of file `index`.
@@ -184,6 +165,19 @@ impl Job {
             created_at: self.created_at.clone(),
         }
     }
+}
+
+/// Every planned file, nothing downloaded yet.
+fn file_list(plan: &Plan) -> Vec<FileProgress> {
+    plan.files
+        .iter()
+        .map(|f| FileProgress {
+            path: format!("{}/{}", plan.folder, f.dest),
+            bytes_downloaded: 0,
+            total_bytes: f.expected_size,
+            done: false,
+        })
+        .collect()
 }
 
 /// Bytes per second over the window: from the oldest sample still in it to now. A stalled

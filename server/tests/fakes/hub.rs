@@ -22,6 +22,8 @@ use bytes::Bytes;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::hf_error;
+
 pub const GOOD_TOKEN: &str = "hf_CANARY_good_4d1f9b";
 pub const NO_ACCESS_TOKEN: &str = "hf_CANARY_noaccess_77aa";
 pub const CIVITAI_KEY: &str = "civ_CANARY_key_5e0c";
@@ -132,15 +134,6 @@ pub async fn start_with(extra: Router) -> Hub {
     )
     .await;
     Hub { base, cdn, state }
-}
-
-fn hf_error(status: StatusCode, code: Option<&str>, message: &str) -> Response {
-    let mut headers = HeaderMap::new();
-    if let Some(code) = code {
-        headers.insert("x-error-code", code.parse().unwrap());
-    }
-    headers.insert("x-error-message", message.parse().unwrap());
-    (status, headers, Json(json!({ "error": message }))).into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<String> {

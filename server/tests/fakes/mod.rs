@@ -25,7 +25,8 @@ pub async fn serve(router: Router) -> String {
     format!("http://{addr}")
 }
 
-fn hf_error(status: StatusCode, code: Option<&str>, message: &str) -> Response {
+/// An error as the Hub answers it: status, `X-Error-Code`, `X-Error-Message`, JSON body.
+pub fn hf_error(status: StatusCode, code: Option<&str>, message: &str) -> Response {
     let mut headers = HeaderMap::new();
     if let Some(code) = code {
         headers.insert("x-error-code", code.parse().unwrap());
