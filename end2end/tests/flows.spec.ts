@@ -209,3 +209,20 @@ test.describe("with JavaScript off", () => {
     await shot(page, "10-no-javascript-installed");
   });
 });
+
+test.describe("on a phone in dark mode", () => {
+  test.use({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+
+  test("pages fit the screen without sideways scrolling", async ({ page }) => {
+    for (const path of ["/", "/?tab=installed", "/?tab=add", "/export"]) {
+      await open(page, path);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${path} scrolls sideways by ${overflow}px`).toBeLessThanOrEqual(0);
+    }
+    await open(page, "/");
+    await shot(page, "11-phone-dark");
+    // The downloads panel folds away so it does not cover the cards.
+    await page.locator(".downloads__title").click();
+    await expect(page.locator(".downloads__list")).toBeHidden();
+  });
+});

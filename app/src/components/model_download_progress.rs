@@ -18,10 +18,13 @@ pub fn ModelDownloadProgress() -> impl IntoView {
     view! {
         <Show when=move || !downloads.jobs.with(Vec::is_empty)>
             <aside class="downloads" aria-label="Downloads">
-                <h2 class="downloads__title">"Downloads"</h2>
+                // A native disclosure: collapsible by keyboard or touch, also without JavaScript.
+                <details class="downloads__details" open>
+                <summary class="downloads__title">{move || format!("Downloads ({})", downloads.jobs.with(Vec::len))}</summary>
                 <ul class="downloads__list">
                     <For each=jobs key=|j| (j.id.clone(), j.status as u8, j.bytes_downloaded) children=move |job| view! { <JobRow job /> } />
                 </ul>
+                </details>
             </aside>
         </Show>
     }
