@@ -18,7 +18,13 @@ struct Env {
 }
 
 async fn env(extra: &[(&str, &str)]) -> Env {
-    let hub = hub::start().await;
+    env_with(axum::Router::new(), extra).await
+}
+
+/// The server pointed at a fake hub (Hugging Face and CivitAI on one origin) that also
+/// serves `routes`, e.g. the CivitAI API v1 fake.
+async fn env_with(routes: axum::Router, extra: &[(&str, &str)]) -> Env {
+    let hub = hub::start_with(routes).await;
     let mut vars = vec![
         ("HF_ENDPOINT", hub.base.clone()),
         ("CIVITAI_ENDPOINT", hub.base.clone()),
@@ -441,20 +447,9 @@ async fn civitai_downloads_use_content_disposition_and_need_a_key_when_login_onl
         disposition: Some("dreamshaper_8 (final).safetensors".into()),
         ..FakeFile::new(bytes.clone())
     };
-    let hub = hub::start_with(fakes::civitai_with_sha(&file.sha().to_uppercase())).await;
-    hub.put("civitai/128713", file);
-    hub.login_only(128713);
-    let server = common::start(&[
-        ("CIVITAI_ENDPOINT", &hub.base),
-        ("MODELS_DOWNLOAD_RETRY_BASE_MS", "50"),
-        ("MODELS_MIN_FREE_BYTES", "0"),
-    ])
-    .await;
-    let env = Env {
-        hub,
-        server,
-        client: reqwest::Client::new(),
-    };
+    let env = env_with(fakes::civitai_with_sha(&file.sha().to_uppercase()), &[]).await;
+    env.hub.put("civitai/128713", file);
+    env.hub.login_only(128713);
     let model = env
         .add_custom(json!({"civitaiUrl": "https://civitai.com/models/4384"}))
         .await;
@@ -494,21 +489,11 @@ async fn civitai_downloads_use_content_disposition_and_need_a_key_when_login_onl
 
 #[tokio::test]
 async fn a_civitai_file_with_the_wrong_sha256_is_not_installed() {
-    let hub = hub::start_with(fakes::civitai()).await;
-    hub.put(
+    let env = env_with(fakes::civitai(), &[]).await;
+    env.hub.put(
         "civitai/128713",
         FakeFile::new(hub::safetensors(100_000, 11)),
     );
-    let server = common::start(&[
-        ("CIVITAI_ENDPOINT", &hub.base),
-        ("MODELS_MIN_FREE_BYTES", "0"),
-    ])
-    .await;
-    let env = Env {
-        hub,
-        server,
-        client: reqwest::Client::new(),
-    };
     let model = env
         .add_custom(json!({"civitaiUrl": "https://civitai.com/model-versions/128713"}))
         .await;
