@@ -5,6 +5,8 @@ use std::path::Path;
 
 use app::domain::{InstalledModel, ModelFamily};
 
+use crate::storage::paths;
+
 /// What AI Toolkit needs to know about the base model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BaseModel {
@@ -25,7 +27,7 @@ pub fn base_model(
     warnings: &mut Vec<String>,
 ) -> BaseModel {
     let files: Vec<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
-    let folder = common_folder(&files);
+    let folder = paths::common_folder(&files);
     let has = |sub: &str| {
         files
             .iter()
@@ -105,25 +107,6 @@ pub fn base_model(
         ));
     }
     base
-}
-
-/// The deepest folder that holds every file.
-fn common_folder(files: &[&str]) -> String {
-    let Some(first) = files.first() else {
-        return String::new();
-    };
-    let mut parts: Vec<&str> = first.split('/').collect();
-    parts.pop();
-    for f in &files[1..] {
-        let other: Vec<&str> = f.split('/').collect();
-        let same = parts
-            .iter()
-            .zip(&other[..other.len() - 1])
-            .take_while(|(a, b)| a == b)
-            .count();
-        parts.truncate(same);
-    }
-    parts.join("/")
 }
 
 /// A YAML double-quoted scalar (JSON string syntax is valid YAML).

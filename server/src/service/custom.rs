@@ -7,7 +7,7 @@ use super::Service;
 use crate::{
     registry::{CustomModel, CustomSource, RemoteFile},
     sources::{civitai, direct_url, huggingface},
-    storage::now_rfc3339,
+    storage::{now_rfc3339, paths},
 };
 
 fn non_empty(s: &Option<String>) -> Option<&str> {
@@ -205,7 +205,7 @@ impl Service {
                 .collect();
         }
         model.requires_token = non_empty(&req.civitai_token).is_some();
-        let file_name = crate::storage::paths::sanitize_file_name(&found.file_name)
+        let file_name = paths::sanitize_file_name(&found.file_name)
             .unwrap_or_else(|| format!("civitai-{}.safetensors", found.version_id));
         model.files = vec![RemoteFile {
             path: file_name,
@@ -230,10 +230,7 @@ fn from_url(req: &AddModelRequest, model: &mut CustomModel) -> Result<(), AppErr
     )?;
     let sha256 = direct_url::validate_sha256(req.sha256.as_deref())?;
     if model.name.is_empty() {
-        model.name = file_name
-            .rsplit_once('.')
-            .map(|(stem, _)| stem.to_string())
-            .unwrap_or_else(|| file_name.clone());
+        model.name = paths::file_stem(&file_name).to_string();
     }
     model.files = vec![RemoteFile {
         path: file_name,

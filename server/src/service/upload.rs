@@ -53,12 +53,9 @@ impl Service {
     ) -> Result<InstalledModel, AppError> {
         let family = fields.family.unwrap_or(ModelFamily::Custom);
         let model_type = fields.model_type.unwrap_or(ModelType::Other);
-        let name = fields.name.unwrap_or_else(|| {
-            received
-                .file_name
-                .rsplit_once('.')
-                .map_or(received.file_name.clone(), |(stem, _)| stem.to_string())
-        });
+        let name = fields
+            .name
+            .unwrap_or_else(|| paths::file_stem(&received.file_name).to_string());
         if name.chars().count() > 200 {
             return Err(AppError::invalid(
                 "name",

@@ -49,7 +49,7 @@ impl Drop for FileLock {
     }
 }
 
-/// Writes `bytes` to `path` only if nothing is there yet; used for backups of the last good database.
+/// Copies `from` over `to` atomically; used for the backup of the last good database.
 pub fn copy_atomic(from: &Path, to: &Path) -> io::Result<()> {
     let bytes = fs::read(from)?;
     write_atomic(to, &bytes)

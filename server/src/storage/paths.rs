@@ -67,6 +67,30 @@ pub fn slug(text: &str) -> String {
     }
 }
 
+/// The deepest folder that holds every one of `files` (relative paths), `""` when none.
+pub fn common_folder(files: &[&str]) -> String {
+    let Some(first) = files.first() else {
+        return String::new();
+    };
+    let mut parts: Vec<&str> = first.split('/').collect();
+    parts.pop();
+    for f in &files[1..] {
+        let other: Vec<&str> = f.split('/').collect();
+        let same = parts
+            .iter()
+            .zip(&other[..other.len() - 1])
+            .take_while(|(a, b)| a == b)
+            .count();
+        parts.truncate(same);
+    }
+    parts.join("/")
+}
+
+/// A file name without its extension: `model.v2.safetensors` -> `model.v2`.
+pub fn file_stem(name: &str) -> &str {
+    name.rsplit_once('.').map_or(name, |(stem, _)| stem)
+}
+
 /// A relative path inside a repo or under `MODELS_DIR`: non-empty, no `..`, not absolute.
 pub fn is_safe_relative(path: &str) -> bool {
     !path.is_empty()
@@ -143,6 +167,19 @@ mod tests {
         assert!(!is_safe_relative(""));
         assert!(safe_join(Path::new("/m"), "a/b").is_some());
         assert!(safe_join(Path::new("/m"), "a/../b").is_none());
+    }
+
+    #[test]
+    fn common_folders_and_stems() {
+        assert_eq!(
+            common_folder(&["flux/a/x.safetensors", "flux/a/vae/y.bin"]),
+            "flux/a"
+        );
+        assert_eq!(common_folder(&["lora/x.safetensors"]), "lora");
+        assert_eq!(common_folder(&["flux/a/x", "sdxl/b/y"]), "");
+        assert_eq!(common_folder(&[]), "");
+        assert_eq!(file_stem("model.v2.safetensors"), "model.v2");
+        assert_eq!(file_stem("noext"), "noext");
     }
 
     #[test]

@@ -42,19 +42,9 @@ pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
 
 /// The folder holding all of a model's files, when it is deeper than a category folder.
 fn own_folder(model: &InstalledModel) -> Option<String> {
-    let first = model.files.first()?;
-    let mut parts: Vec<&str> = first.path.split('/').collect();
-    parts.pop();
-    let prefix_len = model.files.iter().fold(parts.len(), |len, f| {
-        let other: Vec<&str> = f.path.split('/').collect();
-        parts
-            .iter()
-            .zip(&other[..other.len() - 1])
-            .take(len)
-            .take_while(|(a, b)| a == b)
-            .count()
-    });
-    (prefix_len >= 2).then(|| parts[..prefix_len].join("/"))
+    let files: Vec<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
+    let folder = paths::common_folder(&files);
+    (folder.split('/').count() >= 2).then_some(folder)
 }
 
 fn list_files(models_dir: &Path, rel: &str, out: &mut Vec<String>) {
