@@ -30,3 +30,9 @@ if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
+
+# PyYAML: the YAML reader AI Toolkit uses; the export tests read our configs back with it.
+if [ "${1:-}" = "test" ] && ! python3 -c 'import yaml' 2>/dev/null; then
+  log "installing PyYAML (pip)"
+  python3 -m pip install --quiet pyyaml
+fi

@@ -1,4 +1,5 @@
 import { test, expect, Page, APIRequestContext } from "@playwright/test";
+import { parse as parseYaml } from "yaml";
 
 // Every flow a user has, in order, against the release server and the fake hub
 // (scripts/e2e.sh starts both). They share one models folder, so they run serially.
@@ -62,8 +63,35 @@ test("browse and filter: search, family and type live in the URL", async ({ page
   expect(errors).toEqual([]);
 });
 
+/** The unfiltered Available list: every model, and no decoding error in its place. */
+async function expectFullList(page: Page, count = 11) {
+  await expect(page.locator(".model-card")).toHaveCount(count);
+  await expect(page.getByText(/missing field|deserializ/)).toHaveCount(0);
+}
+
+test("the unfiltered list survives ordinary navigation", async ({ page }) => {
+  const errors = await open(page, "/?q=sdxl");
+  await expect(page.locator(".model-card")).toHaveCount(3);
+  // Clearing the search box.
+  await page.getByLabel("Search").fill("");
+  await expect(page).not.toHaveURL(/q=/);
+  await expectFullList(page);
+  // Installed -> Available.
+  await page.getByRole("tab", { name: /Installed/ }).click();
+  await expect(page).toHaveURL(/tab=installed/);
+  await page.getByRole("tab", { name: /Available/ }).click();
+  await expectFullList(page);
+  // Export -> Models.
+  await page.getByRole("link", { name: "Export", exact: true }).click();
+  await expect(page).toHaveURL(/\/export/);
+  await page.getByRole("link", { name: "Models", exact: true }).click();
+  await expectFullList(page);
+  expect(errors).toEqual([]);
+});
+
 test("download a built-in model and watch the progress panel reach installed", async ({ page }) => {
-  const errors = await open(page, "/?q=adapter");
+  // The unfiltered list is shown while the download finishes (it refetches then).
+  const errors = await open(page, "/");
   const adapter = card(page, "Z-Image Turbo Training Adapter");
   await adapter.getByRole("button", { name: "Download" }).click();
   const row = job(page, "Z-Image Turbo Training Adapter");
@@ -72,6 +100,7 @@ test("download a built-in model and watch the progress panel reach installed", a
   await shot(page, "02-downloading");
   await expect(row.locator(".job__status")).toContainText("Installed", { timeout: 30_000 });
   await expect(adapter.getByText("Installed")).toBeVisible();
+  await expectFullList(page);
   await shot(page, "03-installed");
   // The panel survives a reload: it asks the server which jobs exist.
   await page.reload();
@@ -133,6 +162,11 @@ test("add a custom Hugging Face model and a CivitAI link through the form, then 
   await shot(page, "06-civitai-preview");
   await page.getByRole("button", { name: "Add model" }).click();
   await expect(page.getByText("Added DreamShaper 8")).toBeVisible();
+  // The link after adding opens the unfiltered list, with the new models in it.
+  await page.getByRole("link", { name: "Open the Available tab" }).click();
+  await expect(page).toHaveURL(/tab=available/);
+  await expect(card(page, "DreamShaper 8")).toBeVisible();
+  await expect(page.getByText(/missing field|deserializ/)).toHaveCount(0);
 
   await page.goto("/?q=e2e");
   await expect(page.locator("[data-hydrated=true]")).toBeVisible();
@@ -182,11 +216,19 @@ test("export: choose a base model and get the AI Toolkit YAML", async ({ page })
   await page.getByRole("button", { name: "Create config" }).click();
   const result = page.locator(".export__result");
   await expect(result).toContainText("Saved on the server as");
-  await expect(result.locator(".yaml")).toContainText('name: "cats_lora"');
-  await expect(result.locator(".yaml")).toContainText('arch: "sdxl"');
-  await expect(result.locator(".yaml")).toContainText('trigger_word: "ohwx"');
-  await expect(result.locator(".yaml")).toContainText("public-e2e/model.safetensors");
   await expect(result.getByRole("link", { name: "Download cats_lora.yaml" })).toBeVisible();
+  // Read back by a YAML parser, as AI Toolkit reads it: `model:` is a mapping with the base model.
+  const config = parseYaml(await result.locator(".yaml").innerText());
+  expect(config.job).toBe("extension");
+  expect(config.config.name).toBe("cats_lora");
+  const process = config.config.process[0];
+  expect(process.type).toBe("sd_trainer");
+  expect(process.trigger_word).toBe("ohwx");
+  expect(process.datasets[0].folder_path).toMatch(/\/datasets\/cats$/);
+  expect(process.model.arch).toBe("sdxl");
+  expect(process.model.name_or_path).toMatch(/public-e2e\/model\.safetensors$/);
+  expect(process.model.quantize).toBe(false);
+  expect(process.train.lr).toBe(0.0001);
   await shot(page, "09-export-yaml");
 });
 

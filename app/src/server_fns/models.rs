@@ -5,21 +5,26 @@ use crate::domain::{
     ModelFilter, ModelPreview, Verification,
 };
 
-/// Built-in and custom models that pass `filter`.
+/// Built-in and custom models that pass `filter`. An empty filter (every field `None`) is sent
+/// as no field at all by the URL encoding, so the argument defaults.
 #[server]
-pub async fn list_models(filter: ModelFilter) -> Result<Vec<Model>, AppError> {
+pub async fn list_models(#[server(default)] filter: ModelFilter) -> Result<Vec<Model>, AppError> {
     crate::port::service()?.list_models(&filter).await
 }
 
 /// Adds a custom model (Hugging Face, CivitAI or direct URL).
 #[server]
-pub async fn add_custom_model(request: AddModelRequest) -> Result<Model, AppError> {
+pub async fn add_custom_model(
+    #[server(default)] request: AddModelRequest,
+) -> Result<Model, AppError> {
     crate::port::service()?.add_custom_model(request).await
 }
 
 /// What adding a custom model would save (CivitAI version and file, Hugging Face sizes).
 #[server]
-pub async fn preview_custom_model(request: AddModelRequest) -> Result<ModelPreview, AppError> {
+pub async fn preview_custom_model(
+    #[server(default)] request: AddModelRequest,
+) -> Result<ModelPreview, AppError> {
     crate::port::service()?.preview_custom_model(request).await
 }
 
