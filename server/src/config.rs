@@ -24,10 +24,15 @@ pub struct Config {
     pub max_concurrent_downloads: usize,
     /// Free space a download must leave on the volume (`MODELS_MIN_FREE_BYTES`).
     pub min_free_bytes: u64,
-    /// Seconds without data before a transfer counts as stalled (`MODELS_DOWNLOAD_STALL_SECS`).
+    /// Seconds a download request may go without an answer (connecting, waiting for the
+    /// response headers) or without data between reads of the body before the attempt fails
+    /// (`MODELS_DOWNLOAD_STALL_SECS`).
     pub download_stall_secs: u64,
     /// First retry delay in ms, doubled per attempt (`MODELS_DOWNLOAD_RETRY_BASE_MS`).
     pub download_retry_base_ms: u64,
+    /// Failed attempts in a row, without the partial file growing, before a download fails
+    /// (`MODELS_DOWNLOAD_MAX_ATTEMPTS`).
+    pub download_max_attempts: u32,
 }
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
@@ -90,6 +95,7 @@ impl Config {
         let min_free_bytes = number("MODELS_MIN_FREE_BYTES", 1_000_000_000)?;
         let download_stall_secs = number("MODELS_DOWNLOAD_STALL_SECS", 30)?.max(1);
         let download_retry_base_ms = number("MODELS_DOWNLOAD_RETRY_BASE_MS", 500)?;
+        let download_max_attempts = number("MODELS_DOWNLOAD_MAX_ATTEMPTS", 8)?.clamp(1, 100) as u32;
         let datasets_dir =
             PathBuf::from(get("DATASETS_DIR").unwrap_or_else(|| "/workspace/datasets".into()));
         let exports_dir = get("EXPORTS_DIR")
@@ -102,6 +108,7 @@ impl Config {
             min_free_bytes,
             download_stall_secs,
             download_retry_base_ms,
+            download_max_attempts,
             upload_max_bytes,
             models_dir,
             db_path,
