@@ -175,6 +175,8 @@ mod tests {
         assert_eq!(c.civitai_endpoint, "https://civitai.com");
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(!c.allow_private_urls);
+        assert_eq!(c.download_stall_secs, 30);
+        assert_eq!(c.download_max_attempts, 8);
     }
 
     #[test]
@@ -194,6 +196,8 @@ mod tests {
         assert!(err.to_string().contains("LEPTOS_SITE_ADDR"));
         let err = config(&[("MODELS_ALLOW_PRIVATE_URLS", "maybe")]).unwrap_err();
         assert!(err.to_string().contains("MODELS_ALLOW_PRIVATE_URLS"));
+        let err = config(&[("MODELS_DOWNLOAD_MAX_ATTEMPTS", "many")]).unwrap_err();
+        assert!(err.to_string().contains("MODELS_DOWNLOAD_MAX_ATTEMPTS"));
     }
 
     #[test]
