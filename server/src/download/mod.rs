@@ -52,7 +52,8 @@ pub struct Engine {
     allow_private_urls: bool,
     retry_base: Duration,
     max_attempts: u32,
-    /// No answer, or no data between reads, for this long fails an attempt.
+    /// No answer (to the response headers), or no data in the body, for this long fails an
+    /// attempt.
     stall: Duration,
 }
 
@@ -60,10 +61,9 @@ impl Engine {
     fn new(config: &Config, lookup: net::Lookup) -> Self {
         let stall = Duration::from_secs(config.download_stall_secs);
         let client = |resolver: Option<net::PublicOnly>| {
+            // Timeouts are per phase: `Engine::send` (to the response headers) and the body's
+            // stall timer, which does not count the time the disk makes us wait.
             let builder = reqwest::Client::builder()
-                // From sending a request to its response headers, and between reads of its
-                // body: a host that accepts the connection and never answers cannot hang a job.
-                .read_timeout(stall)
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(concat!("model-manager/", env!("CARGO_PKG_VERSION")));
             match resolver {

@@ -1,6 +1,6 @@
-//! HTTP helpers for downloads: origins and tokens, address checks for user-typed links (also
-//! at connect time, against DNS rebinding), request failures as retry decisions, file names
-//! from `Content-Disposition`.
+//! HTTP helpers for downloads: sending with an answer timeout, origins and tokens, address
+//! checks for user-typed links (also at connect time, against DNS rebinding), file names from
+//! `Content-Disposition`.
 
 use std::{
     future::Future,
@@ -8,7 +8,6 @@ use std::{
     net::{IpAddr, SocketAddr},
     pin::Pin,
     sync::Arc,
-    time::Duration,
 };
 
 use app::domain::{AppError, ErrorCode};
@@ -18,7 +17,7 @@ use reqwest::{
 };
 use url::Url;
 
-use super::Fail;
+use super::{Engine, Fail};
 
 /// Scheme, host and port: a token goes only to the origin it belongs to.
 pub fn same_origin(a: &Url, b: &Url) -> bool {
@@ -146,26 +145,46 @@ pub fn with_token(
     }
 }
 
-/// A request that got no response, as a retry decision: a refused private address is final;
-/// no answer within `limit`, refused or reset connections are transient.
-pub fn request_failure(e: &reqwest::Error, limit: Duration) -> Fail {
-    if let Some(refused) = find_cause::<PrivateAddress>(e) {
-        return Fail::Fatal(refused.clone().into());
+impl Engine {
+    /// Sends `request` and waits at most `stall` for the response headers, connecting
+    /// included: a host that accepts the connection and never answers cannot hang a job.
+    /// A refused private address is final; no answer, refused or reset connections are transient.
+    pub(super) async fn send(&self, request: RequestBuilder) -> Result<reqwest::Response, Fail> {
+        let (client, request) = request.build_split();
+        let request =
+            request.map_err(|e| Fail::Fatal(AppError::internal(format!("bad request: {e}"))))?;
+        let host = request.url().host_str().unwrap_or_default().to_string();
+        match tokio::time::timeout(self.stall, client.execute(request)).await {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => match find_cause::<PrivateAddress>(&e) {
+                Some(refused) => Err(Fail::Fatal(refused.clone().into())),
+                None => Err(Fail::Retry(format!(
+                    "cannot connect to {host}: {}",
+                    error_chain(&e)
+                ))),
+            },
+            Err(_) => Err(Fail::Retry(format!(
+                "{host} did not answer within {} s",
+                self.stall.as_secs()
+            ))),
+        }
     }
-    let host = e.url().and_then(|u| u.host_str()).unwrap_or("the server");
-    Fail::Retry(if e.is_timeout() {
-        format!("{host} did not answer within {} s", limit.as_secs())
-    } else {
-        format!("cannot connect to {host}: {}", error_chain(e))
-    })
-}
 
-/// A response body that broke off, as the reason for the next attempt.
-pub fn body_failure(e: &reqwest::Error, limit: Duration) -> String {
-    if e.is_timeout() {
-        format!("no data for {} s", limit.as_secs())
-    } else {
-        format!("connection lost: {}", error_chain(e))
+    /// A small JSON body (a listing page, an error), which must arrive within `stall`.
+    pub(super) async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+    ) -> Result<T, Fail> {
+        let host = response.url().host_str().unwrap_or_default().to_string();
+        tokio::time::timeout(self.stall, response.json())
+            .await
+            .map_err(|_| {
+                Fail::Retry(format!(
+                    "{host} sent no complete answer within {} s",
+                    self.stall.as_secs()
+                ))
+            })?
+            .map_err(|e| Fail::Retry(format!("unreadable answer from {host}: {e}")))
     }
 }
 

@@ -119,10 +119,9 @@ impl Engine {
                 .http
                 .request(Method::HEAD, url.clone())
                 .header(header::ACCEPT_ENCODING, "identity");
-            let response = net::with_token(request, &url, &endpoint, token)
-                .send()
-                .await
-                .map_err(|e| net::request_failure(&e, self.stall))?;
+            let response = self
+                .send(net::with_token(request, &url, &endpoint, token))
+                .await?;
             if let Some(linked) = header_str(&response, "x-linked-etag") {
                 let linked = clean_etag(&linked);
                 if hashing::is_sha256(&linked) {
@@ -204,10 +203,7 @@ impl Engine {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| net::request_failure(&e, self.stall))?;
+        let response = self.send(request).await?;
         let status = response.status();
         if status.is_redirection() {
             let location = header_str(&response, "location")
@@ -244,7 +240,7 @@ impl Engine {
         if transient_status(status) {
             return Err(Fail::Retry(format!("CivitAI answered {status}")));
         }
-        let body: CivitaiError = response.json().await.unwrap_or_default();
+        let body: CivitaiError = self.json(response).await.unwrap_or_default();
         let said = body.message.or(body.error).unwrap_or_default();
         Err(Fail::Fatal(match status.as_u16() {
             401 => AppError::new(
@@ -297,10 +293,8 @@ impl Engine {
             Some(Url::parse(&first).map_err(|_| Fail::Fatal(AppError::internal("bad tree URL")))?);
         let mut out = Vec::new();
         while let Some(url) = next.take() {
-            let response = net::with_token(self.http.get(url.clone()), &url, &endpoint, token)
-                .send()
-                .await
-                .map_err(|e| net::request_failure(&e, self.stall))?;
+            let request = net::with_token(self.http.get(url.clone()), &url, &endpoint, token);
+            let response = self.send(request).await?;
             if !response.status().is_success() {
                 return Err(hf_failure(
                     &response,
@@ -314,10 +308,7 @@ impl Engine {
             next = header_str(&response, "link")
                 .and_then(|l| next_link(&l))
                 .and_then(|n| url.join(&n).ok());
-            let entries: Vec<TreeEntry> = response
-                .json()
-                .await
-                .map_err(|e| Fail::Retry(format!("Hugging Face tree: {e}")))?;
+            let entries: Vec<TreeEntry> = self.json(response).await?;
             out.extend(entries.into_iter().filter(|e| e.kind == "file").map(|e| {
                 let sha = e
                     .lfs

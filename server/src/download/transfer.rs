@@ -206,10 +206,21 @@ impl Engine {
         let mut received = offset;
         job.set_file_progress(index, received, total);
         let result: Result<(), Fail> = loop {
-            match stream.next().await {
-                None => break Ok(()),
-                Some(Err(e)) => break Err(Fail::Retry(net::body_failure(&e, self.stall))),
-                Some(Ok(chunk)) => {
+            match tokio::time::timeout(self.stall, stream.next()).await {
+                Err(_) => {
+                    break Err(Fail::Retry(format!(
+                        "no data for {} s",
+                        self.stall.as_secs()
+                    )))
+                }
+                Ok(None) => break Ok(()),
+                Ok(Some(Err(e))) => {
+                    break Err(Fail::Retry(format!(
+                        "connection lost: {}",
+                        net::error_chain(&e)
+                    )))
+                }
+                Ok(Some(Ok(chunk))) => {
                     received += chunk.len() as u64;
                     if total.is_some_and(|t| received > t) {
                         break Err(Fail::Fatal(AppError::new(
@@ -304,10 +315,7 @@ impl Engine {
             if let Some((origin, token)) = &resolved.auth {
                 request = net::with_token(request, &url, origin, Some(token));
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| net::request_failure(&e, self.stall))?;
+            let response = self.send(request).await?;
             if response.status().is_redirection() {
                 let location = response
                     .headers()
