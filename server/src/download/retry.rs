@@ -19,6 +19,7 @@ pub fn backoff(base: Duration, failed: u32, jitter: f64) -> Duration {
     full / 2 + (full / 2).mul_f64(jitter.clamp(0.0, 1.0))
 }
 
+/// The end of a job its user cancelled.
 pub fn cancelled() -> AppError {
     AppError::new(ErrorCode::Cancelled, "cancelled")
 }
