@@ -24,10 +24,15 @@ pub struct Config {
     pub max_concurrent_downloads: usize,
     /// Free space a download must leave on the volume (`MODELS_MIN_FREE_BYTES`).
     pub min_free_bytes: u64,
-    /// Seconds without data before a transfer counts as stalled (`MODELS_DOWNLOAD_STALL_SECS`).
+    /// Seconds a download request may go without an answer (connecting, waiting for the
+    /// response headers) or without data between reads of the body before the attempt fails
+    /// (`MODELS_DOWNLOAD_STALL_SECS`).
     pub download_stall_secs: u64,
     /// First retry delay in ms, doubled per attempt (`MODELS_DOWNLOAD_RETRY_BASE_MS`).
     pub download_retry_base_ms: u64,
+    /// Failed attempts in a row, without the partial file growing, before a download fails
+    /// (`MODELS_DOWNLOAD_MAX_ATTEMPTS`).
+    pub download_max_attempts: u32,
 }
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
@@ -90,6 +95,7 @@ impl Config {
         let min_free_bytes = number("MODELS_MIN_FREE_BYTES", 1_000_000_000)?;
         let download_stall_secs = number("MODELS_DOWNLOAD_STALL_SECS", 30)?.max(1);
         let download_retry_base_ms = number("MODELS_DOWNLOAD_RETRY_BASE_MS", 500)?;
+        let download_max_attempts = number("MODELS_DOWNLOAD_MAX_ATTEMPTS", 8)?.clamp(1, 100) as u32;
         let datasets_dir =
             PathBuf::from(get("DATASETS_DIR").unwrap_or_else(|| "/workspace/datasets".into()));
         let exports_dir = get("EXPORTS_DIR")
@@ -102,6 +108,7 @@ impl Config {
             min_free_bytes,
             download_stall_secs,
             download_retry_base_ms,
+            download_max_attempts,
             upload_max_bytes,
             models_dir,
             db_path,
@@ -168,6 +175,8 @@ mod tests {
         assert_eq!(c.civitai_endpoint, "https://civitai.com");
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(!c.allow_private_urls);
+        assert_eq!(c.download_stall_secs, 30);
+        assert_eq!(c.download_max_attempts, 8);
     }
 
     #[test]
@@ -187,6 +196,8 @@ mod tests {
         assert!(err.to_string().contains("LEPTOS_SITE_ADDR"));
         let err = config(&[("MODELS_ALLOW_PRIVATE_URLS", "maybe")]).unwrap_err();
         assert!(err.to_string().contains("MODELS_ALLOW_PRIVATE_URLS"));
+        let err = config(&[("MODELS_DOWNLOAD_MAX_ATTEMPTS", "many")]).unwrap_err();
+        assert!(err.to_string().contains("MODELS_DOWNLOAD_MAX_ATTEMPTS"));
     }
 
     #[test]

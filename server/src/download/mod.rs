@@ -7,6 +7,7 @@ mod net;
 pub mod plan;
 mod progress;
 mod resolve;
+mod retry;
 mod transfer;
 mod writer;
 
@@ -30,7 +31,7 @@ pub use progress::Tokens;
 
 use progress::Job;
 
-/// Why an attempt stopped: give up, try again, or try again after bytes arrived.
+/// Why an attempt stopped: give up, try again, or try again after the partial file grew.
 #[derive(Debug)]
 pub(crate) enum Fail {
     Fatal(AppError),
@@ -38,14 +39,58 @@ pub(crate) enum Fail {
     Progressed(String),
 }
 
-/// What transfers need: the HTTP client, endpoints and limits.
+/// What transfers need: the HTTP clients, endpoints and limits.
 pub struct Engine {
+    /// For the Hugging Face and CivitAI endpoints and the CDNs they redirect to.
     http: reqwest::Client,
+    /// For user-typed links: connects only to addresses that pass the private-address check.
+    links: reqwest::Client,
+    /// Name resolution for that check (the same one `links` connects with).
+    lookup: net::Lookup,
     hf_endpoint: String,
     civitai_endpoint: String,
     allow_private_urls: bool,
     retry_base: Duration,
+    max_attempts: u32,
+    /// No answer (to the response headers), or no data in the body, for this long fails an
+    /// attempt.
     stall: Duration,
+}
+
+impl Engine {
+    fn new(config: &Config, lookup: net::Lookup) -> Self {
+        let stall = Duration::from_secs(config.download_stall_secs);
+        let client = |resolver: Option<net::PublicOnly>| {
+            // Timeouts are per phase: `Engine::send` (to the response headers) and the body's
+            // stall timer, which does not count the time the disk makes us wait.
+            let builder = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent(concat!("model-manager/", env!("CARGO_PKG_VERSION")));
+            match resolver {
+                Some(resolver) => builder.dns_resolver(resolver),
+                None => builder,
+            }
+            .build()
+            .expect("the HTTP client builds with static settings")
+        };
+        let http = client(None);
+        let links = if config.allow_private_urls {
+            http.clone()
+        } else {
+            client(Some(net::PublicOnly(lookup.clone())))
+        };
+        Self {
+            http,
+            links,
+            lookup,
+            hf_endpoint: config.hf_endpoint.clone(),
+            civitai_endpoint: config.civitai_endpoint.clone(),
+            allow_private_urls: config.allow_private_urls,
+            retry_base: Duration::from_millis(config.download_retry_base_ms),
+            max_attempts: config.download_max_attempts,
+            stall,
+        }
+    }
 }
 
 /// All jobs of this server process.
@@ -61,21 +106,8 @@ pub struct Downloads {
 
 impl Downloads {
     pub fn new(config: &Config, store: Store) -> Arc<Self> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(15))
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("model-manager/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("the HTTP client builds with static settings");
         Arc::new(Self {
-            engine: Engine {
-                http,
-                hf_endpoint: config.hf_endpoint.clone(),
-                civitai_endpoint: config.civitai_endpoint.clone(),
-                allow_private_urls: config.allow_private_urls,
-                retry_base: Duration::from_millis(config.download_retry_base_ms),
-                stall: Duration::from_secs(config.download_stall_secs),
-            },
+            engine: Engine::new(config, net::system_lookup()),
             store,
             env_tokens: Tokens {
                 huggingface: config.hf_token.clone(),
@@ -355,23 +387,10 @@ impl Downloads {
                 files.push(file);
                 continue;
             };
-            let listed = loop {
-                match self
-                    .engine
-                    .list_hf_folder(repo, revision, folder, token.as_deref())
-                    .await
-                {
-                    Ok(listed) => break listed,
-                    Err(Fail::Fatal(e)) => return Err(e),
-                    Err(Fail::Retry(why) | Fail::Progressed(why)) => {
-                        tracing::warn!(%why, "listing {folder}/ failed, retrying");
-                        tokio::select! {
-                            _ = tokio::time::sleep(self.engine.retry_base.max(Duration::from_millis(100))) => {}
-                            _ = job.cancel.cancelled() => return Err(AppError::new(ErrorCode::Cancelled, "cancelled")),
-                        }
-                    }
-                }
-            };
+            let listed = self
+                .engine
+                .list_folder(job, repo, revision, folder, token.as_deref())
+                .await?;
             for (path, size, sha256) in listed {
                 files.push(PlannedFile {
                     source: FileSource::Huggingface {

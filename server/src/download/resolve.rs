@@ -6,7 +6,7 @@ use reqwest::{header, Method, StatusCode};
 use serde::Deserialize;
 use url::Url;
 
-use super::{net, plan::FileSource, Engine, Fail};
+use super::{net, plan::FileSource, progress::Job, Engine, Fail};
 use crate::storage::hashing;
 
 /// Where to GET a file and what to expect of it.
@@ -33,6 +33,12 @@ fn header_str(response: &reqwest::Response, name: &str) -> Option<String> {
         .to_str()
         .ok()
         .map(str::to_string)
+}
+
+/// A numeric header as sent: `Response::content_length` is the size of the body received,
+/// which a HEAD never has.
+fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
+    header_str(response, name)?.trim().parse().ok()
 }
 
 fn clean_etag(raw: &str) -> String {
@@ -66,12 +72,10 @@ impl Engine {
                     .await
             }
             FileSource::Url { url } => {
+                // The address check runs on every hop of the GET, the first one included.
                 let url = Url::parse(url).map_err(|_| {
                     Fail::Fatal(AppError::invalid("url", "the saved link is not valid"))
                 })?;
-                if !self.allow_private_urls {
-                    net::check_public(&url).await.map_err(Fail::Fatal)?;
-                }
                 Ok(Resolved {
                     url,
                     auth: None,
@@ -111,17 +115,13 @@ impl Engine {
         .map_err(|_| Fail::Fatal(AppError::internal("bad resolve URL")))?;
         let (mut etag, mut size, mut linked_sha) = (None, None, None);
         for _ in 0..10 {
-            let mut request = self
+            let request = self
                 .http
                 .request(Method::HEAD, url.clone())
                 .header(header::ACCEPT_ENCODING, "identity");
-            if let Some(token) = token.filter(|_| net::same_origin(&url, &endpoint)) {
-                request = request.bearer_auth(token);
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| Fail::Retry(format!("Hugging Face: {e}")))?;
+            let response = self
+                .send(net::with_token(request, &url, &endpoint, token))
+                .await?;
             if let Some(linked) = header_str(&response, "x-linked-etag") {
                 let linked = clean_etag(&linked);
                 if hashing::is_sha256(&linked) {
@@ -129,7 +129,7 @@ impl Engine {
                 }
                 etag = Some(linked);
             }
-            if let Some(s) = header_str(&response, "x-linked-size").and_then(|s| s.parse().ok()) {
+            if let Some(s) = header_u64(&response, "x-linked-size") {
                 size = Some(s);
             }
             let status = response.status();
@@ -158,7 +158,8 @@ impl Engine {
                     etag = header_str(&response, "etag").map(|e| clean_etag(&e));
                 }
                 if size.is_none() {
-                    size = response.content_length().filter(|n| *n > 0).or(size);
+                    size =
+                        header_u64(&response, header::CONTENT_LENGTH.as_str()).filter(|n| *n > 0);
                 }
                 let auth = token.map(|t| (url.clone(), t.to_string()));
                 return Ok(Resolved {
@@ -202,10 +203,7 @@ impl Engine {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Fail::Retry(format!("CivitAI: {e}")))?;
+        let response = self.send(request).await?;
         let status = response.status();
         if status.is_redirection() {
             let location = header_str(&response, "location")
@@ -242,7 +240,7 @@ impl Engine {
         if transient_status(status) {
             return Err(Fail::Retry(format!("CivitAI answered {status}")));
         }
-        let body: CivitaiError = response.json().await.unwrap_or_default();
+        let body: CivitaiError = self.json(response).await.unwrap_or_default();
         let said = body.message.or(body.error).unwrap_or_default();
         Err(Fail::Fatal(match status.as_u16() {
             401 => AppError::new(
@@ -256,29 +254,47 @@ impl Engine {
         }))
     }
 
-    /// Lists every file under `folder/` with the tree API (paginated with `Link: rel="next"`).
-    pub(super) async fn list_hf_folder(
+    /// Lists every file under `folder/`, retrying transient failures like a transfer.
+    pub(super) async fn list_folder(
+        &self,
+        job: &Job,
+        repo: &str,
+        revision: &str,
+        folder: &str,
+        token: Option<&str>,
+    ) -> Result<Vec<(String, Option<u64>, Option<String>)>, AppError> {
+        let mut retries = self.retries(job, format!("listing {folder}/ of {repo}"), "");
+        loop {
+            let attempt = self.list_hf_folder(repo, revision, folder, token);
+            match retries.run(attempt).await {
+                Ok(listed) => return Ok(listed),
+                Err(fail) => retries.after(fail).await?,
+            }
+        }
+    }
+
+    /// Lists every file under `folder/` with the tree API (paginated with `Link: rel="next"`;
+    /// the token goes to the endpoint's origin only, wherever a next page is).
+    async fn list_hf_folder(
         &self,
         repo: &str,
         revision: &str,
         folder: &str,
         token: Option<&str>,
     ) -> Result<Vec<(String, Option<u64>, Option<String>)>, Fail> {
-        let mut next = Some(format!(
+        let endpoint = Url::parse(&self.hf_endpoint)
+            .map_err(|_| Fail::Fatal(AppError::internal("HF_ENDPOINT is not a URL")))?;
+        let first = format!(
             "{}/api/models/{repo}/tree/{}/{folder}?recursive=true",
             self.hf_endpoint,
             urlencoding::encode(revision)
-        ));
+        );
+        let mut next =
+            Some(Url::parse(&first).map_err(|_| Fail::Fatal(AppError::internal("bad tree URL")))?);
         let mut out = Vec::new();
         while let Some(url) = next.take() {
-            let mut request = self.http.get(&url);
-            if let Some(token) = token {
-                request = request.bearer_auth(token);
-            }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| Fail::Retry(format!("Hugging Face: {e}")))?;
+            let request = net::with_token(self.http.get(url.clone()), &url, &endpoint, token);
+            let response = self.send(request).await?;
             if !response.status().is_success() {
                 return Err(hf_failure(
                     &response,
@@ -289,11 +305,10 @@ impl Engine {
                     &self.hf_endpoint,
                 ));
             }
-            next = header_str(&response, "link").and_then(|l| next_link(&l));
-            let entries: Vec<TreeEntry> = response
-                .json()
-                .await
-                .map_err(|e| Fail::Retry(format!("Hugging Face tree: {e}")))?;
+            next = header_str(&response, "link")
+                .and_then(|l| next_link(&l))
+                .and_then(|n| url.join(&n).ok());
+            let entries: Vec<TreeEntry> = self.json(response).await?;
             out.extend(entries.into_iter().filter(|e| e.kind == "file").map(|e| {
                 let sha = e
                     .lfs

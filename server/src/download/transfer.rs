@@ -1,8 +1,8 @@
-//! One file's transfer: GET with `Range` from the partial file, retries with backoff on
+//! One file's transfer: GET with `Range` from the partial file, retried (see `retry`) on
 //! transient errors, start-over when the server ignores `Range` or the content changed,
 //! re-resolving expired signed URLs, hashing while writing.
 
-use std::{path::Path, time::Duration};
+use std::path::Path;
 
 use app::domain::{AppError, ErrorCode};
 use futures_util::StreamExt;
@@ -34,9 +34,6 @@ struct Meta {
     size: Option<u64>,
 }
 
-/// Consecutive failures without progress before a transfer gives up.
-const MAX_ATTEMPTS: u32 = 8;
-
 impl Engine {
     pub(super) async fn fetch(
         &self,
@@ -46,47 +43,26 @@ impl Engine {
         partial: &Path,
     ) -> Result<Fetched, AppError> {
         let meta_path = partial.with_extension("meta.json");
-        let mut attempts = 0u32;
         let mut carried: Option<(Sha256, u64)> = None;
         let mut file_name = None;
+        let mut retries = self.retries(
+            job,
+            file.dest.clone(),
+            "; the partial file is kept, start the download again to resume",
+        );
         loop {
-            if job.cancel.is_cancelled() {
-                return Err(AppError::new(ErrorCode::Cancelled, "cancelled"));
-            }
-            let outcome = self
-                .attempt(
-                    job,
-                    index,
-                    file,
-                    partial,
-                    &meta_path,
-                    &mut carried,
-                    &mut file_name,
-                )
-                .await;
-            match outcome {
+            let attempt = self.attempt(
+                job,
+                index,
+                file,
+                partial,
+                &meta_path,
+                &mut carried,
+                &mut file_name,
+            );
+            match retries.run(attempt).await {
                 Ok(fetched) => return Ok(fetched),
-                Err(Fail::Fatal(e)) => return Err(e),
-                Err(Fail::Retry(why)) => {
-                    attempts += 1;
-                    if attempts >= MAX_ATTEMPTS {
-                        return Err(AppError::new(
-                            ErrorCode::Upstream,
-                            format!("the download kept failing ({why}); the partial file is kept, start the download again to resume"),
-                        ));
-                    }
-                    let wait = self.retry_base * 2u32.saturating_pow(attempts - 1);
-                    tracing::warn!(job = %job.id, file = %file.dest, %why, attempt = attempts, "transient error, retrying");
-                    tokio::select! {
-                        _ = tokio::time::sleep(wait.min(Duration::from_secs(30))) => {}
-                        _ = job.cancel.cancelled() => {}
-                    }
-                }
-                Err(Fail::Progressed(why)) => {
-                    // Bytes arrived before the error: the next attempt resumes, and the count restarts.
-                    attempts = 0;
-                    tracing::warn!(job = %job.id, file = %file.dest, %why, "connection lost, resuming");
-                }
+                Err(fail) => retries.after(fail).await?,
             }
         }
     }
@@ -159,7 +135,7 @@ impl Engine {
                     tracing::info!(job = %job.id, file = %file.dest, "ETag changed; starting the file over");
                     *carried = None;
                     let _ = std::fs::remove_file(partial);
-                    return Err(Fail::Progressed("ETag changed".into()));
+                    return Err(Fail::Retry("the file changed on the server".into()));
                 }
             }
             StatusCode::OK => {
@@ -230,11 +206,7 @@ impl Engine {
         let mut received = offset;
         job.set_file_progress(index, received, total);
         let result: Result<(), Fail> = loop {
-            let next = tokio::select! {
-                next = tokio::time::timeout(self.stall, stream.next()) => next,
-                _ = job.cancel.cancelled() => break Err(Fail::Fatal(AppError::new(ErrorCode::Cancelled, "cancelled"))),
-            };
-            match next {
+            match tokio::time::timeout(self.stall, stream.next()).await {
                 Err(_) => {
                     break Err(Fail::Retry(format!(
                         "no data for {} s",
@@ -243,7 +215,10 @@ impl Engine {
                 }
                 Ok(None) => break Ok(()),
                 Ok(Some(Err(e))) => {
-                    break Err(Fail::Retry(format!("connection lost: {}", error_chain(&e))))
+                    break Err(Fail::Retry(format!(
+                        "connection lost: {}",
+                        net::error_chain(&e)
+                    )))
                 }
                 Ok(Some(Ok(chunk))) => {
                     received += chunk.len() as u64;
@@ -265,10 +240,11 @@ impl Engine {
                 let (hasher, len) = writer.finish(true).await.map_err(|e| disk_error(&e))?;
                 if total.is_some_and(|t| len < t) {
                     *carried = Some((hasher, len));
-                    return Err(Fail::Progressed(format!(
+                    let why = format!(
                         "the connection closed at {len} of {} bytes",
                         total.unwrap_or(0)
-                    )));
+                    );
+                    return Err(retry_after(on_disk, offset, received, why));
                 }
                 let digest = hashing::hex(&hasher.finalize());
                 Ok(Fetched {
@@ -279,15 +255,10 @@ impl Engine {
                 })
             }
             Err(Fail::Retry(why)) => {
-                let progressed = received > offset;
                 if let Ok(state) = writer.finish(false).await {
                     *carried = Some(state);
                 }
-                Err(if progressed {
-                    Fail::Progressed(why)
-                } else {
-                    Fail::Retry(why)
-                })
+                Err(retry_after(on_disk, offset, received, why))
             }
             Err(other) => Err(other),
         }
@@ -323,27 +294,28 @@ impl Engine {
         resolved: &Resolved,
         offset: u64,
     ) -> Result<reqwest::Response, Fail> {
+        let client = if resolved.check_public {
+            &self.links
+        } else {
+            &self.http
+        };
         let mut url = resolved.url.clone();
         for _ in 0..10 {
             if resolved.check_public {
-                net::check_public(&url).await.map_err(Fail::Fatal)?;
+                net::check_public(&url, &self.lookup)
+                    .await
+                    .map_err(Fail::Fatal)?;
             }
-            let mut request = self
-                .http
+            let mut request = client
                 .get(url.clone())
                 .header(header::ACCEPT_ENCODING, "identity");
             if offset > 0 {
                 request = request.header(header::RANGE, format!("bytes={offset}-"));
             }
             if let Some((origin, token)) = &resolved.auth {
-                if net::same_origin(&url, origin) {
-                    request = request.bearer_auth(token);
-                }
+                request = net::with_token(request, &url, origin, Some(token));
             }
-            let response = request
-                .send()
-                .await
-                .map_err(|e| Fail::Retry(format!("cannot connect: {}", error_chain(&e))))?;
+            let response = self.send(request).await?;
             if response.status().is_redirection() {
                 let location = response
                     .headers()
@@ -413,14 +385,88 @@ fn disk_error(e: &std::io::Error) -> Fail {
     ))
 }
 
-/// An error with its causes, for logs and messages ("error sending request: connection reset").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
+/// A failed attempt that made the partial file longer (a resumed range that delivered bytes)
+/// is progress, and the attempts are counted again; starting over from zero is one more
+/// failed attempt, however many bytes it pulled.
+fn retry_after(on_disk: u64, offset: u64, received: u64, why: String) -> Fail {
+    if offset == on_disk && received > offset {
+        Fail::Progressed(why)
+    } else {
+        Fail::Retry(why)
     }
-    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        net::{IpAddr, Ipv4Addr},
+        sync::{
+            atomic::{AtomicUsize, Ordering},
+            Arc,
+        },
+    };
+
+    use super::*;
+    use crate::{config::Config, download::plan::FileSource};
+
+    #[test]
+    fn only_a_partial_that_grew_is_progress() {
+        let progressed = |f: Fail| matches!(f, Fail::Progressed(_));
+        // The first attempt, from nothing, got bytes.
+        assert!(progressed(retry_after(0, 0, 10, String::new())));
+        // A resumed range got bytes.
+        assert!(progressed(retry_after(10, 10, 25, String::new())));
+        // Nothing arrived.
+        assert!(!progressed(retry_after(10, 10, 10, String::new())));
+        // The server ignored Range: started over from zero, even past the old length.
+        assert!(!progressed(retry_after(10, 0, 8, String::new())));
+        assert!(!progressed(retry_after(10, 0, 30, String::new())));
+    }
+
+    /// A name that resolves to a public address for the check and to loopback for the
+    /// connection (DNS rebinding) must never be connected to.
+    #[tokio::test]
+    async fn a_link_is_fetched_only_from_the_address_that_was_checked() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                drop(socket);
+            }
+        });
+        let calls = Arc::new(AtomicUsize::new(0));
+        let lookup: net::Lookup = Arc::new(move |_host| {
+            let first = calls.fetch_add(1, Ordering::SeqCst) == 0;
+            Box::pin(async move {
+                // 203.0.113.7 is a public (documentation) address: it is never connected to.
+                let ip: IpAddr = if first {
+                    Ipv4Addr::new(203, 0, 113, 7).into()
+                } else {
+                    Ipv4Addr::LOCALHOST.into()
+                };
+                Ok(vec![ip])
+            })
+        });
+        let config = Config::from_lookup(|name| {
+            (name == "MODELS_DOWNLOAD_STALL_SECS").then(|| "1".to_string())
+        })
+        .unwrap();
+        let engine = Engine::new(&config, lookup);
+        let source = FileSource::Url {
+            url: format!("http://rebind.example:{port}/model.safetensors"),
+        };
+        let resolved = engine.resolve(&source, None, None).await.unwrap();
+        let failure = engine.get_following(&resolved, 0).await.unwrap_err();
+        assert_eq!(accepted.load(Ordering::SeqCst), 0, "connected to loopback");
+        match failure {
+            Fail::Fatal(e) => assert!(
+                e.message.contains("MODELS_ALLOW_PRIVATE_URLS") && e.message.contains("127.0.0.1"),
+                "{e:?}"
+            ),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
 }
