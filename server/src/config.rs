@@ -28,6 +28,8 @@ pub struct Config {
     pub download_stall_secs: u64,
     /// First retry delay in ms, doubled per attempt (`MODELS_DOWNLOAD_RETRY_BASE_MS`).
     pub download_retry_base_ms: u64,
+    /// Hours a failed download's partial files are kept for a retry (`MODELS_PARTIAL_TTL_HOURS`).
+    pub partial_ttl_hours: u64,
 }
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
@@ -90,6 +92,7 @@ impl Config {
         let min_free_bytes = number("MODELS_MIN_FREE_BYTES", 1_000_000_000)?;
         let download_stall_secs = number("MODELS_DOWNLOAD_STALL_SECS", 30)?.max(1);
         let download_retry_base_ms = number("MODELS_DOWNLOAD_RETRY_BASE_MS", 500)?;
+        let partial_ttl_hours = number("MODELS_PARTIAL_TTL_HOURS", 24)?;
         let datasets_dir =
             PathBuf::from(get("DATASETS_DIR").unwrap_or_else(|| "/workspace/datasets".into()));
         let exports_dir = get("EXPORTS_DIR")
@@ -102,6 +105,7 @@ impl Config {
             min_free_bytes,
             download_stall_secs,
             download_retry_base_ms,
+            partial_ttl_hours,
             upload_max_bytes,
             models_dir,
             db_path,

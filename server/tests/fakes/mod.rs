@@ -165,3 +165,4 @@ pub fn civitai_with_sha(sha: &str) -> Router {
 }
 
 pub mod hub;
+pub mod lifecycle;
