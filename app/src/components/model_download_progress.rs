@@ -95,7 +95,6 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
         <li class=status_class data-job-id=job.id.clone()>
             <div class="job__head">
                 <strong class="job__name">{job.model_name.clone()}</strong>
-                {discard}
                 <button type="button" class="btn btn--small" on:click=act
                     aria-label=format!("{action_label} {}", job.model_name)>{action_label}</button>
             </div>
@@ -105,6 +104,7 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
             </div>
             <div class="job__status">{status_text(&job)}</div>
             {job.error.clone().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+            {discard}
         </li>
     }
 }
