@@ -320,6 +320,8 @@ impl Downloads {
         self.save_journal();
 
         let mut plan = self.expand_folders(job).await?;
+        // Also what a folder listing added, or a journal brought back: checked before any byte.
+        plan.check()?;
         let dir = self.partial_dir(&plan);
         std::fs::create_dir_all(&dir)
             .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
@@ -417,8 +419,6 @@ impl Downloads {
             }
         }
         plan.files = files;
-        // A listed path that would escape the model's folder fails the job before any download.
-        plan.check()?;
         *job.plan.lock().unwrap_or_else(|e| e.into_inner()) = plan.clone();
         job.set_files(&plan);
         self.check_disk_for_running(&plan, job)?;
