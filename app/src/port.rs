@@ -34,6 +34,8 @@ pub trait ModelService: Send + Sync + 'static {
     async fn download_jobs(&self) -> Result<Vec<DownloadJob>, AppError>;
     /// Cancels a job; its partial files are removed.
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
+    /// Dismisses a finished job and deletes the partial files it kept (cancels an unfinished one).
+    async fn discard_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
     /// Dataset folders the export page can choose from.
     async fn dataset_folders(&self) -> Result<Vec<DatasetFolder>, AppError>;
     /// Writes an AI Toolkit config for a dataset and an installed base model.

@@ -33,6 +33,8 @@ pub struct Config {
     /// Failed attempts in a row, without the partial file growing, before a download fails
     /// (`MODELS_DOWNLOAD_MAX_ATTEMPTS`).
     pub download_max_attempts: u32,
+    /// Hours a failed download's partial files are kept for a retry (`MODELS_PARTIAL_TTL_HOURS`).
+    pub partial_ttl_hours: u64,
 }
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
@@ -96,6 +98,7 @@ impl Config {
         let download_stall_secs = number("MODELS_DOWNLOAD_STALL_SECS", 30)?.max(1);
         let download_retry_base_ms = number("MODELS_DOWNLOAD_RETRY_BASE_MS", 500)?;
         let download_max_attempts = number("MODELS_DOWNLOAD_MAX_ATTEMPTS", 8)?.clamp(1, 100) as u32;
+        let partial_ttl_hours = number("MODELS_PARTIAL_TTL_HOURS", 24)?;
         let datasets_dir =
             PathBuf::from(get("DATASETS_DIR").unwrap_or_else(|| "/workspace/datasets".into()));
         let exports_dir = get("EXPORTS_DIR")
@@ -109,6 +112,7 @@ impl Config {
             download_stall_secs,
             download_retry_base_ms,
             download_max_attempts,
+            partial_ttl_hours,
             upload_max_bytes,
             models_dir,
             db_path,

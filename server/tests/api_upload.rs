@@ -207,8 +207,8 @@ async fn gguf_and_pytorch_uploads_are_accepted() {
         "qwen/Qwen2.5-VL-7B-Instruct-Q8_0.gguf"
     );
     assert_eq!(body["model"]["name"], "Qwen2.5-VL-7B-Instruct-Q8_0");
-    let mut zip = b"PK\x03\x04".to_vec();
-    zip.extend([0u8; 60]);
+    // A zip with the layout torch.save writes (made by tests/fixtures' Python zipfile + pickle).
+    let zip = include_bytes!("fixtures/tiny_torch_zip.pt").to_vec();
     let (status, body) = upload(&server, "model.ckpt", zip, &[]).await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["model"]["files"][0]["path"], "custom/model.ckpt");

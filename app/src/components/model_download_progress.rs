@@ -3,12 +3,13 @@ use leptos::{prelude::*, task::spawn_local};
 use crate::{
     domain::{DownloadJob, JobStatus},
     format,
-    server_fns::models::cancel_download,
+    server_fns::models::{cancel_download, discard_download},
     state::Downloads,
 };
 
 /// A panel tracking every download at once: bar, bytes, speed, ETA, cancel. Finished jobs
-/// stay until dismissed; after a reload it asks the server which jobs exist.
+/// stay until dismissed; a failed one that kept partial files offers to discard them. After
+/// a reload it asks the server which jobs exist.
 #[component]
 pub fn ModelDownloadProgress() -> impl IntoView {
     let downloads = Downloads::get();
@@ -22,7 +23,7 @@ pub fn ModelDownloadProgress() -> impl IntoView {
                 <details class="downloads__details" open>
                 <summary class="downloads__title">{move || format!("Downloads ({})", downloads.jobs.with(Vec::len))}</summary>
                 <ul class="downloads__list">
-                    <For each=jobs key=|j| (j.id.clone(), j.status as u8, j.bytes_downloaded) children=move |job| view! { <JobRow job /> } />
+                    <For each=jobs key=|j| (j.id.clone(), j.status as u8, j.bytes_downloaded, j.partial_bytes) children=move |job| view! { <JobRow job /> } />
                 </ul>
                 </details>
             </aside>
@@ -65,13 +66,31 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
     let finished = job.status.is_finished();
     let status_class = format!("job job--{:?}", job.status).to_lowercase();
     let action_label = if finished { "Dismiss" } else { "Cancel" };
-    let act = move |_| {
+    let act = {
         let id = id.clone();
-        spawn_local(async move {
-            let _ = cancel_download(id).await;
-            downloads.poll();
-        });
+        move |_| {
+            let id = id.clone();
+            spawn_local(async move {
+                let _ = cancel_download(id).await;
+                downloads.poll();
+            });
+        }
     };
+    let discard = job.partial_bytes.map(|bytes| {
+        let discard = move |_| {
+            let id = id.clone();
+            spawn_local(async move {
+                let _ = discard_download(id).await;
+                downloads.poll();
+            });
+        };
+        view! {
+            <button type="button" class="btn btn--small" on:click=discard
+                aria-label=format!("Discard the partial download of {}", job.model_name)>
+                {format!("Discard partial ({})", format::bytes(bytes))}
+            </button>
+        }
+    });
     view! {
         <li class=status_class data-job-id=job.id.clone()>
             <div class="job__head">
@@ -85,6 +104,7 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
             </div>
             <div class="job__status">{status_text(&job)}</div>
             {job.error.clone().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+            {discard}
         </li>
     }
 }

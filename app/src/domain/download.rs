@@ -60,6 +60,9 @@ pub struct DownloadJob {
     pub installed_model_id: Option<String>,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Bytes of partial files a failed job kept (to resume, or to discard).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_bytes: Option<u64>,
 }
 
 /// `POST /api/models/download`. Tokens live in memory for this job only; `Debug` redacts them.

@@ -69,3 +69,9 @@ pub async fn download_jobs() -> Result<Vec<DownloadJob>, AppError> {
 pub async fn cancel_download(job_id: String) -> Result<DownloadJob, AppError> {
     crate::port::service()?.cancel_download(&job_id).await
 }
+
+/// Dismisses a failed download and deletes the partial files it kept.
+#[server]
+pub async fn discard_download(job_id: String) -> Result<DownloadJob, AppError> {
+    crate::port::service()?.discard_download(&job_id).await
+}

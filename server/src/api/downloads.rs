@@ -1,6 +1,9 @@
 use app::{domain::DownloadRequest, port::ModelService};
 use axum::{
-    extract::{rejection::JsonRejection, Path, State},
+    extract::{
+        rejection::{JsonRejection, QueryRejection},
+        Path, Query, State,
+    },
     http::StatusCode,
     routing::{get, post},
     Json, Router,
@@ -39,11 +42,25 @@ async fn job(
     Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))
 }
 
-/// `DELETE /api/models/download/{jobId}` → cancels; the job as it is now.
+/// `?discardPartial=true`: dismissing a failed job also deletes its partial files.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CancelQuery {
+    #[serde(default)]
+    discard_partial: bool,
+}
+
+/// `DELETE /api/models/download/{jobId}[?discardPartial=true]` → cancels (or dismisses); the
+/// job as it is now.
 async fn cancel(
     State(service): State<ApiState>,
     Path(job_id): Path<String>,
+    query: Result<Query<CancelQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
-    let job = service.cancel_download(&job_id).await?;
+    let Query(CancelQuery { discard_partial }) = query.map_err(ApiError::query)?;
+    let job = match discard_partial {
+        true => service.discard_download(&job_id).await?,
+        false => service.cancel_download(&job_id).await?,
+    };
     Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))
 }

@@ -2,6 +2,7 @@
 //! resume and verification, then handing them to storage to install. It never imports axum or
 //! leptos; the API reads job snapshots that the engine updates without blocking on readers.
 
+mod cleanup;
 mod journal;
 mod net;
 pub mod plan;
@@ -55,6 +56,8 @@ pub struct Engine {
     /// No answer (to the response headers), or no data in the body, for this long fails an
     /// attempt.
     stall: Duration,
+    /// Free space writers leave on the volume (`MODELS_MIN_FREE_BYTES`).
+    min_free_bytes: u64,
 }
 
 impl Engine {
@@ -89,6 +92,7 @@ impl Engine {
             retry_base: Duration::from_millis(config.download_retry_base_ms),
             max_attempts: config.download_max_attempts,
             stall,
+            min_free_bytes: config.min_free_bytes,
         }
     }
 }
@@ -130,15 +134,28 @@ impl Downloads {
 
     pub fn get(&self, id: &str) -> Result<DownloadJob, AppError> {
         self.find(id)
-            .map(|j| j.snapshot())
+            .map(|j| self.view(&j))
             .ok_or_else(|| AppError::not_found(format!("no download job {id}")))
     }
 
     /// Every job, newest first.
     pub fn list(&self) -> Vec<DownloadJob> {
-        let mut all: Vec<DownloadJob> = self.jobs().iter().map(|j| j.snapshot()).collect();
-        all.reverse();
-        all
+        let jobs = self.jobs().clone();
+        jobs.iter().rev().map(|j| self.view(j)).collect()
+    }
+
+    /// The wire view of a job; a failed one says how much its kept partial files hold.
+    fn view(&self, job: &Job) -> DownloadJob {
+        let mut view = job.snapshot();
+        if view.status == JobStatus::Failed {
+            view.partial_bytes = Some(dir_size(&self.partial_dir(&job.plan()))).filter(|&n| n > 0);
+        }
+        view
+    }
+
+    /// The id of the unfinished job for `model_id`, if any.
+    pub fn active_job(&self, model_id: &str) -> Option<String> {
+        self.active_for(model_id).map(|j| j.id.clone())
     }
 
     /// The unfinished job for `model_id`, if any.
@@ -152,6 +169,7 @@ impl Downloads {
     /// Queues a download of `plan`. A paused job of the same model is resumed with the new
     /// tokens instead; an active one is a 409 that names it.
     pub fn start(self: &Arc<Self>, plan: Plan, tokens: Tokens) -> Result<String, AppError> {
+        plan.check()?;
         if let Some(existing) = self.active_for(&plan.model_id) {
             if existing.status() == JobStatus::Paused {
                 self.check_tokens(&plan, &tokens)?;
@@ -267,6 +285,18 @@ impl Downloads {
         Ok(job.snapshot())
     }
 
+    /// Dismisses a finished job and deletes the partial files it kept ("discard partial");
+    /// an unfinished job is cancelled, which removes them too.
+    pub fn discard(&self, id: &str) -> Result<DownloadJob, AppError> {
+        let job = self
+            .find(id)
+            .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
+        if job.status().is_finished() {
+            self.remove_partials(&job.plan());
+        }
+        self.cancel(id)
+    }
+
     fn spawn(self: &Arc<Self>, job: Arc<Job>) {
         let this = self.clone();
         self.save_journal();
@@ -274,7 +304,9 @@ impl Downloads {
     }
 
     fn partial_dir(&self, plan: &Plan) -> PathBuf {
-        self.store.partial_dir().join(paths::slug(&plan.model_id))
+        self.store
+            .partial_dir()
+            .join(plan::partial_folder(&plan.model_id))
     }
 
     fn remove_partials(&self, plan: &Plan) {
@@ -319,34 +351,35 @@ impl Downloads {
         job.set_status(JobStatus::Downloading);
         self.save_journal();
 
-        let plan = self.expand_folders(job).await?;
+        let mut plan = self.expand_folders(job).await?;
+        // Also what a folder listing added, or a journal brought back: checked before any byte.
+        plan.check()?;
         let dir = self.partial_dir(&plan);
         std::fs::create_dir_all(&dir)
             .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
 
-        let mut moves = Vec::new();
         let mut files = Vec::new();
-        for (index, file) in plan.files.iter().enumerate() {
-            let partial = dir.join(format!("{index}.partial"));
+        for index in 0..plan.files.len() {
+            let partial = plan::partial_file(&dir, index);
+            let file = &plan.files[index];
             let fetched = self.engine.fetch(job, index, file, &partial).await?;
-            let dest = match (&file.source, &fetched.file_name) {
-                (FileSource::Civitai { .. }, Some(name)) => {
-                    paths::sanitize_file_name(name).unwrap_or_else(|| file.dest.clone())
-                }
-                _ => file.dest.clone(),
-            };
+            let dest = file.installed_name(fetched.file_name.as_deref());
             let rel = format!("{}/{dest}", plan.folder);
             verify_file(file, &fetched, &partial, &dest)?;
             job.file_done(index, rel.clone());
             files.push(InstalledFile {
-                path: rel.clone(),
+                path: rel,
                 size_bytes: fetched.size,
                 sha256: fetched.sha256,
             });
-            moves.push((partial, rel));
+            plan.files[index].dest = dest;
         }
-
+        // The journal learns the final names before any file moves, so a start after a crash
+        // inside the install finds them (see `cleanup::reconcile`).
+        let moves = plan.moves(&dir);
+        *job.plan.lock().unwrap_or_else(|e| e.into_inner()) = plan.clone();
         job.set_status(JobStatus::Verifying);
+        self.save_journal();
         let record = InstalledModel {
             id: format!("{}-{}", paths::slug(&plan.model_id), &job.id[..8]),
             source_model_id: Some(plan.model_id.clone()),
@@ -431,6 +464,18 @@ impl Downloads {
         }
         Ok(())
     }
+}
+
+/// Bytes of the files directly in `dir` (0 when it does not exist).
+fn dir_size(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// Size, sha256 and format of a finished file against what the source and registry promise.

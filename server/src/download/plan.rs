@@ -1,8 +1,12 @@
 //! What a job downloads: each file's source, destination and what it must hash to.
 //! Serialisable, so the journal can resume a job after a restart (it never holds tokens).
 
-use app::domain::{ModelFamily, ModelType, SourceType};
+use std::path::{Path, PathBuf};
+
+use app::domain::{AppError, ErrorCode, ModelFamily, ModelType, SourceType};
 use serde::{Deserialize, Serialize};
+
+use crate::{inspect::Format, storage::paths};
 
 /// Where one file comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,5 +67,156 @@ impl Plan {
     /// Sum of the expected sizes, when every one is known.
     pub fn known_size(&self) -> Option<u64> {
         self.files.iter().map(|f| f.expected_size).sum()
+    }
+
+    /// Refuses, before anything is downloaded, a destination that would leave the model's
+    /// folder, and a CivitAI or direct-link file whose name is not an accepted model type.
+    pub fn check(&self) -> Result<(), AppError> {
+        self.files.iter().try_for_each(PlannedFile::check)
+    }
+
+    /// Each file's partial in `dir` and its destination relative to `MODELS_DIR`: what an
+    /// install moves into place, and what a start after a crash inside it moves back.
+    pub fn moves(&self, dir: &Path) -> Vec<(PathBuf, String)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(index, f)| {
+                (
+                    partial_file(dir, index),
+                    format!("{}/{}", self.folder, f.dest),
+                )
+            })
+            .collect()
+    }
+}
+
+impl PlannedFile {
+    fn check(&self) -> Result<(), AppError> {
+        if !paths::is_safe_relative(&self.dest) {
+            return Err(AppError::invalid(
+                "files",
+                format!(
+                    "{:?} is not a path inside the model's folder (no leading /, no .., no backslashes); nothing was downloaded",
+                    self.dest
+                ),
+            ));
+        }
+        let single = matches!(
+            self.source,
+            FileSource::Civitai { .. } | FileSource::Url { .. }
+        );
+        if single && Format::from_file_name(&self.dest).is_none() {
+            return Err(AppError::new(
+                ErrorCode::UnsupportedType,
+                format!(
+                    "{} is not a model file name: it must end in {}; add the model again with such a file name",
+                    self.dest,
+                    crate::inspect::ACCEPTED_EXTENSIONS
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The name the fetched file is installed under. A CivitAI server's own name
+    /// (`Content-Disposition`) may rename the file, but only its stem: the extension stays the
+    /// planned one, so a remote name never decides the file's type.
+    pub fn installed_name(&self, remote: Option<&str>) -> String {
+        let planned = || self.dest.clone();
+        let (FileSource::Civitai { .. }, Some(remote), Some((_, extension))) =
+            (&self.source, remote, self.dest.rsplit_once('.'))
+        else {
+            return planned();
+        };
+        let base = remote.rsplit(['/', '\\']).next().unwrap_or(remote);
+        let wanted = format!(".{extension}");
+        paths::sanitize_file_name(&format!("{}{wanted}", paths::file_stem(base)))
+            .filter(|name| name.len() > wanted.len() && name.ends_with(&wanted))
+            .unwrap_or_else(planned)
+    }
+}
+
+/// A job's folder of partial files under `.downloads/`: `<slug>.parts`, which no model id can
+/// turn into the journal's `jobs.json` or an upload's partial file.
+pub fn partial_folder(model_id: &str) -> String {
+    format!("{}.parts", paths::slug(model_id))
+}
+
+/// The partial file of the `index`th planned file.
+pub fn partial_file(dir: &Path, index: usize) -> PathBuf {
+    dir.join(format!("{index}.partial"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(source: FileSource, dest: &str) -> PlannedFile {
+        PlannedFile {
+            source,
+            dest: dest.into(),
+            expected_size: None,
+            expected_sha256: None,
+        }
+    }
+
+    fn civitai(dest: &str) -> PlannedFile {
+        file(
+            FileSource::Civitai {
+                version_id: 1,
+                query: String::new(),
+            },
+            dest,
+        )
+    }
+
+    #[test]
+    fn a_remote_name_renames_the_stem_never_the_extension() {
+        let f = civitai("dreamshaper_8.safetensors");
+        assert_eq!(f.installed_name(None), "dreamshaper_8.safetensors");
+        assert_eq!(
+            f.installed_name(Some("dreamshaper_8 (final).safetensors")),
+            "dreamshaper_8 (final).safetensors"
+        );
+        assert_eq!(f.installed_name(Some("evil.sh")), "evil.safetensors");
+        assert_eq!(f.installed_name(Some("../../x.gguf")), "x.safetensors");
+        assert_eq!(f.installed_name(Some("..")), "dreamshaper_8.safetensors");
+        let long = format!("{}.sh", "a".repeat(400));
+        assert!(f.installed_name(Some(&long)).ends_with("a.safetensors"));
+        let url = file(
+            FileSource::Url {
+                url: "http://x/y".into(),
+            },
+            "y.gguf",
+        );
+        assert_eq!(url.installed_name(Some("other.bin")), "y.gguf");
+    }
+
+    #[test]
+    fn unsafe_or_non_model_destinations_are_refused_before_downloading() {
+        assert!(civitai("evil.sh").check().is_err());
+        assert!(civitai("lora.safetensors").check().is_ok());
+        let hf = |dest: &str| {
+            file(
+                FileSource::Huggingface {
+                    repo: "a/b".into(),
+                    revision: "main".into(),
+                    path: dest.into(),
+                },
+                dest,
+            )
+        };
+        assert!(hf("config.json").check().is_ok());
+        for bad in ["unet/../../x.safetensors", "/etc/passwd", "a\\..\\b", ""] {
+            let err = hf(bad).check().unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput, "{bad}");
+        }
+    }
+
+    #[test]
+    fn partial_folders_never_collide_with_the_journal() {
+        assert_eq!(partial_folder("jobs.json"), "jobs.json.parts");
+        assert_ne!(partial_folder("jobs.json"), "jobs.json");
     }
 }

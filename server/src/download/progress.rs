@@ -163,6 +163,7 @@ impl Job {
             error: state.error.clone(),
             installed_model_id: state.installed_model_id.clone(),
             created_at: self.created_at.clone(),
+            partial_bytes: None,
         }
     }
 }

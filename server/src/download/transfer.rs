@@ -201,7 +201,8 @@ impl Engine {
             .take()
             .filter(|(_, len)| *len == offset)
             .map(|(h, _)| h);
-        let mut writer = Writer::open(partial, offset, hasher).map_err(|e| disk_error(&e))?;
+        let mut writer = Writer::open_keeping(partial, offset, hasher, self.min_free_bytes)
+            .map_err(|e| disk_error(&e))?;
         let mut stream = response.bytes_stream();
         let mut received = offset;
         job.set_file_progress(index, received, total);
@@ -374,7 +375,7 @@ fn content_type_is_page(response: &reqwest::Response) -> bool {
 }
 
 fn disk_error(e: &std::io::Error) -> Fail {
-    let code = if e.raw_os_error() == Some(28) {
+    let code = if e.kind() == std::io::ErrorKind::StorageFull {
         ErrorCode::InsufficientStorage
     } else {
         ErrorCode::Internal

@@ -1,5 +1,6 @@
 //! A writer thread per file transfer: hashes and writes chunks while the network task keeps
-//! receiving. The channel is bounded, so memory stays flat whatever the file size.
+//! receiving. The channel is bounded, so memory stays flat whatever the file size. It never
+//! writes into the volume's free-space reserve, whether or not the file's size is known.
 
 use std::{
     fs::{File, OpenOptions},
@@ -31,6 +32,17 @@ impl Writer {
     /// first `offset` bytes so the final sha256 covers the whole file. `hasher` may carry the
     /// state for exactly `offset` bytes, which skips the re-hash.
     pub fn open(path: &Path, offset: u64, hasher: Option<Sha256>) -> io::Result<Self> {
+        Self::open_keeping(path, offset, hasher, 0)
+    }
+
+    /// Like `open`, and stops with a `StorageFull` error before a write would leave less than
+    /// `min_free` bytes free on the volume.
+    pub fn open_keeping(
+        path: &Path,
+        offset: u64,
+        hasher: Option<Sha256>,
+        min_free: u64,
+    ) -> io::Result<Self> {
         let mut file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -45,9 +57,10 @@ impl Writer {
         file.seek(SeekFrom::Start(offset))?;
         let (tx, rx) = mpsc::channel::<Msg>(QUEUE);
         let path: PathBuf = path.to_path_buf();
+        let budget = Budget::new(min_free);
         let handle = thread::Builder::new()
             .name("download-writer".into())
-            .spawn(move || write_loop(file, rx, hasher, offset, &path))?;
+            .spawn(move || write_loop(file, rx, hasher, offset, &path, budget))?;
         Ok(Self {
             tx: Some(tx),
             handle: Some(handle),
@@ -105,6 +118,7 @@ fn write_loop(
     mut hasher: Sha256,
     mut len: u64,
     path: &Path,
+    mut budget: Budget,
 ) -> io::Result<(Sha256, u64)> {
     let mut rx = rx;
     let mut flusher = Flusher::new(len);
@@ -128,6 +142,7 @@ fn write_loop(
             Some(Msg::Finish { sync }) => Some(sync),
             // Sender dropped without Finish: keep what was written (it is resumable), stop.
             None => {
+                budget.spend(pending_len as u64, || fs4::available_space(path))?;
                 write_chunks(&mut file, &mut pending)?;
                 return Err(io::Error::other(format!(
                     "writing {} was abandoned",
@@ -135,6 +150,7 @@ fn write_loop(
                 )));
             }
         };
+        budget.spend(pending_len as u64, || fs4::available_space(path))?;
         write_chunks(&mut file, &mut pending)?;
         pending_len = 0;
         flusher.written(&file, len);
@@ -182,6 +198,46 @@ impl Flusher {
 
     #[cfg(not(target_os = "linux"))]
     fn written(&mut self, _file: &File, _len: u64) {}
+}
+
+/// The free-space reserve, checked with the file system every `CHECK_EVERY` bytes rather
+/// than per write: between two checks the writer spends at most what the last one showed free
+/// above the reserve, so it stops before crossing it (other writers on the volume aside).
+struct Budget {
+    min_free: u64,
+    /// Bytes that may still be written before the next check.
+    left: u64,
+}
+
+const CHECK_EVERY: u64 = 8 << 20;
+
+impl Budget {
+    fn new(min_free: u64) -> Self {
+        Self { min_free, left: 0 }
+    }
+
+    /// Accounts for writing `n` bytes, asking `free` for the volume's free space when the
+    /// allowance of the last check is used up.
+    fn spend(&mut self, n: u64, free: impl FnOnce() -> io::Result<u64>) -> io::Result<()> {
+        if n <= self.left {
+            self.left -= n;
+            return Ok(());
+        }
+        let free = free()?;
+        let usable = free.saturating_sub(self.min_free);
+        if n > usable {
+            return Err(io::Error::new(
+                io::ErrorKind::StorageFull,
+                format!(
+                    "the volume has {} free and {} must stay free (MODELS_MIN_FREE_BYTES), so the download stopped; free some space or discard partial downloads, then start it again",
+                    app::format::bytes(free),
+                    app::format::bytes(self.min_free)
+                ),
+            ));
+        }
+        self.left = (usable - n).min(CHECK_EVERY);
+        Ok(())
+    }
 }
 
 /// Bytes gathered before a write when more are waiting.
@@ -236,6 +292,44 @@ mod tests {
             hasher.finalize().as_slice(),
             Sha256::digest(b"hello, world").as_slice()
         );
+    }
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn the_reserve_is_never_crossed_and_checked_only_every_few_mib() {
+        let mib = 1u64 << 20;
+        // 20 MiB above a 100 MiB reserve; every write is 1 MiB and really uses the space.
+        let mut free = 120 * mib;
+        let mut checks = 0;
+        let mut budget = Budget::new(100 * mib);
+        let mut written = 0;
+        let err = loop {
+            match budget.spend(mib, || {
+                checks += 1;
+                Ok(free)
+            }) {
+                Ok(()) => {
+                    written += mib;
+                    free -= mib;
+                }
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(written, 20 * mib);
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        assert!(err.to_string().contains("must stay free"), "{err}");
+        assert!(checks <= 5, "{checks} checks for 20 MiB");
+    }
+
+    #[test]
+    fn no_reserve_still_stops_at_a_full_disk() {
+        let mut budget = Budget::new(0);
+        assert!(budget.spend(10, || Ok(10)).is_ok());
+        assert!(Budget::new(0).spend(11, || Ok(10)).is_err());
     }
 }
 

@@ -1,5 +1,8 @@
 //! Cheap, safe inspection of model files: checks that a file's content matches its extension
-//! without loading it (never unpickles, reads at most the header).
+//! without loading it (never unpickles, reads the headers and the zip directory only).
+
+mod gguf;
+mod torch;
 
 use std::{
     fs::File,
@@ -21,7 +24,7 @@ impl Format {
     pub fn from_file_name(name: &str) -> Option<Self> {
         let ext = name.rsplit_once('.')?.1.to_ascii_lowercase();
         match ext.as_str() {
-            "safetensors" => Some(Format::Safetensors),
+            "safetensors" | "sft" => Some(Format::Safetensors),
             "gguf" => Some(Format::Gguf),
             "ckpt" | "pt" | "pth" | "bin" => Some(Format::Torch),
             _ => None,
@@ -29,7 +32,7 @@ impl Format {
     }
 }
 
-pub const ACCEPTED_EXTENSIONS: &str = ".safetensors, .gguf, .ckpt, .pt, .pth, .bin";
+pub const ACCEPTED_EXTENSIONS: &str = ".safetensors, .sft, .gguf, .ckpt, .pt, .pth, .bin";
 
 /// The safetensors reference implementation's limit on the header length.
 const SAFETENSORS_MAX_HEADER: u64 = 100_000_000;
@@ -54,10 +57,14 @@ pub enum FormatError {
     BadOffsets(String),
     #[error("the file does not start with the GGUF magic bytes")]
     NotGguf,
-    #[error("GGUF version {0} is not one we know (1 to 3)")]
+    #[error("GGUF version {0} is not one we know (2 or 3)")]
     GgufVersion(u32),
-    #[error("the file is neither a PyTorch zip archive nor a pickle stream")]
+    #[error("the GGUF header is broken: {0}")]
+    GgufHeader(String),
+    #[error("the file is neither a PyTorch zip archive nor a PyTorch pickle file")]
     NotTorch,
+    #[error("the zip archive is not a PyTorch checkpoint: {0}")]
+    TorchZip(String),
     #[error("cannot read the file: {0}")]
     Io(String),
 }
@@ -89,11 +96,8 @@ pub fn validate_file(path: &Path, format: Format) -> Result<(), FormatError> {
             file.read_exact(&mut header)?;
             check_safetensors_header(&header, len - 8 - header_len)
         }
-        Format::Gguf | Format::Torch => {
-            let mut head = [0u8; 8];
-            let n = file.read(&mut head)?;
-            check_magic(format, &head[..n], len)
-        }
+        Format::Gguf => gguf::check(file, len),
+        Format::Torch => torch::check(file, len),
     }
 }
 
@@ -152,36 +156,6 @@ pub fn check_safetensors_header(header: &[u8], data_len: u64) -> Result<(), Form
     Ok(())
 }
 
-/// Checks the leading bytes of a GGUF or PyTorch file.
-pub fn check_magic(format: Format, head: &[u8], len: u64) -> Result<(), FormatError> {
-    match format {
-        Format::Gguf => {
-            if head.len() < 8 {
-                return Err(FormatError::TooShort { what: "GGUF", len });
-            }
-            if &head[..4] != b"GGUF" {
-                return Err(FormatError::NotGguf);
-            }
-            let version = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
-            if !(1..=3).contains(&version) {
-                return Err(FormatError::GgufVersion(version));
-            }
-            Ok(())
-        }
-        Format::Torch => {
-            let zip = head.starts_with(b"PK\x03\x04");
-            // Pickle protocol 2+ starts with PROTO (0x80) and the protocol number.
-            let pickle = head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]);
-            if zip || pickle {
-                Ok(())
-            } else {
-                Err(FormatError::NotTorch)
-            }
-        }
-        Format::Safetensors => Err(FormatError::Io("safetensors needs the whole header".into())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,7 +167,7 @@ mod tests {
         out
     }
 
-    fn check(bytes: &[u8], format: Format) -> Result<(), FormatError> {
+    pub(super) fn check(bytes: &[u8], format: Format) -> Result<(), FormatError> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, bytes).unwrap();
@@ -258,15 +232,8 @@ mod tests {
     }
 
     #[test]
-    fn gguf_and_torch_magic() {
-        let mut gguf = b"GGUF".to_vec();
-        gguf.extend_from_slice(&3u32.to_le_bytes());
-        gguf.extend_from_slice(&[0; 16]);
-        assert_eq!(check(&gguf, Format::Gguf), Ok(()));
-        gguf[4] = 9;
-        assert_eq!(check(&gguf, Format::Gguf), Err(FormatError::GgufVersion(9)));
-        assert_eq!(check(b"PK\x03\x04rest", Format::Torch), Ok(()));
-        assert_eq!(check(&[0x80, 0x02, 0x8a, 0x0a], Format::Torch), Ok(()));
+    fn sft_is_safetensors() {
+        assert_eq!(Format::from_file_name("ae.sft"), Some(Format::Safetensors));
     }
 
     #[test]

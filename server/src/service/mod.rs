@@ -53,9 +53,11 @@ impl Service {
         }))
     }
 
-    /// Resumes the unfinished downloads of the journal; call once the runtime runs.
+    /// Reconciles the download journal with the database, resumes its unfinished downloads
+    /// and starts the sweep of stale partial files; call once the runtime runs.
     pub fn resume_downloads(&self) -> usize {
-        self.downloads.resume_from_journal()
+        let ttl = Duration::from_secs(self.config.partial_ttl_hours.saturating_mul(3600));
+        self.downloads.resume_from_journal(ttl)
     }
 
     pub fn config(&self) -> &Config {
@@ -152,6 +154,15 @@ impl ModelService for Service {
                 format!("{id} is built in and cannot be removed"),
             ));
         }
+        if let Some(job) = self.downloads.active_job(&id) {
+            return Err(AppError {
+                job_id: Some(job.clone()),
+                ..AppError::new(
+                    ErrorCode::Conflict,
+                    format!("{id} is downloading (job {job}): cancel the download first"),
+                )
+            });
+        }
         self.blocking(move |store| {
             store.update(|db| {
                 if let Some(installed) = db.installed_from(&id) {
@@ -232,6 +243,12 @@ impl ModelService for Service {
 
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
         self.downloads.cancel(job_id)
+    }
+
+    async fn discard_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
+        let job = self.downloads.discard(job_id)?;
+        tracing::info!(job = %job_id, "download dismissed, partial files discarded");
+        Ok(job)
     }
 
     async fn dataset_folders(&self) -> Result<Vec<DatasetFolder>, AppError> {

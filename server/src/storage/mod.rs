@@ -129,7 +129,8 @@ impl Store {
     }
 
     /// Saves a custom model under a new id derived from its name (`-2`, `-3`, ... when taken
-    /// by another custom model or by one of `reserved`).
+    /// by another custom model, by one of `reserved`, or by the source of an installed record:
+    /// a new model never looks installed with the files of a deleted one).
     pub fn add_custom(
         &self,
         mut model: CustomModel,
@@ -138,7 +139,9 @@ impl Store {
         self.update(|db| {
             let base = paths::slug(&model.name);
             let taken = |id: &str| {
-                reserved.iter().any(|r| r == id) || db.custom_models.iter().any(|m| m.id == id)
+                reserved.iter().any(|r| r == id)
+                    || db.custom_models.iter().any(|m| m.id == id)
+                    || db.installed_from(id).is_some()
             };
             model.id = (1..)
                 .map(|n| {
@@ -193,6 +196,36 @@ impl Store {
             }
             db.installed.push(record.clone());
             Ok(record)
+        })
+    }
+
+    /// Moves files that an install interrupted by a crash left in a model folder back to their
+    /// partial files, so the job verifies and installs them again. `moves` are the install's
+    /// (partial file, destination relative to `MODELS_DIR`). A file is moved back only when no
+    /// record uses it and its partial is gone; under the lock, so no install is raced.
+    /// Returns how many files were moved back.
+    pub fn reclaim(&self, moves: &[(PathBuf, String)]) -> Result<usize, AppError> {
+        self.update(|db| {
+            let mut moved = 0;
+            for (partial, rel) in moves {
+                let used = db
+                    .installed
+                    .iter()
+                    .any(|m| m.files.iter().any(|f| &f.path == rel));
+                let Some(target) = paths::safe_join(&self.models_dir, rel) else {
+                    continue;
+                };
+                if used || !target.is_file() || partial.exists() {
+                    continue;
+                }
+                if let Some(dir) = partial.parent() {
+                    fs::create_dir_all(dir).map_err(|e| self.io_err(e))?;
+                }
+                fs::rename(&target, partial).map_err(|e| self.io_err(e))?;
+                self.remove_empty_parents(&target);
+                moved += 1;
+            }
+            Ok(moved)
         })
     }
 
@@ -420,6 +453,66 @@ mod tests {
             store.remove_installed("two").unwrap_err().code,
             ErrorCode::NotFound
         );
+    }
+
+    #[test]
+    fn reclaim_moves_back_only_unrecorded_files() {
+        let (dir, store) = store();
+        let partials = store.partial_dir().join("m.parts");
+        store
+            .install(
+                &[(partial(&store, "kept"), "flux/m/kept.safetensors".into())],
+                record("kept", &["flux/m/kept.safetensors"]),
+            )
+            .unwrap();
+        fs::write(dir.path().join("flux/m/stray.safetensors"), b"s").unwrap();
+        let moves = [
+            (
+                partials.join("0.partial"),
+                "flux/m/kept.safetensors".to_string(),
+            ),
+            (
+                partials.join("1.partial"),
+                "flux/m/stray.safetensors".to_string(),
+            ),
+            (
+                partials.join("2.partial"),
+                "flux/m/absent.safetensors".to_string(),
+            ),
+        ];
+        assert_eq!(store.reclaim(&moves).unwrap(), 1);
+        assert!(dir.path().join("flux/m/kept.safetensors").exists());
+        assert_eq!(fs::read(partials.join("1.partial")).unwrap(), b"s");
+        assert!(!dir.path().join("flux/m/stray.safetensors").exists());
+    }
+
+    #[test]
+    fn a_new_custom_model_avoids_ids_installed_records_came_from() {
+        let (_dir, store) = store();
+        store
+            .update(|db| {
+                db.installed.push(InstalledModel {
+                    source_model_id: Some("my-lora".into()),
+                    ..record("my-lora-1", &[])
+                });
+                Ok(())
+            })
+            .unwrap();
+        let model = CustomModel {
+            id: String::new(),
+            name: "My LoRA".into(),
+            description: String::new(),
+            family: ModelFamily::Custom,
+            model_type: ModelType::Lora,
+            tags: vec![],
+            requires_token: false,
+            source: crate::registry::CustomSource::Url {
+                url: "https://x/y".into(),
+            },
+            files: vec![],
+            created_at: now_rfc3339(),
+        };
+        assert_eq!(store.add_custom(model, &[]).unwrap().id, "my-lora-2");
     }
 
     #[test]

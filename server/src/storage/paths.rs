@@ -26,8 +26,14 @@ pub fn category_folder(family: ModelFamily, model_type: ModelType) -> &'static s
     }
 }
 
+/// Longest file name we write, in bytes (file systems allow 255).
+const MAX_NAME: usize = 150;
+/// Longest extension kept whole when a name is shortened.
+const MAX_EXTENSION: usize = 16;
+
 /// A file or folder name made safe: no separators, no control characters, no leading dots,
-/// at most 150 bytes. Returns `None` when nothing usable is left.
+/// at most 150 bytes; a longer name loses the end of its stem, never its extension.
+/// Returns `None` when nothing usable is left.
 pub fn sanitize_file_name(name: &str) -> Option<String> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = base
@@ -41,12 +47,33 @@ pub fn sanitize_file_name(name: &str) -> Option<String> {
         })
         .collect();
     let cleaned = cleaned.trim().trim_start_matches('.').trim();
-    let mut end = cleaned.len().min(150);
-    while !cleaned.is_char_boundary(end) {
+    let (stem, extension) = match cleaned.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && (1..=MAX_EXTENSION).contains(&ext.len()) => {
+            (stem, ext)
+        }
+        _ => (cleaned, ""),
+    };
+    let room = MAX_NAME
+        - if extension.is_empty() {
+            0
+        } else {
+            extension.len() + 1
+        };
+    let stem = truncate(stem, room).trim_end();
+    match (stem.is_empty(), extension.is_empty()) {
+        (true, _) => None,
+        (false, true) => Some(stem.to_string()),
+        (false, false) => Some(format!("{stem}.{extension}")),
+    }
+}
+
+/// The longest prefix of `text` of at most `max` bytes that ends on a character boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
         end -= 1;
     }
-    let cleaned = &cleaned[..end];
-    (!cleaned.is_empty()).then(|| cleaned.to_string())
+    &text[..end]
 }
 
 /// A lower-case slug for folder names: `My Model v2!` -> `my-model-v2`.
@@ -155,7 +182,18 @@ mod tests {
             Some("a_b_.gguf")
         );
         assert_eq!(sanitize_file_name(".."), None);
+        assert_eq!(sanitize_file_name("model."), Some("model.".into()));
         assert_eq!(sanitize_file_name(""), None);
+    }
+
+    #[test]
+    fn long_names_are_shortened_in_the_stem() {
+        let long = format!("{}.safetensors", "é".repeat(200));
+        let short = sanitize_file_name(&long).unwrap();
+        assert!(short.len() <= MAX_NAME, "{}", short.len());
+        assert!(short.ends_with("é.safetensors"), "{short}");
+        let no_ext = "x".repeat(300);
+        assert_eq!(sanitize_file_name(&no_ext).unwrap().len(), MAX_NAME);
     }
 
     #[test]

@@ -166,3 +166,4 @@ pub fn civitai_with_sha(sha: &str) -> Router {
 
 pub mod hub;
 pub mod misbehave;
+pub mod lifecycle;
