@@ -8,6 +8,7 @@ pub mod download;
 pub mod export;
 pub mod inspect;
 pub mod registry;
+mod serve;
 pub mod service;
 pub mod sources;
 pub mod storage;
@@ -19,6 +20,8 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use service::Service;
+
+pub use serve::{serve, HttpLimits};
 
 /// The whole HTTP surface: REST API, server functions, SSR pages and static files.
 pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Router {
