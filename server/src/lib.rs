@@ -16,7 +16,7 @@ pub mod storage;
 use std::sync::Arc;
 
 use app::{port::SharedService, shell, App};
-use axum::Router;
+use axum::{middleware::map_response, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use service::Service;
@@ -39,5 +39,6 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
+        .layer(map_response(api::server_fn_status))
         .merge(api::router(service))
 }

@@ -1,11 +1,14 @@
-//! The server under slow, idle and hostile clients, over raw TCP and real HTTP.
+//! The server under slow, idle and hostile clients (raw TCP), and every error answered as
+//! `{"error": {"code", "message"}}` with the status of its code, over real HTTP.
 
 mod common;
 
 use std::{collections::HashMap, time::Duration};
 
+use app::server_fns::models::RemoveCustomModel;
 use bytes::Bytes;
 use futures_util::future::join_all;
+use leptos::server_fn::ServerFn;
 use reqwest::multipart::{Form, Part};
 use serde_json::Value;
 use tokio::{
@@ -177,4 +180,113 @@ async fn a_slow_upload_that_keeps_sending_is_not_cut() {
     let answer: Value = response.json().await.unwrap();
     assert_eq!(status, 201, "{answer}");
     assert_eq!(answer["model"]["totalSizeBytes"], file.len());
+}
+
+/// Status, `content-type` and body of an answer.
+async fn answer(response: reqwest::Response) -> (u16, String, Value) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, content_type, body)
+}
+
+#[tokio::test]
+async fn every_rest_error_is_json_with_the_status_of_its_code() {
+    let server = common::start(&[]).await;
+    let client = reqwest::Client::new();
+    let url = |path: &str| server.url(path);
+    let huge = format!(
+        r#"{{"name":"big","url":"https://203.0.113.7/m.safetensors","description":"{}"}}"#,
+        "x".repeat(10 << 20)
+    );
+    let cases = [
+        (client.get(url("/api/no-such-route")), 404, "not_found"),
+        (
+            client.delete(url("/api/models/upload")),
+            405,
+            "method_not_allowed",
+        ),
+        (client.put(url("/api/models")), 405, "method_not_allowed"),
+        (
+            client
+                .post(url("/api/models"))
+                .header("content-type", "application/json")
+                .body(huge),
+            413,
+            "too_large",
+        ),
+        (
+            client.post(url("/api/models")).body(r#"{"url":"x"}"#),
+            415,
+            "unsupported_type",
+        ),
+        (
+            client
+                .post(url("/api/models"))
+                .header("content-type", "application/json")
+                .body("{"),
+            400,
+            "invalid_input",
+        ),
+        (
+            client.delete(url("/api/models/installed")),
+            400,
+            "invalid_input",
+        ),
+        (
+            client.get(url("/api/models/download/%FF")),
+            400,
+            "invalid_input",
+        ),
+        (
+            client
+                .post(url("/api/models/upload"))
+                .header("content-type", "application/json")
+                .body("{}"),
+            400,
+            "invalid_input",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let request = request.build().unwrap();
+        let what = format!("{} {}", request.method(), request.url().path());
+        let (got, content_type, body) = answer(client.execute(request).await.unwrap()).await;
+        assert_eq!(got, status, "{what}: {body}");
+        assert_eq!(content_type, "application/json", "{what}: {body}");
+        assert_eq!(body["error"]["code"], code, "{what}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| m.len() > 10),
+            "{what}: {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_function_errors_have_the_status_of_their_code() {
+    let server = common::start(&[]).await;
+    let client = reqwest::Client::new();
+    let call = |form: &'static str| {
+        client
+            .post(server.url(RemoveCustomModel::PATH))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+    };
+    for (form, status, code) in [
+        ("id=flux-1-dev", 400, "invalid_input"),
+        ("id=no-such-model", 404, "not_found"),
+        ("", 400, "invalid_input"),
+    ] {
+        let (got, _, body) = answer(call(form).await.unwrap()).await;
+        assert_eq!(got, status, "{form:?}: {body}");
+        assert_eq!(body["code"], code, "{form:?}: {body}");
+    }
 }
