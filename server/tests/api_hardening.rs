@@ -2,6 +2,7 @@
 //! `{"error": {"code", "message"}}` with the status of its code, over real HTTP.
 
 mod common;
+mod fakes;
 
 use std::{collections::HashMap, time::Duration};
 
@@ -10,7 +11,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use leptos::server_fn::ServerFn;
 use reqwest::multipart::{Form, Part};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
     net::TcpStream,
@@ -289,4 +290,116 @@ async fn server_function_errors_have_the_status_of_their_code() {
         assert_eq!(got, status, "{form:?}: {body}");
         assert_eq!(body["code"], code, "{form:?}: {body}");
     }
+}
+
+#[tokio::test]
+async fn tokens_with_line_breaks_are_refused_naming_the_field() {
+    let hf = fakes::serve(fakes::huggingface()).await;
+    let server = common::start(&[("HF_ENDPOINT", &hf), ("CIVITAI_ENDPOINT", &hf)]).await;
+    let client = reqwest::Client::new();
+    let add = json!({"huggingfaceRepo": "acme/public-model",
+                     "huggingfaceFiles": ["model.safetensors"],
+                     "huggingfaceToken": "hf_good\r\nX-Injected: 1"});
+    let download = json!({"modelId": "zimage-turbo-training-adapter",
+                          "civitaiToken": "abc\ndef"});
+    for (path, body, field, source) in [
+        ("/api/models", add, "huggingfaceToken", "Hugging Face"),
+        ("/api/models/download", download, "civitaiToken", "CivitAI"),
+    ] {
+        let response = client
+            .post(server.url(path))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, _, answer) = answer(response).await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+        assert_eq!(
+            answer["error"]["message"],
+            format!("the {source} token contains a line break; paste only the token")
+        );
+    }
+    let jobs: Value = client
+        .get(server.url("/api/models/download"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jobs["jobs"],
+        json!([]),
+        "a job was queued with a broken token"
+    );
+}
+
+#[tokio::test]
+async fn bad_names_duplicate_files_and_private_links_are_refused_when_added() {
+    let hf = fakes::serve(fakes::huggingface()).await;
+    let server = common::start(&[("HF_ENDPOINT", &hf)]).await;
+    let client = reqwest::Client::new();
+    let public = "https://203.0.113.7/files/model.safetensors";
+    let cases = [
+        (
+            json!({"huggingfaceRepo": "acme/public-model",
+                   "huggingfaceFiles": ["model.safetensors", "config.json", "model.safetensors"]}),
+            "huggingfaceFiles",
+            "listed twice",
+        ),
+        (
+            json!({"name": "lora\u{202E}srot.exe", "url": public}),
+            "name",
+            "text-direction",
+        ),
+        (
+            json!({"url": "https://203.0.113.7/dl", "fileName": "a\nb.safetensors"}),
+            "fileName",
+            "control character",
+        ),
+        (
+            json!({"url": "http://127.0.0.1:9/model.safetensors"}),
+            "url",
+            "MODELS_ALLOW_PRIVATE_URLS",
+        ),
+        (
+            json!({"url": "http://[::1]/model.safetensors"}),
+            "url",
+            "MODELS_ALLOW_PRIVATE_URLS",
+        ),
+        (
+            json!({"url": "https://192.168.1.20/model.safetensors"}),
+            "url",
+            "MODELS_ALLOW_PRIVATE_URLS",
+        ),
+    ];
+    for (body, field, says) in cases {
+        let response = client
+            .post(server.url("/api/models"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let (status, _, answer) = answer(response).await;
+        assert_eq!(status, 400, "{body}: {answer}");
+        assert_eq!(answer["error"]["field"], field, "{body}: {answer}");
+        assert!(
+            answer["error"]["message"].as_str().unwrap().contains(says),
+            "{body}: {answer}"
+        );
+    }
+    assert!(
+        !server.models_dir.join("installed-models.json").exists(),
+        "a refused model was saved"
+    );
+
+    let allowed = common::start(&[("MODELS_ALLOW_PRIVATE_URLS", "true")]).await;
+    let response = client
+        .post(allowed.url("/api/models"))
+        .json(&json!({"url": "http://127.0.0.1:9/model.safetensors"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
 }

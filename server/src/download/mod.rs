@@ -3,7 +3,7 @@
 //! leptos; the API reads job snapshots that the engine updates without blocking on readers.
 
 mod journal;
-mod net;
+pub(crate) mod net;
 pub mod plan;
 mod progress;
 mod resolve;
