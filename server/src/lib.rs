@@ -16,7 +16,11 @@ pub mod storage;
 use std::sync::Arc;
 
 use app::{port::SharedService, shell, App};
-use axum::{middleware::map_response, Router};
+use axum::{
+    extract::DefaultBodyLimit,
+    middleware::{from_fn, map_response},
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use service::Service;
@@ -40,5 +44,7 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
         .layer(map_response(api::server_fn_status))
+        .layer(from_fn(api::refuse_large_body))
+        .layer(DefaultBodyLimit::max(api::JSON_BODY_LIMIT))
         .merge(api::router(service))
 }

@@ -293,6 +293,21 @@ async fn server_function_errors_have_the_status_of_their_code() {
 }
 
 #[tokio::test]
+async fn a_huge_server_function_body_is_refused_before_it_is_read() {
+    let server = common::start(&[]).await;
+    let response = reqwest::Client::new()
+        .post(server.url(RemoveCustomModel::PATH))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("id={}", "x".repeat(10 << 20)))
+        .send()
+        .await
+        .unwrap();
+    let (status, _, body) = answer(response).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["code"], "too_large", "{body}");
+}
+
+#[tokio::test]
 async fn tokens_with_line_breaks_are_refused_naming_the_field() {
     let hf = fakes::serve(fakes::huggingface()).await;
     let server = common::start(&[("HF_ENDPOINT", &hf), ("CIVITAI_ENDPOINT", &hf)]).await;

@@ -7,9 +7,10 @@ use axum::{
     extract::{
         multipart::MultipartRejection,
         rejection::{JsonRejection, PathRejection, QueryRejection},
-        FromRequest, FromRequestParts,
+        FromRequest, FromRequestParts, Request,
     },
-    http::{Method, StatusCode, Uri},
+    http::{header::CONTENT_LENGTH, Method, StatusCode, Uri},
+    middleware::Next,
     response::{IntoResponse, Response},
     Json,
 };
@@ -37,15 +38,19 @@ pub struct ApiQuery<T>(pub T);
 #[from_request(via(axum::extract::Path), rejection(ApiError))]
 pub struct ApiPath<T>(pub T);
 
+fn too_large() -> AppError {
+    AppError::new(
+        ErrorCode::TooLarge,
+        format!("the request body is larger than the limit of {JSON_BODY_LIMIT} bytes"),
+    )
+}
+
 impl ApiError {
     /// An extractor's rejection, by its status: 413 `too_large`, 415 `unsupported_type`,
     /// anything else a 400 about `field`.
     fn rejected(field: &str, status: StatusCode, text: String) -> Self {
         Self(match status {
-            StatusCode::PAYLOAD_TOO_LARGE => AppError::new(
-                ErrorCode::TooLarge,
-                format!("the request body is larger than the limit of {JSON_BODY_LIMIT} bytes"),
-            ),
+            StatusCode::PAYLOAD_TOO_LARGE => too_large(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE => AppError::new(ErrorCode::UnsupportedType, text),
             _ => AppError::invalid(field, text),
         })
@@ -118,6 +123,19 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
         ErrorCode::MethodNotAllowed,
         format!("{} does not accept {method}", uri.path()),
     ))
+}
+
+/// Server functions read their body whole, up to the body limit, and answer 500 past it:
+/// a declared length over the limit gets 413 `too_large` (as a server-function error) first.
+pub async fn refuse_large_body(request: Request, next: Next) -> Response {
+    let declared = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > JSON_BODY_LIMIT as u64) {
+        return (StatusCode::PAYLOAD_TOO_LARGE, Json(too_large())).into_response();
+    }
+    next.run(request).await
 }
 
 /// The header server functions put on their error answers.
