@@ -35,6 +35,13 @@ pub struct Config {
     pub download_max_attempts: u32,
     /// Hours a failed download's partial files are kept for a retry (`MODELS_PARTIAL_TTL_HOURS`).
     pub partial_ttl_hours: u64,
+    /// Seconds a connection may take to send a request's headers, also the keep-alive idle
+    /// time (`MODELS_HTTP_HEADER_TIMEOUT_SECS`).
+    pub http_header_timeout_secs: u64,
+    /// Seconds a request body may send nothing (`MODELS_HTTP_IDLE_TIMEOUT_SECS`).
+    pub http_body_idle_timeout_secs: u64,
+    /// Connections served at once (`MODELS_HTTP_MAX_CONNECTIONS`).
+    pub http_max_connections: usize,
 }
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
@@ -122,6 +129,10 @@ impl Config {
             civitai_token: get("CIVITAI_TOKEN"),
             site_addr,
             allow_private_urls,
+            http_header_timeout_secs: number("MODELS_HTTP_HEADER_TIMEOUT_SECS", 30)?.max(1),
+            http_body_idle_timeout_secs: number("MODELS_HTTP_IDLE_TIMEOUT_SECS", 60)?.max(1),
+            http_max_connections: number("MODELS_HTTP_MAX_CONNECTIONS", 256)?.clamp(1, 65_536)
+                as usize,
         })
     }
 }

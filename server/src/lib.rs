@@ -8,6 +8,7 @@ pub mod download;
 pub mod export;
 pub mod inspect;
 pub mod registry;
+mod serve;
 pub mod service;
 pub mod sources;
 pub mod storage;
@@ -15,10 +16,16 @@ pub mod storage;
 use std::sync::Arc;
 
 use app::{port::SharedService, shell, App};
-use axum::Router;
+use axum::{
+    extract::DefaultBodyLimit,
+    middleware::{from_fn, map_response},
+    Router,
+};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use service::Service;
+
+pub use serve::{serve, HttpLimits};
 
 /// The whole HTTP surface: REST API, server functions, SSR pages and static files.
 pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Router {
@@ -36,5 +43,8 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         )
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
+        .layer(map_response(api::server_fn_status))
+        .layer(from_fn(api::refuse_large_body))
+        .layer(DefaultBodyLimit::max(api::JSON_BODY_LIMIT))
         .merge(api::router(service))
 }

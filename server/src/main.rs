@@ -1,6 +1,6 @@
 use anyhow::Context;
 use leptos::config::get_configuration;
-use server::{app_router, config::Config, service::Service};
+use server::{app_router, config::Config, serve, service::Service, HttpLimits};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     let mut leptos_options = get_configuration(None)?.leptos_options;
     leptos_options.site_addr = config.site_addr;
     let addr = config.site_addr;
+    let limits = HttpLimits::from(&config);
     let service = Service::new(config)?;
     let resumed = service.resume_downloads();
     if resumed > 0 {
@@ -28,10 +29,9 @@ async fn main() -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    serve(listener, router, limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
 }

@@ -268,7 +268,7 @@ async fn custom_models_survive_a_restart_and_can_be_removed() {
     let env = env().await;
     let (status, body) = env
         .add(
-            json!({"url": "https://cdn.example.com/files/my-lora.safetensors", "type": "lora",
+            json!({"url": "https://203.0.113.7/files/my-lora.safetensors", "type": "lora",
                     "sha256": fakes::SHA_A.to_uppercase()}),
         )
         .await;

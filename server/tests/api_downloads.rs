@@ -512,16 +512,16 @@ async fn a_direct_url_to_loopback_is_refused_unless_allowed() {
     env.hub
         .put("url/lora.safetensors", FakeFile::new(bytes.clone()));
     let url = format!("{}/blob/url/lora.safetensors", env.hub.cdn);
-    let model = env.add_custom(json!({"url": url, "type": "lora"})).await;
-    let id = env.start(json!({"modelId": model})).await;
-    let job = env.finished(&id).await;
-    assert_eq!(job["status"], "failed");
+    let (status, answer) = env
+        .post("/api/models", json!({"url": url, "type": "lora"}))
+        .await;
+    assert_eq!(status, 400, "{answer}");
     assert!(
-        job["error"]["message"]
+        answer["error"]["message"]
             .as_str()
             .unwrap()
             .contains("MODELS_ALLOW_PRIVATE_URLS"),
-        "{job}"
+        "{answer}"
     );
 
     let allowed = self::env(&[("MODELS_ALLOW_PRIVATE_URLS", "true")]).await;

@@ -100,7 +100,7 @@ async fn no_update_is_lost_and_the_file_always_parses() {
                 let name = format!("model {who} {i}");
                 let response = client
                     .post(format!("{server}/api/models"))
-                    .json(&json!({"name": name, "url": format!("https://cdn.example.com/{who}/{i}.safetensors")}))
+                    .json(&json!({"name": name, "url": format!("https://203.0.113.7/{who}/{i}.safetensors")}))
                     .send()
                     .await
                     .unwrap();

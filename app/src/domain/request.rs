@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Model, ModelFamily, ModelType, SourceType};
+use super::{AppError, DownloadRequest, Model, ModelFamily, ModelType, SourceType};
 
 /// What adding a custom model would save, shown before saving.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -65,9 +65,128 @@ impl std::fmt::Debug for AddModelRequest {
     }
 }
 
+impl AddModelRequest {
+    /// Tokens that could not be sent in an `Authorization` header or a query string are refused
+    /// here, naming the field, rather than failing later as an HTTP client error.
+    pub fn check_tokens(&self) -> Result<(), AppError> {
+        check_tokens(&self.huggingface_token, &self.civitai_token)
+    }
+}
+
+impl DownloadRequest {
+    /// As [`AddModelRequest::check_tokens`].
+    pub fn check_tokens(&self) -> Result<(), AppError> {
+        check_tokens(&self.huggingface_token, &self.civitai_token)
+    }
+}
+
+fn check_tokens(huggingface: &Option<String>, civitai: &Option<String>) -> Result<(), AppError> {
+    if let Some(token) = huggingface {
+        check_token("huggingfaceToken", "Hugging Face", token)?;
+    }
+    if let Some(token) = civitai {
+        check_token("civitaiToken", "CivitAI", token)?;
+    }
+    Ok(())
+}
+
+/// A token is printable ASCII without spaces; whitespace around it (a pasted line break) is
+/// trimmed before use and allowed. The message never repeats the token.
+pub fn check_token(field: &str, source: &str, token: &str) -> Result<(), AppError> {
+    let token = token.trim();
+    let problem = if token.contains(['\r', '\n']) {
+        "contains a line break".to_string()
+    } else if token.contains(char::is_whitespace) {
+        "contains a space".to_string()
+    } else if let Some(c) = token.chars().find(|c| !c.is_ascii_graphic()) {
+        format!(
+            "contains the character U+{:04X}, which no token has",
+            c as u32
+        )
+    } else {
+        return Ok(());
+    };
+    Err(AppError::invalid(
+        field,
+        format!("the {source} token {problem}; paste only the token"),
+    ))
+}
+
+/// Right-to-left and left-to-right marks, embeddings, overrides and isolates: they make a name
+/// display differently from the characters it holds.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Refuses control characters (line breaks and tabs too, unless `multiline`) and bidirectional
+/// formatting characters in a name, file name or text the user typed.
+pub fn check_text(field: &str, value: &str, multiline: bool) -> Result<(), AppError> {
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    match value
+        .chars()
+        .find(|&c| (c.is_control() && !allowed(c)) || is_bidi_control(c))
+    {
+        None => Ok(()),
+        Some(c) => {
+            let kind = if is_bidi_control(c) {
+                "a text-direction control character"
+            } else {
+                "a control character"
+            };
+            Err(AppError::invalid(
+                field,
+                format!("{field} contains {kind} (U+{:04X}); remove it", c as u32),
+            ))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_must_fit_in_a_header() {
+        assert!(check_token("huggingfaceToken", "Hugging Face", "hf_abcDEF123").is_ok());
+        assert!(check_token("huggingfaceToken", "Hugging Face", " hf_abc\r\n").is_ok());
+        let err =
+            check_token("huggingfaceToken", "Hugging Face", "hf_abc\r\nX-Evil: 1").unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("huggingfaceToken"));
+        assert_eq!(
+            err.message,
+            "the Hugging Face token contains a line break; paste only the token"
+        );
+        assert!(!err.message.contains("hf_abc"));
+        let err = check_token("civitaiToken", "CivitAI", "abc def").unwrap_err();
+        assert!(err.message.contains("contains a space"), "{}", err.message);
+        let err = check_token("civitaiToken", "CivitAI", "abc\u{7f}").unwrap_err();
+        assert!(err.message.contains("U+007F"), "{}", err.message);
+        let req = DownloadRequest {
+            model_id: "x".into(),
+            civitai_token: Some("a\nb".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            req.check_tokens().unwrap_err().field.as_deref(),
+            Some("civitaiToken")
+        );
+    }
+
+    #[test]
+    fn names_refuse_control_and_text_direction_characters() {
+        assert!(check_text("name", "Flux Dev — v2 (ü)", false).is_ok());
+        assert!(check_text("description", "line one\nline two\ttab", true).is_ok());
+        for (bad, multiline) in [
+            ("evil\u{202E}fdp.safetensors", false),
+            ("a\u{2067}b", true),
+            ("a\nb", false),
+            ("a\u{0}b", true),
+            ("a\u{1b}[31mb", true),
+        ] {
+            let err = check_text("name", bad, multiline).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("name"), "{bad:?}");
+        }
+    }
 
     #[test]
     fn the_spec_example_parses_and_debug_hides_tokens() {

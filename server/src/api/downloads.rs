@@ -1,16 +1,16 @@
 use app::{domain::DownloadRequest, port::ModelService};
 use axum::{
-    extract::{
-        rejection::{JsonRejection, QueryRejection},
-        Path, Query, State,
-    },
+    extract::State,
     http::StatusCode,
     routing::{get, post},
     Json, Router,
 };
 use serde_json::{json, Value};
 
-use super::{ApiError, ApiState};
+use super::{
+    error::{ApiJson, ApiPath, ApiQuery},
+    ApiError, ApiState,
+};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -21,9 +21,8 @@ pub fn routes() -> Router<ApiState> {
 /// `POST /api/models/download` → 202 `{"jobId": "..."}`.
 async fn start(
     State(service): State<ApiState>,
-    body: Result<Json<DownloadRequest>, JsonRejection>,
+    ApiJson(request): ApiJson<DownloadRequest>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let Json(request) = body.map_err(ApiError::body)?;
     let job_id = service.start_download(request).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job_id }))))
 }
@@ -36,7 +35,7 @@ async fn list(State(service): State<ApiState>) -> Result<Json<Value>, ApiError> 
 /// `GET /api/models/download/{jobId}` → the job.
 async fn job(
     State(service): State<ApiState>,
-    Path(job_id): Path<String>,
+    ApiPath(job_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
     let job = service.download_job(&job_id).await?;
     Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))
@@ -54,10 +53,9 @@ struct CancelQuery {
 /// job as it is now.
 async fn cancel(
     State(service): State<ApiState>,
-    Path(job_id): Path<String>,
-    query: Result<Query<CancelQuery>, QueryRejection>,
+    ApiPath(job_id): ApiPath<String>,
+    ApiQuery(CancelQuery { discard_partial }): ApiQuery<CancelQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(CancelQuery { discard_partial }) = query.map_err(ApiError::query)?;
     let job = match discard_partial {
         true => service.discard_download(&job_id).await?,
         false => service.cancel_download(&job_id).await?,

@@ -1,12 +1,12 @@
 use app::port::ModelService;
 use axum::{
-    extract::{rejection::QueryRejection, Query, State},
+    extract::State,
     routing::{get, post},
     Json, Router,
 };
 use serde_json::{json, Value};
 
-use super::{models::IdQuery, ApiError, ApiState};
+use super::{error::ApiQuery, models::IdQuery, ApiError, ApiState};
 
 pub fn routes() -> Router<ApiState> {
     Router::new()
@@ -24,9 +24,8 @@ async fn list(State(service): State<ApiState>) -> Result<Json<Value>, ApiError> 
 /// `DELETE /api/models/installed?id=<id>` → 200 `{"model": {...}}`, 404 for an unknown id.
 async fn delete(
     State(service): State<ApiState>,
-    query: Result<Query<IdQuery>, QueryRejection>,
+    ApiQuery(IdQuery { id }): ApiQuery<IdQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(IdQuery { id }) = query.map_err(ApiError::query)?;
     let model = service.delete_installed(&id).await?;
     Ok(Json(json!({ "model": model })))
 }
@@ -34,9 +33,8 @@ async fn delete(
 /// `POST /api/models/installed/verify?id=<id>` → `{"verification": {...}}`.
 async fn verify(
     State(service): State<ApiState>,
-    query: Result<Query<IdQuery>, QueryRejection>,
+    ApiQuery(IdQuery { id }): ApiQuery<IdQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let Query(IdQuery { id }) = query.map_err(ApiError::query)?;
     let verification = service.verify_installed(&id).await?;
     Ok(Json(json!({ "verification": verification })))
 }

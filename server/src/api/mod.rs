@@ -8,20 +8,25 @@ mod upload;
 
 use std::sync::Arc;
 
-use axum::Router;
+use axum::{extract::DefaultBodyLimit, routing::any, Router};
 
 use crate::service::Service;
 
-pub use error::ApiError;
+use error::{method_not_allowed, not_found};
+pub use error::{refuse_large_body, server_fn_status, ApiError, JSON_BODY_LIMIT};
 
 pub type ApiState = Arc<Service>;
 
-/// Every `/api/...` route, with the service as state.
+/// Every `/api/...` route, with the service as state. Every error, including an unknown
+/// path under `/api`, a wrong method and a body over the JSON limit, is answered as JSON.
 pub fn router(service: ApiState) -> Router {
     Router::new()
         .merge(models::routes())
         .merge(downloads::routes())
         .merge(installed::routes())
+        .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
+        .route("/api/{*path}", any(not_found))
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(service)
 }

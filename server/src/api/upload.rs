@@ -1,6 +1,6 @@
 use app::domain::{AppError, ErrorCode};
 use axum::{
-    extract::{DefaultBodyLimit, Multipart, State},
+    extract::{multipart::MultipartRejection, DefaultBodyLimit, Multipart, State},
     http::{header::CONTENT_LENGTH, HeaderMap, StatusCode},
     routing::post,
     Json, Router,
@@ -22,8 +22,9 @@ pub fn routes() -> Router<ApiState> {
 async fn upload_file(
     State(service): State<ApiState>,
     headers: HeaderMap,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let mut multipart = multipart?;
     let config = service.config();
     let declared: Option<u64> = headers
         .get(CONTENT_LENGTH)

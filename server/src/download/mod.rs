@@ -4,7 +4,7 @@
 
 mod cleanup;
 mod journal;
-mod net;
+pub(crate) mod net;
 pub mod plan;
 mod progress;
 mod resolve;

@@ -1,10 +1,13 @@
 //! Turning an `AddModelRequest` into a saved custom model: validation and source lookups.
 
-use app::domain::{AddModelRequest, AppError, ModelFamily, ModelType, SourceType};
+use app::domain::{
+    check_text, AddModelRequest, AppError, ErrorCode, ModelFamily, ModelType, SourceType,
+};
 use url::Url;
 
 use super::Service;
 use crate::{
+    download::net,
     registry::{CustomModel, CustomSource, RemoteFile},
     sources::{civitai, direct_url, huggingface},
     storage::{now_rfc3339, paths},
@@ -47,18 +50,24 @@ fn source_of(req: &AddModelRequest) -> Result<SourceType, AppError> {
     }
 }
 
-/// Name and description as given, trimmed and bounded.
-fn text(value: &Option<String>, field: &str, max: usize) -> Result<Option<String>, AppError> {
+/// Name and description as given, trimmed and bounded; line breaks only where `multiline`.
+fn text(
+    value: &Option<String>,
+    field: &str,
+    max: usize,
+    multiline: bool,
+) -> Result<Option<String>, AppError> {
     match non_empty(value) {
         Some(v) if v.chars().count() > max => Err(AppError::invalid(
             field,
             format!("{field} is longer than {max} characters"),
         )),
-        v => Ok(v.map(str::to_string)),
+        Some(v) => check_text(field, v, multiline).map(|()| Some(v.to_string())),
+        None => Ok(None),
     }
 }
 
-fn tags(req: &AddModelRequest) -> Vec<String> {
+fn tags(req: &AddModelRequest) -> Result<Vec<String>, AppError> {
     let mut tags: Vec<String> = req
         .tags
         .iter()
@@ -66,23 +75,25 @@ fn tags(req: &AddModelRequest) -> Vec<String> {
         .map(|t| t.trim().to_lowercase())
         .filter(|t| !t.is_empty() && t.len() <= 40)
         .collect();
+    tags.iter().try_for_each(|t| check_text("tags", t, false))?;
     tags.dedup();
     tags.truncate(20);
-    tags
+    Ok(tags)
 }
 
 impl Service {
     pub(super) async fn build_custom(&self, req: AddModelRequest) -> Result<CustomModel, AppError> {
         let source = source_of(&req)?;
-        let name = text(&req.name, "name", 200)?;
-        let description = text(&req.description, "description", 2000)?.unwrap_or_default();
+        req.check_tokens()?;
+        let name = text(&req.name, "name", 200, false)?;
+        let description = text(&req.description, "description", 2000, true)?.unwrap_or_default();
         let mut model = CustomModel {
             id: String::new(),
             name: name.clone().unwrap_or_default(),
             description,
             family: req.family.unwrap_or(ModelFamily::Custom),
             model_type: req.model_type.unwrap_or(ModelType::BaseModel),
-            tags: tags(&req),
+            tags: tags(&req)?,
             requires_token: false,
             source: CustomSource::Url { url: String::new() },
             files: Vec::new(),
@@ -91,7 +102,7 @@ impl Service {
         match source {
             SourceType::Huggingface => self.resolve_huggingface(&req, &mut model).await?,
             SourceType::Civitai => self.resolve_civitai(&req, &mut model).await?,
-            SourceType::Url | SourceType::Upload => from_url(&req, &mut model)?,
+            SourceType::Url | SourceType::Upload => self.resolve_url(&req, &mut model).await?,
         }
         if model.name.is_empty() {
             return Err(AppError::invalid("name", "give the model a name"));
@@ -125,6 +136,7 @@ impl Service {
                 "not a valid revision",
             ));
         }
+        check_text("huggingfaceRevision", &revision, false)?;
         let token = non_empty(&req.huggingface_token).or(self.config.hf_token.as_deref());
         let mut remote: Vec<RemoteFile> = files
             .iter()
@@ -221,27 +233,43 @@ impl Service {
         };
         Ok(())
     }
-}
 
-fn from_url(req: &AddModelRequest, model: &mut CustomModel) -> Result<(), AppError> {
-    let (url, file_name) = direct_url::validate(
-        non_empty(&req.url).unwrap_or_default(),
-        non_empty(&req.file_name),
-    )?;
-    let sha256 = direct_url::validate_sha256(req.sha256.as_deref())?;
-    if model.name.is_empty() {
-        model.name = paths::file_stem(&file_name).to_string();
+    /// A direct link: checked, named, and refused if it points at this machine or a private
+    /// network (unless `MODELS_ALLOW_PRIVATE_URLS`). A host that cannot be resolved now is
+    /// saved; the download checks the address again.
+    async fn resolve_url(
+        &self,
+        req: &AddModelRequest,
+        model: &mut CustomModel,
+    ) -> Result<(), AppError> {
+        let (url, file_name) = direct_url::validate(
+            non_empty(&req.url).unwrap_or_default(),
+            non_empty(&req.file_name),
+        )?;
+        let sha256 = direct_url::validate_sha256(req.sha256.as_deref())?;
+        if !self.config.allow_private_urls {
+            match net::check_public(&url, &net::system_lookup()).await {
+                Err(e) if e.code == ErrorCode::Upstream => {
+                    let host = url.host_str().unwrap_or_default();
+                    tracing::warn!(%host, error = %e.message, "saved without checking the address");
+                }
+                checked => checked?,
+            }
+        }
+        if model.name.is_empty() {
+            model.name = paths::file_stem(&file_name).to_string();
+        }
+        model.files = vec![RemoteFile {
+            path: file_name,
+            size_bytes: None,
+            sha256,
+            url: Some(url.to_string()),
+        }];
+        model.source = CustomSource::Url {
+            url: url.to_string(),
+        };
+        Ok(())
     }
-    model.files = vec![RemoteFile {
-        path: file_name,
-        size_bytes: None,
-        sha256,
-        url: Some(url.to_string()),
-    }];
-    model.source = CustomSource::Url {
-        url: url.to_string(),
-    };
-    Ok(())
 }
 
 #[cfg(test)]

@@ -212,6 +212,7 @@ impl ModelService for Service {
     }
 
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError> {
+        request.check_tokens()?;
         let db = self.blocking(|store| Ok(store.read()?)).await?;
         let plan = self.plan_for(request.model_id.trim(), &db.custom_models)?;
         if let Some(installed) = db.installed_from(&plan.model_id) {

@@ -1,6 +1,6 @@
 //! Direct download links.
 
-use app::domain::AppError;
+use app::domain::{check_text, AppError};
 use url::Url;
 
 use crate::storage::{hashing, paths};
@@ -28,8 +28,13 @@ pub fn validate(url: &str, file_name: Option<&str>) -> Result<(Url, String), App
                 .map(|c| c.into_owned())
                 .unwrap_or_else(|_| s.to_string())
         });
-    let name = file_name
-        .filter(|n| !n.trim().is_empty())
+    let given = file_name.filter(|n| !n.trim().is_empty());
+    if let Some(given) = given {
+        check_text("fileName", given, false)?;
+    } else if let Some(from_url) = &from_url {
+        check_text("url", from_url, false)?;
+    }
+    let name = given
         .map(str::to_string)
         .or(from_url)
         .and_then(|n| paths::sanitize_file_name(&n))
@@ -93,6 +98,16 @@ mod tests {
                 .as_deref(),
             Some("fileName")
         );
+    }
+
+    #[test]
+    fn names_with_control_or_text_direction_characters_are_refused() {
+        let err = validate("https://host/dl", Some("lora\u{202E}srot.safetensors")).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("fileName"));
+        let err = validate("https://host/x%E2%80%AEfdp.safetensors", None).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("url"));
+        let err = validate("https://host/a%0Ab.safetensors", None).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("url"));
     }
 
     #[test]

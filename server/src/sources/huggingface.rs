@@ -1,9 +1,9 @@
 //! Hugging Face: repo id and file path rules, and the API lookup that records sizes and LFS
 //! sha256 of a repo's files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
-use app::domain::{AppError, ErrorCode};
+use app::domain::{check_text, AppError, ErrorCode};
 use serde::Deserialize;
 
 use super::http_error;
@@ -31,19 +31,49 @@ pub fn validate_repo(repo: &str) -> Result<(), AppError> {
     }
 }
 
-/// Paths inside the repo: relative, no `..`; at least one.
+/// Paths inside the repo: relative, no `..`, no control or text-direction characters; at
+/// least one; each file once (a folder, `vae/`, stands for every file under it).
 pub fn validate_files(files: &[String]) -> Result<(), AppError> {
+    const FIELD: &str = "huggingfaceFiles";
     if files.is_empty() {
         return Err(AppError::invalid(
-            "huggingfaceFiles",
+            FIELD,
             "list at least one file of the repo, for example model.safetensors",
         ));
     }
     if let Some(bad) = files.iter().find(|f| !paths::is_safe_relative(f)) {
         return Err(AppError::invalid(
-            "huggingfaceFiles",
+            FIELD,
             format!("{bad:?} is not a path inside the repo (no leading /, no ..)"),
         ));
+    }
+    files.iter().try_for_each(|f| check_text(FIELD, f, false))?;
+    let normal = |f: &str| {
+        f.split('/')
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let folders: Vec<String> = files
+        .iter()
+        .filter(|f| f.ends_with('/'))
+        .map(|f| normal(f) + "/")
+        .collect();
+    let mut seen = HashSet::new();
+    for file in files {
+        let path = normal(file) + if file.ends_with('/') { "/" } else { "" };
+        if !seen.insert(path.clone()) {
+            return Err(AppError::invalid(FIELD, format!("{file} is listed twice")));
+        }
+        if let Some(folder) = folders
+            .iter()
+            .find(|d| path.starts_with(d.as_str()) && **d != path)
+        {
+            return Err(AppError::invalid(
+                FIELD,
+                format!("{file} is already part of the folder {folder} listed too"),
+            ));
+        }
     }
     Ok(())
 }
@@ -224,5 +254,23 @@ mod tests {
         assert!(validate_files(&[]).is_err());
         assert!(validate_files(&["../secret".into()]).is_err());
         assert!(validate_files(&["/etc/passwd".into()]).is_err());
+    }
+
+    #[test]
+    fn each_file_is_listed_once() {
+        let files = |list: &[&str]| list.iter().map(|f| f.to_string()).collect::<Vec<_>>();
+        assert!(validate_files(&files(&["a.safetensors", "vae/a.safetensors", "text/"])).is_ok());
+        for twice in [
+            &["a.safetensors", "a.safetensors"][..],
+            &["vae/a.bin", "vae//a.bin"],
+            &["vae/", "vae/a.bin"],
+            &["vae/x/a.bin", "vae/"],
+            &["text/", "text//"],
+        ] {
+            let err = validate_files(&files(twice)).unwrap_err();
+            assert_eq!(err.field.as_deref(), Some("huggingfaceFiles"), "{twice:?}");
+        }
+        let err = validate_files(&files(&["model\u{202E}.safetensors"])).unwrap_err();
+        assert!(err.message.contains("text-direction"), "{}", err.message);
     }
 }

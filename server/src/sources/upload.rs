@@ -82,7 +82,7 @@ where
         path: dir.join(format!("upload-{}.partial", uuid::Uuid::new_v4())),
         moved: false,
     };
-    let io = |e: std::io::Error| AppError::internal(format!("cannot write the upload: {e}"));
+    let io = |e: std::io::Error| AppError::io("cannot write the upload", &e);
     let file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)

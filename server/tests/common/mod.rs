@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
-use server::{app_router, config::Config, service::Service};
+use server::{app_router, config::Config, serve, service::Service, HttpLimits};
 
 pub struct TestServer {
     pub base: String,
@@ -42,9 +42,12 @@ pub async fn start(vars: &[(&str, &str)]) -> TestServer {
         .await
         .expect("bind");
     let addr: SocketAddr = listener.local_addr().expect("addr");
+    let limits = HttpLimits::from(service.config());
     let router = app_router(service, options);
     tokio::spawn(async move {
-        axum::serve(listener, router).await.expect("serve");
+        serve(listener, router, limits, std::future::pending())
+            .await
+            .expect("serve");
     });
     TestServer {
         base: format!("http://{addr}"),
