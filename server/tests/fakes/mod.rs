@@ -165,5 +165,5 @@ pub fn civitai_with_sha(sha: &str) -> Router {
 }
 
 pub mod hub;
-pub mod misbehave;
 pub mod lifecycle;
+pub mod misbehave;
