@@ -55,6 +55,26 @@ pub enum ConfigError {
         value: String,
         reason: &'static str,
     },
+    /// A token from the environment that cannot be sent (the value is never shown).
+    #[error("{name} cannot be used: {reason}")]
+    BadToken { name: &'static str, reason: String },
+}
+
+/// A token variable, trimmed; refused at start-up when it could not be sent as a header
+/// (a line break pasted into a secret, say), with the reason and never the value.
+fn token(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    source: &str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(value) = get(name) else {
+        return Ok(None);
+    };
+    app::domain::check_token(name, source, &value).map_err(|e| ConfigError::BadToken {
+        name,
+        reason: e.message,
+    })?;
+    Ok(Some(value.trim().to_string()))
 }
 
 impl Config {
@@ -124,9 +144,9 @@ impl Config {
             models_dir,
             db_path,
             hf_endpoint: endpoint(get("HF_ENDPOINT"), "https://huggingface.co"),
-            hf_token: get("HF_TOKEN"),
+            hf_token: token(&get, "HF_TOKEN", "Hugging Face")?,
             civitai_endpoint: endpoint(get("CIVITAI_ENDPOINT"), "https://civitai.com"),
-            civitai_token: get("CIVITAI_TOKEN"),
+            civitai_token: token(&get, "CIVITAI_TOKEN", "CivitAI")?,
             site_addr,
             allow_private_urls,
             http_header_timeout_secs: number("MODELS_HTTP_HEADER_TIMEOUT_SECS", 30)?.max(1),
@@ -225,5 +245,19 @@ mod tests {
         let shown = format!("{c:?}");
         assert!(!shown.contains("canary"));
         assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn a_token_with_a_line_break_stops_the_start_without_showing_it() {
+        let e = config(&[("HF_TOKEN", "hf_canary\r\nX-Evil: 1")]).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown.contains("HF_TOKEN") && shown.contains("line break"),
+            "{shown}"
+        );
+        assert!(!shown.contains("canary"), "{shown}");
+        // A line break at the end (a pasted secret) is trimmed, not refused.
+        let c = config(&[("CIVITAI_TOKEN", "civ_ok\n")]).unwrap();
+        assert_eq!(c.civitai_token.as_deref(), Some("civ_ok"));
     }
 }

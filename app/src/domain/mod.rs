@@ -13,7 +13,7 @@ pub use error::{AppError, ErrorCode};
 pub use export::{DatasetFolder, ExportRequest, ExportResult};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelType, SourceType};
-pub use request::{check_text, AddModelRequest, ModelPreview, PreviewFile};
+pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};
 
 /// A snake_case wire value ("base_model", "flux") as its enum, or `None`.
 pub fn from_wire<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {

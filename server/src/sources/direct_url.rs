@@ -3,7 +3,10 @@
 use app::domain::{check_text, AppError};
 use url::Url;
 
-use crate::storage::{hashing, paths};
+use crate::{
+    inspect::{Format, ACCEPTED_EXTENSIONS},
+    storage::{hashing, paths},
+};
 
 /// An http(s) link with a host. Returns the parsed URL and the file name to save as:
 /// `file_name` if given, else the last path segment.
@@ -44,6 +47,16 @@ pub fn validate(url: &str, file_name: Option<&str>) -> Result<(Url, String), App
                 "the link has no file name: give one, for example model.safetensors",
             )
         })?;
+    // The saved name decides the file's type, so it must be one we can check (the download
+    // would refuse it anyway; say so now, while the user is at the form).
+    if Format::from_file_name(&name).is_none() {
+        return Err(AppError::invalid(
+            "fileName",
+            format!(
+                "{name} is not a model file name: give a file name ending in {ACCEPTED_EXTENSIONS}"
+            ),
+        ));
+    }
     Ok((parsed, name))
 }
 
@@ -98,6 +111,20 @@ mod tests {
                 .as_deref(),
             Some("fileName")
         );
+    }
+
+    #[test]
+    fn a_link_without_a_model_file_name_is_refused_until_one_is_given() {
+        let e = validate("https://cdn.example.com/download?id=7", None).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("fileName"));
+        assert!(e.message.contains(".safetensors"), "{}", e.message);
+        assert!(validate("https://cdn.example.com/x/run.sh", None).is_err());
+        let (_, name) = validate(
+            "https://cdn.example.com/download?id=7",
+            Some("lora.safetensors"),
+        )
+        .unwrap();
+        assert_eq!(name, "lora.safetensors");
     }
 
     #[test]
