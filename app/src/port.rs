@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use crate::domain::{
     AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ExportRequest,
-    ExportResult, InstalledList, InstalledModel, Model, ModelFilter, ModelPreview, Verification,
+    ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter,
+    ModelPreview, Verification,
 };
 
 #[async_trait::async_trait]
@@ -40,6 +41,9 @@ pub trait ModelService: Send + Sync + 'static {
     async fn dataset_folders(&self) -> Result<Vec<DatasetFolder>, AppError>;
     /// Writes an AI Toolkit config for a dataset and an installed base model.
     async fn export_config(&self, request: ExportRequest) -> Result<ExportResult, AppError>;
+    /// The `model:` block an export would write for an installed base model, and why.
+    async fn preview_model_block(&self, base_model_id: &str)
+        -> Result<ModelBlockPreview, AppError>;
 }
 
 /// The shared handle the server puts into context.

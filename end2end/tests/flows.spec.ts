@@ -43,13 +43,13 @@ async function addCustom(request: APIRequestContext, body: object) {
 
 test("browse and filter: search, family and type live in the URL", async ({ page }) => {
   const errors = await open(page, "/");
-  await expect(page.locator(".model-card")).toHaveCount(11);
+  await expect(page.locator(".model-card")).toHaveCount(15);
   await page.getByLabel("Search").fill("sdxl");
   await expect(page).toHaveURL(/q=sdxl/);
   await expect(page.locator(".model-card")).toHaveCount(3);
   await page.getByLabel("Search").fill("");
   await page.getByLabel("Family").selectOption("flux");
-  await expect(page.locator(".model-card")).toHaveCount(4);
+  await expect(page.locator(".model-card")).toHaveCount(7);
   await page.getByLabel("Type").selectOption("captioner");
   await expect(page.locator(".model-card")).toHaveCount(0);
   await expect(page.getByText("No models match these filters.")).toBeVisible();
@@ -64,7 +64,7 @@ test("browse and filter: search, family and type live in the URL", async ({ page
 });
 
 /** The unfiltered Available list: every model, and no decoding error in its place. */
-async function expectFullList(page: Page, count = 11) {
+async function expectFullList(page: Page, count = 15) {
   await expect(page.locator(".model-card")).toHaveCount(count);
   await expect(page.getByText(/missing field|deserializ/)).toHaveCount(0);
 }

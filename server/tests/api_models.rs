@@ -14,7 +14,7 @@ async fn lists_the_eleven_built_in_models_with_the_spec_fields() {
         .await
         .unwrap();
     let models = body["models"].as_array().unwrap();
-    assert_eq!(models.len(), 11);
+    assert_eq!(models.len(), 15);
     let dev = models.iter().find(|m| m["id"] == "flux-1-dev").unwrap();
     assert_eq!(dev["name"], "Flux.1 Dev");
     assert_eq!(dev["type"], "base_model");

@@ -27,7 +27,7 @@ async fn the_model_list_accepts_an_empty_filter() {
     let (status, body) = call(&server, ListModels::PATH, "").await;
     assert_eq!(status, 200, "{body}");
     let models: Vec<Value> = serde_json::from_str(&body).unwrap();
-    assert_eq!(models.len(), 11, "{body}");
+    assert_eq!(models.len(), 15, "{body}");
 
     let (status, body) = call(&server, ListModels::PATH, "filter[family]=sdxl").await;
     assert_eq!(status, 200, "{body}");

@@ -125,6 +125,7 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                 {(!model.built_in).then(|| view! { <span class="badge badge--muted">"Custom"</span> })}
             </div>
             <p class="model-card__desc">{model.description.clone()}</p>
+            {model.layout.map(|l| view! { <p class="model-card__layout">{l.purpose(model.family)}</p> })}
             {model.repo.clone().map(|repo| match link.clone() {
                 Some(href) => view! { <a class="model-card__repo" href=href target="_blank" rel="noopener">{repo}</a> }.into_any(),
                 None => view! { <p class="model-card__repo">{repo}</p> }.into_any(),

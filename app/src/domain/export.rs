@@ -31,4 +31,18 @@ pub struct ExportResult {
     pub file_name: String,
     /// Things the user must fix or know before training.
     pub warnings: Vec<String>,
+    /// Why the `model:` block has the values it has.
+    pub notes: Vec<String>,
+}
+
+/// The `model:` block an export writes for a base model, shown before exporting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelBlockPreview {
+    /// The block as YAML (`model:` and its keys).
+    pub yaml: String,
+    /// Why each value is what it is (folder or file, extras, adapters).
+    pub notes: Vec<String>,
+    /// What is missing, and what AI Toolkit would download instead.
+    pub warnings: Vec<String>,
 }

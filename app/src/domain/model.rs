@@ -68,6 +68,29 @@ impl ModelFamily {
     }
 }
 
+/// How a base model's files are laid out, which decides which tools load it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelLayout {
+    /// Component folders (`transformer/`, `text_encoder/`, `vae/`, ...), as diffusers saves them.
+    Diffusers,
+    /// One checkpoint file (plus, for FLUX, the autoencoder beside it).
+    SingleFile,
+}
+
+impl ModelLayout {
+    /// What the layout is and what it is for, for a model of `family`.
+    pub fn purpose(self, family: ModelFamily) -> &'static str {
+        match (self, family) {
+            (ModelLayout::Diffusers, _) => "Diffusers folders: the layout AI Toolkit trains from",
+            (ModelLayout::SingleFile, ModelFamily::Flux) => {
+                "Single file, for ComfyUI and Forge: AI Toolkit cannot train FLUX from it"
+            }
+            (ModelLayout::SingleFile, _) => "Single file: AI Toolkit, ComfyUI and Forge load it",
+        }
+    }
+}
+
 /// Where a model's files come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +121,9 @@ pub struct Model {
     pub license: Option<String>,
     pub built_in: bool,
     pub tags: Vec<String>,
+    /// The file layout of a base model, when known (built-ins).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub layout: Option<ModelLayout>,
     pub installed: bool,
     pub installed_model_id: Option<String>,
 }
@@ -162,6 +188,7 @@ mod tests {
             license: None,
             built_in: true,
             tags: tags.iter().map(|t| t.to_string()).collect(),
+            layout: None,
             installed: false,
             installed_model_id: None,
         }

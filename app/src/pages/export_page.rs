@@ -2,9 +2,9 @@ use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     components::{FieldError, ModelSelector},
-    domain::{AppError, ExportRequest, ExportResult, ModelType},
+    domain::{AppError, ExportRequest, ExportResult, ModelBlockPreview, ModelType},
     format,
-    server_fns::export::{dataset_folders, export_config},
+    server_fns::export::{dataset_folders, export_config, preview_model_block},
 };
 
 /// Export to AI Toolkit: a dataset folder, a trigger word, a run name and (optionally) an
@@ -16,6 +16,15 @@ pub fn ExportPage() -> impl IntoView {
     let trigger = RwSignal::new(String::new());
     let run_name = RwSignal::new(String::new());
     let base = RwSignal::new(None::<String>);
+    let block = Resource::new(
+        move || base.get().filter(|id| !id.is_empty()),
+        |id| async move {
+            match id {
+                Some(id) => preview_model_block(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     let result = RwSignal::new(None::<ExportResult>);
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
@@ -81,6 +90,15 @@ pub fn ExportPage() -> impl IntoView {
                 </div>
                 <ModelSelector model_type=ModelType::BaseModel value=base label="Base model" />
                 <FieldError error field="baseModelId" />
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match block.await {
+                            Ok(Some(preview)) => view! { <ModelBlockView preview /> }.into_any(),
+                            Ok(None) => ().into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
                 {move || error.get().filter(|e| e.field.is_none()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
                 <div class="form__actions">
                     <button type="submit" class="btn btn--primary" disabled=move || busy.get()>"Create config"</button>
@@ -99,6 +117,21 @@ pub fn ExportPage() -> impl IntoView {
                         <pre class="yaml"><code>{r.yaml.clone()}</code></pre>
                     </section>
                 }
+            })}
+        </section>
+    }
+}
+
+/// The `model:` block the config will have for the chosen base model, why, and what is missing.
+#[component]
+fn ModelBlockView(preview: ModelBlockPreview) -> impl IntoView {
+    view! {
+        <section class="model-block" aria-label="Model block">
+            <h2>"What the config will load"</h2>
+            <pre class="yaml"><code>{preview.yaml}</code></pre>
+            <ul class="notes">{preview.notes.into_iter().map(|n| view! { <li>{n}</li> }).collect_view()}</ul>
+            {(!preview.warnings.is_empty()).then(|| view! {
+                <ul class="warnings">{preview.warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
             })}
         </section>
     }

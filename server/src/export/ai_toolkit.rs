@@ -229,6 +229,18 @@ impl JobConfig {
     }
 }
 
+/// Just the `model:` block for `base`, as it appears in the config.
+pub fn model_yaml(base: &BaseModel) -> String {
+    #[derive(Serialize)]
+    struct Block {
+        model: Model,
+    }
+    serde_saphyr::to_string(&Block {
+        model: Model::from_base(Some(base)),
+    })
+    .expect("the model block has only strings and booleans")
+}
+
 /// AI Toolkit's job config for `input`, as YAML.
 pub fn ai_toolkit_yaml(input: &ConfigInput) -> String {
     JobConfig::new(input).to_yaml()

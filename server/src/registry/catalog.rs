@@ -1,4 +1,4 @@
-use app::domain::{Model, ModelFamily, ModelType, SourceType};
+use app::domain::{Model, ModelFamily, ModelLayout, ModelType, SourceType};
 use serde::Deserialize;
 
 const CATALOG_JSON: &str = include_str!("catalog.json");
@@ -21,6 +21,9 @@ pub struct BuiltIn {
     pub family: ModelFamily,
     #[serde(rename = "type")]
     pub model_type: ModelType,
+    /// How a base model's files are laid out (diffusers folders or a single file).
+    #[serde(default)]
+    pub layout: Option<ModelLayout>,
     pub repo: String,
     pub revision: String,
     pub gated: bool,
@@ -50,6 +53,7 @@ impl BuiltIn {
             license: self.license.clone(),
             built_in: true,
             tags: self.tags.clone(),
+            layout: self.layout,
             installed: installed_model_id.is_some(),
             installed_model_id,
         }
@@ -90,12 +94,39 @@ mod tests {
     use std::collections::HashSet;
 
     #[test]
-    fn catalog_has_the_eleven_models_of_the_spec_with_unique_ids() {
+    fn catalog_has_the_models_of_the_spec_and_their_training_layouts() {
         let catalog = Catalog::built_in();
-        assert_eq!(catalog.models().len(), 11);
+        assert_eq!(catalog.models().len(), 15);
         let ids: HashSet<_> = catalog.models().iter().map(|m| m.id.as_str()).collect();
-        assert_eq!(ids.len(), 11);
+        assert_eq!(ids.len(), 15);
         assert!(catalog.get("flux-1-dev").is_some_and(|m| m.gated));
+        // FLUX.1 also comes in the diffusers layout AI Toolkit trains from.
+        for id in ["flux-1-dev-diffusers", "flux-1-schnell-diffusers"] {
+            let m = catalog.get(id).unwrap();
+            assert_eq!(m.layout, Some(ModelLayout::Diffusers));
+            for folder in [
+                "transformer/",
+                "text_encoder/",
+                "text_encoder_2/",
+                "tokenizer/",
+                "tokenizer_2/",
+                "vae/",
+                "scheduler/",
+            ] {
+                assert!(
+                    m.files.iter().any(|f| f.path == folder),
+                    "{id} lacks {folder}"
+                );
+            }
+        }
+        // Every base model says which layout it is.
+        for m in catalog
+            .models()
+            .iter()
+            .filter(|m| m.model_type == ModelType::BaseModel)
+        {
+            assert!(m.layout.is_some(), "{} has no layout", m.id);
+        }
     }
 
     #[test]

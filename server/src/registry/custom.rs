@@ -88,6 +88,7 @@ impl CustomModel {
             license: None,
             built_in: false,
             tags: self.tags.clone(),
+            layout: None,
             installed: installed_model_id.is_some(),
             installed_model_id,
         }

@@ -2,11 +2,14 @@
 
 use std::path::{Path, PathBuf};
 
-use app::domain::{AppError, DatasetFolder, ExportRequest, ExportResult, ModelType};
+use app::domain::{
+    AppError, DatasetFolder, ExportRequest, ExportResult, InstalledModel, ModelBlockPreview,
+    ModelType,
+};
 
 use super::Service;
 use crate::{
-    export::{ai_toolkit_yaml, base_model, ConfigInput},
+    export::{ai_toolkit_yaml, model_block, ConfigInput, ModelBlock, Volume},
     storage::{paths, write_atomic},
 };
 
@@ -78,34 +81,26 @@ impl Service {
                 "the trigger word is longer than 100 characters",
             ));
         }
-        let mut warnings = Vec::new();
-        let base = match request.base_model_id.as_deref().filter(|s| !s.is_empty()) {
+        let block = match request.base_model_id.as_deref().filter(|s| !s.is_empty()) {
             None => None,
-            Some(id) => {
-                let db = self.store.read()?;
-                let model = db.installed.iter().find(|m| m.id == id).ok_or_else(|| {
-                    AppError::invalid("baseModelId", format!("no installed model with id {id}"))
-                })?;
-                if model.model_type != ModelType::BaseModel {
-                    return Err(AppError::invalid(
-                        "baseModelId",
-                        format!("{} is not a base model", model.name),
-                    ));
-                }
-                Some(base_model(model, &self.config.models_dir, &mut warnings))
-            }
+            Some(id) => Some(self.model_block(id)?),
         };
-        if base.is_none() {
-            warnings.push(
-                "No base model chosen: set model.name_or_path and model.arch in AI Toolkit.".into(),
-            );
-        }
+        let (warnings, notes) = match &block {
+            Some(b) => (b.warnings.clone(), b.notes.clone()),
+            None => (
+                vec![
+                    "No base model chosen: set model.name_or_path and model.arch in AI Toolkit."
+                        .into(),
+                ],
+                vec![],
+            ),
+        };
         let yaml = ai_toolkit_yaml(&ConfigInput {
             run_name: &run_name,
             trigger_word: &request.trigger_word,
             dataset_folder: &dataset.display().to_string(),
             training_folder: "output",
-            base: base.as_ref(),
+            base: block.as_ref().map(|b| &b.base),
         });
         let file_name = format!("{run_name}.yaml");
         std::fs::create_dir_all(&self.config.exports_dir).map_err(|e| {
@@ -122,6 +117,44 @@ impl Service {
             saved_path: saved.display().to_string(),
             file_name,
             warnings,
+            notes,
         })
     }
+
+    /// The `model:` block for installed base model `id`, from what is on the volume.
+    fn model_block(&self, id: &str) -> Result<ModelBlock, AppError> {
+        let db = self.store.read()?;
+        let model = db.installed.iter().find(|m| m.id == id).ok_or_else(|| {
+            AppError::invalid("baseModelId", format!("no installed model with id {id}"))
+        })?;
+        check_base(model)?;
+        Ok(model_block(
+            model,
+            &Volume {
+                models_dir: &self.config.models_dir,
+                installed: &db.installed,
+                catalog: &self.catalog,
+            },
+        ))
+    }
+
+    /// What the export page shows under the base model selector.
+    pub(super) fn model_block_preview(&self, id: &str) -> Result<ModelBlockPreview, AppError> {
+        let block = self.model_block(id)?;
+        Ok(ModelBlockPreview {
+            yaml: crate::export::model_yaml(&block.base),
+            notes: block.notes,
+            warnings: block.warnings,
+        })
+    }
+}
+
+fn check_base(model: &InstalledModel) -> Result<(), AppError> {
+    if model.model_type != ModelType::BaseModel {
+        return Err(AppError::invalid(
+            "baseModelId",
+            format!("{} is not a base model", model.name),
+        ));
+    }
+    Ok(())
 }

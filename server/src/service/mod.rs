@@ -10,8 +10,8 @@ use std::{sync::Arc, time::Duration};
 use app::{
     domain::{
         AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ErrorCode,
-        ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelFilter,
-        ModelPreview, PreviewFile, Verification,
+        ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview,
+        ModelFilter, ModelPreview, PreviewFile, Verification,
     },
     port::ModelService,
 };
@@ -258,5 +258,12 @@ impl ModelService for Service {
 
     async fn export_config(&self, request: ExportRequest) -> Result<ExportResult, AppError> {
         self.build_export(&request)
+    }
+
+    async fn preview_model_block(
+        &self,
+        base_model_id: &str,
+    ) -> Result<ModelBlockPreview, AppError> {
+        self.model_block_preview(base_model_id)
     }
 }
