@@ -6,6 +6,7 @@
 mod atomic;
 mod db;
 pub mod hashing;
+pub mod hf_cache;
 pub mod paths;
 mod verify;
 
