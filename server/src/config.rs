@@ -12,6 +12,10 @@ pub struct Config {
     pub datasets_dir: PathBuf,
     /// Where generated AI Toolkit configs are saved (`EXPORTS_DIR`).
     pub exports_dir: PathBuf,
+    /// huggingface_hub's home (`HF_HOME`); AI Toolkit run with the same finds our downloads.
+    pub hf_home: PathBuf,
+    /// The huggingface_hub cache where Hub downloads are linked (`HF_HUB_CACHE`, `$HF_HOME/hub`).
+    pub hf_hub_cache: PathBuf,
     pub hf_endpoint: String,
     pub hf_token: Option<String>,
     pub civitai_endpoint: String,
@@ -131,7 +135,15 @@ impl Config {
         let exports_dir = get("EXPORTS_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| models_dir.join("exports"));
+        let hf_home = get("HF_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| models_dir.join(".huggingface"));
+        let hf_hub_cache = get("HF_HUB_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| hf_home.join("hub"));
         Ok(Self {
+            hf_home,
+            hf_hub_cache,
             datasets_dir,
             exports_dir,
             max_concurrent_downloads,
@@ -172,6 +184,7 @@ impl std::fmt::Debug for Config {
             .field("db_path", &self.db_path)
             .field("datasets_dir", &self.datasets_dir)
             .field("exports_dir", &self.exports_dir)
+            .field("hf_hub_cache", &self.hf_hub_cache)
             .field("hf_endpoint", &self.hf_endpoint)
             .field("hf_token", &redact(&self.hf_token))
             .field("civitai_endpoint", &self.civitai_endpoint)

@@ -13,6 +13,7 @@ mod transfer;
 mod writer;
 
 use std::{
+    collections::BTreeMap,
     path::PathBuf,
     sync::{Arc, Mutex},
     time::Duration,
@@ -24,7 +25,10 @@ use tokio::sync::Semaphore;
 use crate::{
     config::Config,
     inspect,
-    storage::{now_rfc3339, paths, Store},
+    storage::{
+        hf_cache::{self, HubFile, HubSnapshot},
+        now_rfc3339, paths, Store,
+    },
 };
 
 pub use plan::{FileSource, Plan, PlannedFile};
@@ -103,6 +107,8 @@ pub struct Downloads {
     store: Store,
     env_tokens: Tokens,
     min_free_bytes: u64,
+    /// The huggingface_hub cache that Hub downloads are linked into.
+    hub_cache: PathBuf,
     jobs: Mutex<Vec<Arc<Job>>>,
     slots: Arc<Semaphore>,
     journal_lock: Mutex<()>,
@@ -118,6 +124,7 @@ impl Downloads {
                 civitai: config.civitai_token.clone(),
             },
             min_free_bytes: config.min_free_bytes,
+            hub_cache: config.hf_hub_cache.clone(),
             jobs: Mutex::new(Vec::new()),
             slots: Arc::new(Semaphore::new(config.max_concurrent_downloads.max(1))),
             journal_lock: Mutex::new(()),
@@ -359,6 +366,7 @@ impl Downloads {
             .map_err(|e| AppError::internal(format!("cannot create {}: {e}", dir.display())))?;
 
         let mut files = Vec::new();
+        let mut hub = Vec::new();
         for index in 0..plan.files.len() {
             let partial = plan::partial_file(&dir, index);
             let file = &plan.files[index];
@@ -367,6 +375,26 @@ impl Downloads {
             let rel = format!("{}/{dest}", plan.folder);
             verify_file(file, &fetched, &partial, &dest)?;
             job.file_done(index, rel.clone());
+            if let (
+                FileSource::Huggingface {
+                    repo,
+                    revision,
+                    path,
+                },
+                Some(id),
+            ) = (&file.source, &fetched.hub)
+            {
+                hub.push(HubEntry {
+                    repo: repo.clone(),
+                    revision: revision.clone(),
+                    commit: id.commit.clone(),
+                    file: HubFile {
+                        repo_path: path.clone(),
+                        etag: id.etag.clone(),
+                        installed: self.store.models_dir().join(&rel),
+                    },
+                });
+            }
             files.push(InstalledFile {
                 path: rel,
                 size_bytes: fetched.size,
@@ -393,9 +421,11 @@ impl Downloads {
             last_verification: None,
         };
         let store = self.store.clone();
-        tokio::task::spawn_blocking(move || store.install(&moves, record))
+        let installed = tokio::task::spawn_blocking(move || store.install(&moves, record))
             .await
-            .map_err(|e| AppError::internal(e.to_string()))?
+            .map_err(|e| AppError::internal(e.to_string()))??;
+        publish_to_hub_cache(&self.hub_cache, &hub);
+        Ok(installed)
     }
 
     /// Replaces Hugging Face folder entries with the files the tree API lists.
@@ -476,6 +506,37 @@ fn dir_size(dir: &std::path::Path) -> u64 {
         .filter(|m| m.is_file())
         .map(|m| m.len())
         .sum()
+}
+
+/// A Hub file installed by a job, for the huggingface_hub cache.
+struct HubEntry {
+    repo: String,
+    revision: String,
+    commit: String,
+    file: HubFile,
+}
+
+/// Links a job's Hub files into the huggingface_hub cache, one snapshot per repo and commit.
+/// The model is installed either way: a cache that cannot be written is logged, not fatal.
+fn publish_to_hub_cache(hub_cache: &std::path::Path, entries: &[HubEntry]) {
+    let mut snapshots: BTreeMap<(&str, &str, &str), Vec<HubFile>> = BTreeMap::new();
+    for e in entries {
+        snapshots
+            .entry((&e.repo, &e.revision, &e.commit))
+            .or_default()
+            .push(e.file.clone());
+    }
+    for ((repo, revision, commit), files) in snapshots {
+        let snapshot = HubSnapshot {
+            repo,
+            revision,
+            commit,
+            files: &files,
+        };
+        if let Err(e) = hf_cache::publish(hub_cache, &snapshot) {
+            tracing::warn!(%repo, error = %e, "cannot link the download into the Hugging Face cache");
+        }
+    }
 }
 
 /// Size, sha256 and format of a finished file against what the source and registry promise.

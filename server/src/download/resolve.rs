@@ -24,6 +24,24 @@ pub struct Resolved {
     pub check_public: bool,
     /// A short-lived signed URL: a 401/403/410 means "resolve again", not "refused".
     pub signed: bool,
+    /// Hugging Face only: the commit the revision resolved to and the file's etag.
+    pub hub: Option<HubIdentity>,
+}
+
+/// A Hub file's identity at one commit, as huggingface_hub keys its cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubIdentity {
+    /// `X-Repo-Commit`: 40-hex commit.
+    pub commit: String,
+    /// `X-Linked-Etag` (LFS sha256) or `ETag` (git blob sha1).
+    pub etag: String,
+}
+
+fn hub_identity(commit: Option<String>, etag: Option<String>) -> Option<HubIdentity> {
+    Some(HubIdentity {
+        commit: commit?,
+        etag: etag?,
+    })
 }
 
 fn header_str(response: &reqwest::Response, name: &str) -> Option<String> {
@@ -84,6 +102,7 @@ impl Engine {
                     sha256: None,
                     check_public: !self.allow_private_urls,
                     signed: false,
+                    hub: None,
                 })
             }
             FileSource::HuggingfaceFolder { .. } => Err(Fail::Fatal(AppError::internal(
@@ -113,7 +132,7 @@ impl Engine {
                 .join("/")
         ))
         .map_err(|_| Fail::Fatal(AppError::internal("bad resolve URL")))?;
-        let (mut etag, mut size, mut linked_sha) = (None, None, None);
+        let (mut etag, mut size, mut linked_sha, mut commit) = (None, None, None, None);
         for _ in 0..10 {
             let request = self
                 .http
@@ -132,6 +151,9 @@ impl Engine {
             if let Some(s) = header_u64(&response, "x-linked-size") {
                 size = Some(s);
             }
+            if let Some(c) = header_str(&response, "x-repo-commit") {
+                commit = Some(c);
+            }
             let status = response.status();
             if status.is_redirection() {
                 let location = header_str(&response, "location")
@@ -146,6 +168,7 @@ impl Engine {
                 return Ok(Resolved {
                     url: next,
                     auth: None,
+                    hub: hub_identity(commit, etag.clone()),
                     etag,
                     size,
                     sha256: linked_sha,
@@ -165,6 +188,7 @@ impl Engine {
                 return Ok(Resolved {
                     url,
                     auth,
+                    hub: hub_identity(commit, etag.clone()),
                     etag,
                     size,
                     sha256: linked_sha,
@@ -222,6 +246,7 @@ impl Engine {
                 sha256: None,
                 check_public: false,
                 signed: true,
+                hub: None,
             });
         }
         if status.is_success() {
@@ -235,6 +260,7 @@ impl Engine {
                 sha256: None,
                 check_public: false,
                 signed: false,
+                hub: None,
             });
         }
         if transient_status(status) {

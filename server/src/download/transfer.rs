@@ -11,7 +11,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{
-    net, plan::PlannedFile, progress::Job, resolve::Resolved, writer::Writer, Engine, Fail,
+    net,
+    plan::PlannedFile,
+    progress::Job,
+    resolve::{HubIdentity, Resolved},
+    writer::Writer,
+    Engine, Fail,
 };
 use crate::storage::hashing;
 
@@ -24,6 +29,8 @@ pub struct Fetched {
     pub file_name: Option<String>,
     /// The source's own sha256 (Hugging Face LFS), to check against.
     pub expected_sha256: Option<String>,
+    /// The Hub's commit and etag of the file, for the huggingface_hub cache.
+    pub hub: Option<HubIdentity>,
 }
 
 /// What the partial file was downloaded from, kept beside it to decide whether to resume.
@@ -151,7 +158,7 @@ impl Engine {
                         offset,
                         carried.take(),
                         file_name.clone(),
-                        resolved.sha256.clone(),
+                        &resolved,
                     )
                     .await;
             }
@@ -253,6 +260,7 @@ impl Engine {
                     size: len,
                     file_name: file_name.clone(),
                     expected_sha256: resolved.sha256.clone(),
+                    hub: resolved.hub.clone(),
                 })
             }
             Err(Fail::Retry(why)) => {
@@ -271,7 +279,7 @@ impl Engine {
         len: u64,
         carried: Option<(Sha256, u64)>,
         file_name: Option<String>,
-        expected_sha256: Option<String>,
+        resolved: &Resolved,
     ) -> Result<Fetched, Fail> {
         let writer = Writer::open(
             partial,
@@ -284,7 +292,8 @@ impl Engine {
             sha256: hashing::hex(&hasher.finalize()),
             size,
             file_name,
-            expected_sha256,
+            expected_sha256: resolved.sha256.clone(),
+            hub: resolved.hub.clone(),
         })
     }
 

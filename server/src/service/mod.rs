@@ -20,7 +20,7 @@ use crate::{
     config::Config,
     download::{Downloads, Tokens},
     registry::Catalog,
-    storage::{StorageError, Store},
+    storage::{hf_cache, StorageError, Store},
 };
 
 pub use upload::UploadFields;
@@ -203,6 +203,10 @@ impl ModelService for Service {
             .blocking(move |store| store.remove_installed(&id))
             .await?;
         tracing::info!(id = %removed.id, name = %removed.name, "installed model deleted");
+        // Its links in the Hugging Face cache now dangle: remove them.
+        if let Err(e) = hf_cache::prune(&self.config.hf_hub_cache) {
+            tracing::warn!(error = %e, "cannot prune the Hugging Face cache");
+        }
         Ok(removed)
     }
 
