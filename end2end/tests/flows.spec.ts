@@ -232,6 +232,37 @@ test("export: choose a base model and get the AI Toolkit YAML", async ({ page })
   await shot(page, "09-export-yaml");
 });
 
+/** Downloads a model through the API and waits until it is installed. */
+async function installThroughApi(request: APIRequestContext, body: object) {
+  const started = await request.post("/api/models/download", { data: body });
+  expect(started.status(), await started.text()).toBe(202);
+  const { jobId } = await started.json();
+  await expect.poll(async () => (await (await request.get(`/api/models/download/${jobId}`)).json()).status, { timeout: 30_000 }).toBe("completed");
+}
+
+test("export shows the model block: a FLUX.1 diffusers folder loads, a single file says what to download", async ({ page, request }) => {
+  await installThroughApi(request, { modelId: "flux-1-dev-diffusers", huggingfaceToken: GOOD_TOKEN });
+  const single = await addCustom(request, { name: "Flux Single E2E", huggingfaceRepo: "acme/flux-single-e2e", huggingfaceFiles: ["model.safetensors"], family: "flux", type: "base_model" });
+  await installThroughApi(request, { modelId: single.id });
+
+  await open(page, "/export");
+  const block = page.locator(".model-block");
+  const diffusers = await page.locator("#model-selector option", { hasText: "Flux.1 Dev (diffusers)" }).getAttribute("value");
+  await page.getByLabel("Base model").selectOption(diffusers!);
+  await expect(block.locator(".yaml")).toContainText("arch: flux");
+  const model = parseYaml(await block.locator(".yaml").innerText()).model;
+  expect(model.name_or_path).toMatch(/\/flux\/flux-1-dev-diffusers$/);
+  await expect(block.locator(".notes")).toContainText("diffusers layout");
+  await expect(block.locator(".warnings")).toHaveCount(0);
+  await shot(page, "09b-export-flux-diffusers");
+
+  const file = await page.locator("#model-selector option", { hasText: "Flux Single E2E" }).getAttribute("value");
+  await page.getByLabel("Base model").selectOption(file!);
+  await expect(block.locator(".warnings")).toContainText("cannot train FLUX.1 from a single file");
+  await expect(block.locator(".warnings")).toContainText("Flux.1 Dev (diffusers)");
+  await shot(page, "09c-export-flux-single-file");
+});
+
 test.describe("with JavaScript off", () => {
   test.use({ javaScriptEnabled: false });
 

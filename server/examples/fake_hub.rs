@@ -40,6 +40,41 @@ async fn main() {
         slow(hub::safetensors(3 << 20, 5), 5),
     );
     hub.put("civitai/128713", civitai_file);
+    // FLUX.1 dev in the diffusers layout (gated, tiny weights) for the export flow, and a
+    // single-file FLUX fine-tune that AI Toolkit cannot train from.
+    let flux = "hf/black-forest-labs/FLUX.1-dev";
+    for (path, bytes) in [
+        (
+            "model_index.json",
+            br#"{"_class_name": "FluxPipeline"}"#.to_vec(),
+        ),
+        ("scheduler/scheduler_config.json", b"{}".to_vec()),
+        (
+            "text_encoder/model.safetensors",
+            hub::safetensors(64 << 10, 6),
+        ),
+        (
+            "text_encoder_2/model.safetensors",
+            hub::safetensors(64 << 10, 7),
+        ),
+        ("tokenizer/vocab.json", b"{}".to_vec()),
+        ("tokenizer_2/tokenizer_config.json", b"{}".to_vec()),
+        (
+            "transformer/diffusion_pytorch_model.safetensors",
+            hub::safetensors(256 << 10, 8),
+        ),
+        (
+            "vae/diffusion_pytorch_model.safetensors",
+            hub::safetensors(64 << 10, 9),
+        ),
+    ] {
+        hub.put(&format!("{flux}/{path}"), FakeFile::new(bytes));
+    }
+    hub.gate("black-forest-labs/FLUX.1-dev");
+    hub.put(
+        "hf/acme/flux-single-e2e/model.safetensors",
+        FakeFile::new(hub::safetensors(256 << 10, 10)),
+    );
     println!("{}", hub.base);
     tokio::signal::ctrl_c().await.ok();
 }

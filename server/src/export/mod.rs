@@ -230,7 +230,7 @@ fn flux1_single_file(model: &InstalledModel, volume: &Volume, block: &mut ModelB
     let diffusers_id = format!("{id}-diffusers");
     let Some(diffusers) = volume.catalog.get(&diffusers_id) else {
         block.warnings.push(format!(
-            "{} is a single file, and AI Toolkit cannot train FLUX.1 from a single file: it needs the diffusers layout (transformer/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, vae/). Choose a FLUX.1 model installed in that layout.",
+            "{} is a single file, and AI Toolkit cannot train FLUX.1 from a single file: it needs the diffusers layout (transformer/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, vae/). Download “Flux.1 Dev (diffusers)” or “Flux.1 Schnell (diffusers)” on the Models page and export with it, or convert this model to that layout.",
             model.name
         ));
         return;

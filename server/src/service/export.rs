@@ -128,14 +128,19 @@ impl Service {
             AppError::invalid("baseModelId", format!("no installed model with id {id}"))
         })?;
         check_base(model)?;
-        Ok(model_block(
+        let mut block = model_block(
             model,
             &Volume {
                 models_dir: &self.config.models_dir,
                 installed: &db.installed,
                 catalog: &self.catalog,
             },
-        ))
+        );
+        block.notes.push(format!(
+            "Run AI Toolkit with HF_HOME={}: every file downloaded here from Hugging Face is in that cache, so repo ids load offline instead of being downloaded again.",
+            self.config.hf_home.display()
+        ));
+        Ok(block)
     }
 
     /// What the export page shows under the base model selector.
