@@ -45,4 +45,15 @@ pub struct ModelBlockPreview {
     pub notes: Vec<String>,
     /// What is missing, and what AI Toolkit would download instead.
     pub warnings: Vec<String>,
+    /// Built-in models that would fill what is missing, to download in one click.
+    pub companions: Vec<Companion>,
+}
+
+/// A built-in model the export would use if it were installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Companion {
+    pub model_id: String,
+    pub name: String,
+    pub requires_token: bool,
 }

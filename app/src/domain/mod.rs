@@ -10,7 +10,7 @@ mod request;
 
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
 pub use error::{AppError, ErrorCode};
-pub use export::{DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
+pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelType, SourceType};
 pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};

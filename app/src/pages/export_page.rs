@@ -2,9 +2,16 @@ use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     components::{FieldError, ModelSelector},
-    domain::{AppError, ExportRequest, ExportResult, ModelBlockPreview, ModelType},
+    domain::{
+        AppError, Companion, DownloadRequest, ExportRequest, ExportResult, ModelBlockPreview,
+        ModelType,
+    },
     format,
-    server_fns::export::{dataset_folders, export_config, preview_model_block},
+    server_fns::{
+        export::{dataset_folders, export_config, preview_model_block},
+        models::start_download,
+    },
+    state::Downloads,
 };
 
 /// Export to AI Toolkit: a dataset folder, a trigger word, a run name and (optionally) an
@@ -16,9 +23,16 @@ pub fn ExportPage() -> impl IntoView {
     let trigger = RwSignal::new(String::new());
     let run_name = RwSignal::new(String::new());
     let base = RwSignal::new(None::<String>);
+    let downloads = Downloads::get();
+    // Refetched when a download finishes: an installed companion changes the block.
     let block = Resource::new(
-        move || base.get().filter(|id| !id.is_empty()),
-        |id| async move {
+        move || {
+            (
+                base.get().filter(|id| !id.is_empty()),
+                downloads.version.get(),
+            )
+        },
+        |(id, _)| async move {
             match id {
                 Some(id) => preview_model_block(id).await.map(Some),
                 None => Ok(None),
@@ -133,6 +147,51 @@ fn ModelBlockView(preview: ModelBlockPreview) -> impl IntoView {
             {(!preview.warnings.is_empty()).then(|| view! {
                 <ul class="warnings">{preview.warnings.into_iter().map(|w| view! { <li>{w}</li> }).collect_view()}</ul>
             })}
+            {(!preview.companions.is_empty()).then(|| view! {
+                <div class="companions">
+                    {preview.companions.into_iter().map(|c| view! { <CompanionAction companion=c /> }).collect_view()}
+                </div>
+            })}
         </section>
     }
+}
+
+/// One click to download a missing companion; a gated one goes to its card, which asks for
+/// the token.
+#[component]
+fn CompanionAction(companion: Companion) -> impl IntoView {
+    if companion.requires_token {
+        let href = format!("/?q={}", format::encode(&companion.name));
+        return view! {
+            <a class="btn" href=href>{format!("Get {} (needs a Hugging Face token)", companion.name)}</a>
+        }
+        .into_any();
+    }
+    let downloads = Downloads::get();
+    let error = RwSignal::new(None::<String>);
+    let started = RwSignal::new(false);
+    let model_id = companion.model_id.clone();
+    let start = move |_| {
+        let request = DownloadRequest {
+            model_id: model_id.clone(),
+            ..Default::default()
+        };
+        started.set(true);
+        spawn_local(async move {
+            match start_download(request).await {
+                Ok(_) => downloads.poll(),
+                Err(e) => {
+                    started.set(false);
+                    error.set(Some(e.message));
+                }
+            }
+        });
+    };
+    view! {
+        <button type="button" class="btn" disabled=move || started.get() on:click=start>
+            {move || if started.get() { format!("Downloading {}…", companion.name) } else { format!("Download {}", companion.name) }}
+        </button>
+        {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+    }
+    .into_any()
 }

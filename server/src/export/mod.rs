@@ -36,6 +36,8 @@ pub struct ModelBlock {
     pub base: BaseModel,
     pub notes: Vec<String>,
     pub warnings: Vec<String>,
+    /// Catalog ids of built-ins that would fill what is missing (one click to download).
+    pub companions: Vec<String>,
 }
 
 /// What the exporter can see: the volume, its installed models and the catalog.
@@ -129,6 +131,7 @@ pub fn model_block(model: &InstalledModel, volume: &Volume) -> ModelBlock {
         },
         notes: Vec::new(),
         warnings: Vec::new(),
+        companions: Vec::new(),
     };
     match model.family {
         ModelFamily::Flux if source_id(model).starts_with("flux-2") => {
@@ -233,6 +236,12 @@ fn flux1_single_file(model: &InstalledModel, volume: &Volume, block: &mut ModelB
             "{} is a single file, and AI Toolkit cannot train FLUX.1 from a single file: it needs the diffusers layout (transformer/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, vae/). Download “Flux.1 Dev (diffusers)” or “Flux.1 Schnell (diffusers)” on the Models page and export with it, or convert this model to that layout.",
             model.name
         ));
+        block.companions.extend(
+            ["flux-1-dev-diffusers", "flux-1-schnell-diffusers"]
+                .into_iter()
+                .filter(|id| volume.installed_from(id).is_none())
+                .map(str::to_string),
+        );
         return;
     };
     if let Some(installed) = volume.installed_from(&diffusers_id) {
@@ -250,6 +259,7 @@ fn flux1_single_file(model: &InstalledModel, volume: &Volume, block: &mut ModelB
         diffusers.repo,
         volume.describe(&diffusers_id)
     ));
+    block.companions.push(diffusers_id);
 }
 
 fn sdxl(layout: &Layout, block: &mut ModelBlock) {
@@ -307,6 +317,7 @@ fn extras(
         model.name,
         volume.describe(extras_id)
     ));
+    block.companions.push(extras_id.to_string());
 }
 
 /// `assistant_lora_path`: the installed training adapter's file (both loaders take a local
@@ -337,6 +348,7 @@ fn assistant(
         model.name,
         volume.describe(adapter_id)
     ));
+    block.companions.push(adapter_id.to_string());
 }
 
 #[cfg(test)]
@@ -401,6 +413,11 @@ mod tests {
         let block = model_block(base, &volume);
         let (config, yaml) = exported_with(Some(&block.base));
         assert_job_shape(&config, &yaml);
+        // Every companion offered is a built-in that is not installed yet.
+        for id in &block.companions {
+            assert!(catalog.get(id).is_some(), "{id}");
+            assert!(volume.installed_from(id).is_none(), "{id} is installed");
+        }
         (model_of(&config).clone(), block.warnings)
     }
 

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use app::domain::{
-    AppError, DatasetFolder, ExportRequest, ExportResult, InstalledModel, ModelBlockPreview,
-    ModelType,
+    AppError, Companion, DatasetFolder, ExportRequest, ExportResult, InstalledModel,
+    ModelBlockPreview, ModelType,
 };
 
 use super::Service;
@@ -146,10 +146,21 @@ impl Service {
     /// What the export page shows under the base model selector.
     pub(super) fn model_block_preview(&self, id: &str) -> Result<ModelBlockPreview, AppError> {
         let block = self.model_block(id)?;
+        let companions = block
+            .companions
+            .iter()
+            .filter_map(|id| self.catalog.get(id))
+            .map(|m| Companion {
+                model_id: m.id.clone(),
+                name: m.name.clone(),
+                requires_token: m.gated,
+            })
+            .collect();
         Ok(ModelBlockPreview {
             yaml: crate::export::model_yaml(&block.base),
             notes: block.notes,
             warnings: block.warnings,
+            companions,
         })
     }
 }
