@@ -259,7 +259,7 @@ test("export shows the model block: a FLUX.1 diffusers folder loads, a single fi
   const file = await page.locator("#model-selector option", { hasText: "Flux Single E2E" }).getAttribute("value");
   await page.getByLabel("Base model").selectOption(file!);
   await expect(block.locator(".warnings")).toContainText("cannot train FLUX.1 from a single file");
-  await expect(block.locator(".warnings")).toContainText("Flux.1 Dev (diffusers)");
+  await expect(block.locator(".warnings")).toContainText("Choose “Flux.1 Dev (diffusers)” (installed) instead");
   // The layout it needs is one click away (Flux.1 Dev's diffusers copy is installed already).
   await expect(block.getByRole("button", { name: "Download Flux.1 Schnell (diffusers)" })).toBeVisible();
   await expect(block.getByRole("link", { name: /Flux\.1 Dev \(diffusers\)/ })).toHaveCount(0);

@@ -226,22 +226,44 @@ fn flux1(model: &InstalledModel, layout: &Layout, volume: &Volume, block: &mut M
     }
 }
 
+/// A single-file FLUX.1 with no diffusers copy in the catalog (a custom fine-tune): say which
+/// installed model to choose instead, or what to download.
+fn flux1_custom_single_file(model: &InstalledModel, volume: &Volume, block: &mut ModelBlock) {
+    const LAYOUTS: [&str; 2] = ["flux-1-dev-diffusers", "flux-1-schnell-diffusers"];
+    let names = |installed: bool| -> Vec<String> {
+        LAYOUTS
+            .iter()
+            .filter(|id| volume.installed_from(id).is_some() == installed)
+            .filter_map(|id| volume.catalog.get(id))
+            .map(|m| format!("“{}”", m.name))
+            .collect()
+    };
+    let instead = match names(true).as_slice() {
+        [] => format!(
+            "Download {} on the Models page and export with it",
+            names(false).join(" or ")
+        ),
+        installed => format!("Choose {} (installed) instead", installed.join(" or ")),
+    };
+    block.warnings.push(format!(
+        "{} is a single file, and AI Toolkit cannot train FLUX.1 from a single file: it needs the diffusers layout (transformer/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, vae/). {instead}, or convert this model to that layout.",
+        model.name
+    ));
+    block.companions.extend(
+        LAYOUTS
+            .into_iter()
+            .filter(|id| volume.installed_from(id).is_none())
+            .map(str::to_string),
+    );
+}
+
 /// AI Toolkit cannot train FLUX.1 from a checkpoint file: name the Hub repo of the same model
 /// (AI Toolkit downloads it) when it is known, and say what to install instead.
 fn flux1_single_file(model: &InstalledModel, volume: &Volume, block: &mut ModelBlock) {
     let id = source_id(model);
     let diffusers_id = format!("{id}-diffusers");
     let Some(diffusers) = volume.catalog.get(&diffusers_id) else {
-        block.warnings.push(format!(
-            "{} is a single file, and AI Toolkit cannot train FLUX.1 from a single file: it needs the diffusers layout (transformer/, text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, vae/). Download “Flux.1 Dev (diffusers)” or “Flux.1 Schnell (diffusers)” on the Models page and export with it, or convert this model to that layout.",
-            model.name
-        ));
-        block.companions.extend(
-            ["flux-1-dev-diffusers", "flux-1-schnell-diffusers"]
-                .into_iter()
-                .filter(|id| volume.installed_from(id).is_none())
-                .map(str::to_string),
-        );
+        flux1_custom_single_file(model, volume, block);
         return;
     };
     if let Some(installed) = volume.installed_from(&diffusers_id) {
@@ -554,7 +576,7 @@ mod tests {
             (
                 "flux.1 dev single file, diffusers installed too",
                 flux_dev_file,
-                vec![flux_dev_diffusers],
+                vec![flux_dev_diffusers.clone()],
                 quantized(json!({"name_or_path": "/m/flux/flux-1-dev-diffusers", "arch": "flux"})),
                 &[],
             ),
@@ -636,6 +658,17 @@ mod tests {
                     json!({"name_or_path": "/m/zimage/my-zimage-turbo", "arch": "zimage", "assistant_lora_path": "ostris/zimage_turbo_training_adapter/zimage_turbo_training_adapter_v2.safetensors"}),
                 ),
                 &["Z-Image Turbo Training Adapter"],
+            ),
+            (
+                "a custom single-file flux, a diffusers flux installed",
+                installed(
+                    ModelFamily::Flux,
+                    "my-flux",
+                    &["flux/f/my_flux.safetensors"],
+                ),
+                vec![flux_dev_diffusers],
+                quantized(json!({"name_or_path": "/m/flux/f/my_flux.safetensors", "arch": "flux"})),
+                &["Choose “Flux.1 Dev (diffusers)” (installed) instead"],
             ),
             (
                 "custom family",
