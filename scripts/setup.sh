@@ -31,10 +31,10 @@ if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
 fi
 
-# Reference Python clients the tests check our output against: PyYAML (the YAML reader AI
+# Reference Python implementations the tests check us against: PyYAML (the YAML reader AI
 # Toolkit uses) reads our exported configs; huggingface_hub, offline, must find our downloads
-# in its cache.
-if [ "${1:-}" = "test" ] && ! python3 -c 'import yaml, huggingface_hub' 2>/dev/null; then
-  log "installing PyYAML and huggingface_hub (pip)"
-  python3 -m pip install --quiet --root-user-action=ignore pyyaml huggingface_hub
+# in its cache; the gguf and safetensors packages write the files our content checks read.
+if [ "${1:-}" = "test" ] && ! python3 -c 'import yaml, huggingface_hub, gguf, safetensors' 2>/dev/null; then
+  log "installing PyYAML, huggingface_hub, gguf and safetensors (pip)"
+  python3 -m pip install --quiet --root-user-action=ignore pyyaml huggingface_hub gguf safetensors
 fi

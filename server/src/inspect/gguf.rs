@@ -163,31 +163,85 @@ pub(super) fn check(file: File, len: u64) -> Result<(), FormatError> {
             h.value(kind, 0)?;
         }
     }
-    let mut offsets = Vec::new();
+    let mut extents = Vec::new();
     for _ in 0..tensors {
         let name = h.key()?;
         let dims = h.u32("a dimension count")?;
         if dims == 0 || dims > MAX_DIMS {
             return Err(bad(format!("tensor {name:?} has {dims} dimensions")));
         }
-        h.skip(u64::from(dims) * 8, "tensor dimensions")?;
-        h.u32("a tensor type")?;
+        let mut elements: Option<u64> = Some(1);
+        for _ in 0..dims {
+            let dim = h.u64("a tensor dimension")?;
+            elements = elements.and_then(|e| e.checked_mul(dim));
+        }
+        let kind = h.u32("a tensor type")?;
         let offset = h.u64("a tensor offset")?;
         if offset % alignment != 0 {
             return Err(bad(format!(
                 "tensor {name:?} starts at {offset}, not a multiple of {alignment}"
             )));
         }
-        offsets.push((name, offset));
+        let bytes = match (elements, block_size(kind)) {
+            (None, _) => return Err(bad(format!("tensor {name:?} is impossibly large"))),
+            (Some(n), Some((block, size))) if n % block == 0 => Some(n / block * size),
+            (Some(n), Some((block, _))) => {
+                return Err(bad(format!(
+                    "tensor {name:?} has {n} elements, not a whole number of blocks of {block}"
+                )))
+            }
+            // A type newer than this table: only its start can be checked.
+            (Some(_), None) => None,
+        };
+        extents.push((name, offset, bytes));
     }
     let data_start = h.pos.div_ceil(alignment) * alignment;
     let data = len.saturating_sub(data_start);
-    if let Some((name, offset)) = offsets.into_iter().find(|(_, o)| *o >= data) {
-        return Err(bad(format!(
-            "tensor {name:?} starts at byte {offset} of the data, but the file holds {data} bytes of data: the file is truncated"
-        )));
+    for (name, offset, bytes) in extents {
+        let end = offset.saturating_add(bytes.unwrap_or(1));
+        if end > data {
+            return Err(bad(format!(
+                "tensor {name:?} needs bytes {offset} to {end} of the data, but the file holds {data} bytes of data: the file is truncated"
+            )));
+        }
     }
     Ok(())
+}
+
+/// Elements per block and bytes per block of a ggml tensor type, as the reference `gguf`
+/// package lists them (`GGML_QUANT_SIZES`); `None` for a type this table does not know.
+fn block_size(kind: u32) -> Option<(u64, u64)> {
+    Some(match kind {
+        0 => (1, 4),
+        1 | 25 | 30 => (1, 2),
+        2 | 20 => (32, 18),
+        3 => (32, 20),
+        6 => (32, 22),
+        7 => (32, 24),
+        8 => (32, 34),
+        9 => (32, 40),
+        10 => (256, 84),
+        11 | 21 => (256, 110),
+        12 => (256, 144),
+        13 => (256, 176),
+        14 => (256, 210),
+        15 => (256, 292),
+        16 | 35 => (256, 66),
+        17 => (256, 74),
+        18 => (256, 98),
+        19 => (256, 50),
+        22 => (256, 82),
+        23 => (256, 136),
+        24 => (1, 1),
+        26 => (1, 4),
+        27 | 28 => (1, 8),
+        29 => (256, 56),
+        34 => (256, 54),
+        39 => (32, 17),
+        40 => (64, 36),
+        41 => (128, 18),
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -246,6 +300,9 @@ mod tests {
         // Everything but the tensor data.
         let data_start = whole.len() - 16;
         let err = check(&whole[..data_start]).unwrap_err();
+        assert!(err.to_string().contains("truncated"), "{err}");
+        // Half of the last tensor's data: a download that died near the end.
+        let err = check(&whole[..whole.len() - 8]).unwrap_err();
         assert!(err.to_string().contains("truncated"), "{err}");
     }
 
