@@ -7,6 +7,7 @@ mod fakes;
 
 use std::time::{Duration, Instant};
 
+use common::api::{Api, FINISHED};
 use fakes::{hub, misbehave};
 use serde_json::{json, Value};
 
@@ -18,7 +19,7 @@ const FOLDERS: &str = "qwen-image";
 
 struct Env {
     server: common::TestServer,
-    client: reqwest::Client,
+    api: Api,
 }
 
 /// The server with small retry delays and no free-space reserve, plus `vars`.
@@ -28,85 +29,42 @@ async fn env(vars: &[(&str, &str)]) -> Env {
         ("MODELS_MIN_FREE_BYTES", "0"),
     ];
     all.extend_from_slice(vars);
-    Env {
-        server: common::start(&all).await,
-        client: reqwest::Client::new(),
-    }
+    let server = common::start(&all).await;
+    let api = server.api();
+    Env { server, api }
 }
 
 impl Env {
     async fn start(&self, body: Value) -> String {
-        let r = self
-            .client
-            .post(self.server.url("/api/models/download"))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status();
-        let answer: Value = r.json().await.unwrap();
-        assert_eq!(status, 202, "{answer}");
-        answer["jobId"].as_str().unwrap().to_string()
+        self.api.start_with(body).await
     }
 
     /// Adds a direct link as a custom LoRA; returns its model id.
     async fn add_link(&self, url: &str) -> String {
-        let r = self
-            .client
-            .post(self.server.url("/api/models"))
-            .json(&json!({"url": url, "type": "lora"}))
-            .send()
+        self.api
+            .add_custom(json!({"url": url, "type": "lora"}))
             .await
-            .unwrap();
-        let answer: Value = r.json().await.unwrap();
-        answer["model"]["id"].as_str().expect("added").to_string()
     }
 
     async fn job(&self, id: &str) -> Value {
-        self.client
-            .get(self.server.url(&format!("/api/models/download/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// Polls until `until` holds; panics after `limit`.
-    async fn wait(&self, id: &str, limit: Duration, until: impl Fn(&Value) -> bool) -> Value {
-        let started = Instant::now();
-        loop {
-            let job = self.job(id).await;
-            if until(&job) {
-                return job;
-            }
-            assert!(
-                started.elapsed() < limit,
-                "job {id} did not get there within {limit:?}: {job}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        self.api.job(id).await
     }
 
     async fn finished(&self, id: &str, limit: Duration) -> Value {
-        self.wait(id, limit, |j| {
-            ["completed", "failed", "cancelled"].contains(&j["status"].as_str().unwrap_or(""))
-        })
-        .await
+        self.api
+            .wait(id, limit, |j| {
+                FINISHED.contains(&j["status"].as_str().unwrap_or(""))
+            })
+            .await
     }
 
     /// Cancels `id` and returns how long it took until the job reads `cancelled`.
     async fn cancel(&self, id: &str) -> Duration {
         let started = Instant::now();
-        let r = self
-            .client
-            .delete(self.server.url(&format!("/api/models/download/{id}")))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 200);
+        let (status, _) = self.api.delete(&format!("/api/models/download/{id}")).await;
+        assert_eq!(status, 200);
         let job = self
+            .api
             .wait(id, Duration::from_secs(5), |j| j["status"] == "cancelled")
             .await;
         assert_eq!(job["status"], "cancelled");
@@ -269,6 +227,7 @@ async fn a_resolve_head_with_only_a_content_length_gives_the_job_its_size() {
     let env = env(&[("HF_ENDPOINT", &plain)]).await;
     let id = env.start(json!({"modelId": ADAPTER})).await;
     let running = env
+        .api
         .wait(&id, Duration::from_secs(5), |j| {
             j["bytesDownloaded"].as_u64().unwrap_or(0) > 150_000
         })

@@ -5,15 +5,16 @@
 mod common;
 mod fakes;
 
-use std::{path::Path, process::Command, time::Duration};
+use std::{path::Path, process::Command};
 
+use common::api::Api;
 use fakes::hub::{self, FakeFile, Hub};
 use serde_json::{json, Value};
 
 struct Env {
     hub: Hub,
     server: common::TestServer,
-    client: reqwest::Client,
+    api: Api,
 }
 
 async fn env() -> Env {
@@ -24,50 +25,20 @@ async fn env() -> Env {
         ("MODELS_MIN_FREE_BYTES", "0"),
     ])
     .await;
-    Env {
-        hub,
-        server,
-        client: reqwest::Client::new(),
-    }
+    let api = server.api();
+    Env { hub, server, api }
 }
 
 impl Env {
-    async fn send(&self, request: reqwest::RequestBuilder) -> Value {
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{status}: {body}");
-        body
-    }
-
     /// Adds a custom Hugging Face model, downloads it and returns its installed record id.
     async fn install(&self, repo: &str, files: &[&str]) -> String {
-        let added = self
-            .send(self.client.post(self.server.url("/api/models")).json(&json!({
+        let model = self
+            .api
+            .add_custom(json!({
                 "huggingfaceRepo": repo, "huggingfaceFiles": files, "family": "flux", "type": "base_model"
-            })))
+            }))
             .await;
-        let model_id = added["model"]["id"].as_str().unwrap();
-        let started = self
-            .send(
-                self.client
-                    .post(self.server.url("/api/models/download"))
-                    .json(&json!({ "modelId": model_id })),
-            )
-            .await;
-        let job_url = self.server.url(&format!(
-            "/api/models/download/{}",
-            started["jobId"].as_str().unwrap()
-        ));
-        for _ in 0..600 {
-            let job = self.send(self.client.get(&job_url)).await;
-            match job["status"].as_str().unwrap() {
-                "completed" => return job["installedModelId"].as_str().unwrap().to_string(),
-                "failed" | "cancelled" => panic!("{job}"),
-                _ => tokio::time::sleep(Duration::from_millis(50)).await,
-            }
-        }
-        panic!("the download of {repo} did not finish");
+        self.api.install(&model).await
     }
 
     fn hf_home(&self) -> std::path::PathBuf {
@@ -125,13 +96,11 @@ print(json.dumps({"path": path, "bytes": list(open(path, "rb").read(64))}))
         real.display()
     );
 
-    env.send(
-        env.client.delete(
-            env.server
-                .url(&format!("/api/models/installed?id={installed}")),
-        ),
-    )
-    .await;
+    let (status, answer) = env
+        .api
+        .delete(&format!("/api/models/installed?id={installed}"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
     assert!(
         !env.hf_home().join("hub/models--acme--single").exists(),
         "the cache still lists a deleted model"

@@ -11,95 +11,19 @@ use std::{
     time::{Duration, SystemTime},
 };
 
+use common::api::Api;
 use fakes::{
     hub::{self, FakeFile},
     lifecycle,
 };
-use reqwest::multipart::{Form, Part};
 use serde_json::{json, Value};
 
 const TORCH_ZIP: &[u8] = include_bytes!("fixtures/tiny_torch_zip.pt");
 const TORCH_LEGACY: &[u8] = include_bytes!("fixtures/tiny_torch_legacy.pt");
 
-/// The server under test, in this process or as the real binary.
-struct Api {
-    base: String,
-    client: reqwest::Client,
-}
-
-impl Api {
-    fn new(base: &str) -> Self {
-        Self {
-            base: base.to_string(),
-            client: reqwest::Client::new(),
-        }
-    }
-
-    async fn send(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let r = request.send().await.unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(self.client.post(format!("{}{path}", self.base)).json(&body))
-            .await
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        self.send(self.client.get(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn delete(&self, path: &str) -> (u16, Value) {
-        self.send(self.client.delete(format!("{}{path}", self.base)))
-            .await
-    }
-
-    async fn add_custom(&self, body: Value) -> String {
-        let (status, answer) = self.post("/api/models", body).await;
-        assert_eq!(status, 201, "{answer}");
-        answer["model"]["id"].as_str().unwrap().to_string()
-    }
-
-    async fn start(&self, model: &str) -> String {
-        let (status, answer) = self
-            .post("/api/models/download", json!({ "modelId": model }))
-            .await;
-        assert_eq!(status, 202, "{answer}");
-        answer["jobId"].as_str().unwrap().to_string()
-    }
-
-    async fn job(&self, id: &str) -> Value {
-        self.get(&format!("/api/models/download/{id}")).await.1
-    }
-
-    /// Polls until the job has ended, at most 30 s.
-    async fn finished(&self, id: &str) -> Value {
-        for _ in 0..600 {
-            let job = self.job(id).await;
-            if ["completed", "failed", "cancelled"].contains(&job["status"].as_str().unwrap_or(""))
-            {
-                return job;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("job {id} never ended: {}", self.job(id).await);
-    }
-
-    async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, Value) {
-        let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
-        self.send(
-            self.client
-                .post(format!("{}/api/models/upload", self.base))
-                .multipart(form),
-        )
-        .await
-    }
-}
-
 async fn in_process(vars: &[(&str, &str)]) -> (common::TestServer, Api) {
     let server = common::start(vars).await;
-    let api = Api::new(&server.base);
+    let api = server.api();
     (server, api)
 }
 

@@ -5,6 +5,8 @@ use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
 use server::{app_router, config::Config, serve, service::Service, HttpLimits};
 
+pub mod api;
+
 pub struct TestServer {
     pub base: String,
     pub models_dir: PathBuf,
@@ -14,6 +16,11 @@ pub struct TestServer {
 impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
+    }
+
+    /// A REST client of this server.
+    pub fn api(&self) -> api::Api {
+        api::Api::new(&self.base)
     }
 }
 
