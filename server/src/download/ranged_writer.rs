@@ -25,13 +25,13 @@ use super::{
 };
 
 /// Chunks in flight between the connections and the disk.
-const QUEUE: usize = 32;
+const QUEUE: usize = 16;
 /// The journal is saved at least this often while data arrives...
 const SAVE_EVERY: Duration = Duration::from_secs(1);
 /// ...and sooner once 1/`SAVE_PARTS` of the file arrived since the last save, but not more
 /// often than this.
-const SAVE_AT_MOST_EVERY: Duration = Duration::from_millis(100);
-const SAVE_PARTS: u64 = 32;
+const SAVE_AT_MOST_EVERY: Duration = Duration::from_millis(50);
+const SAVE_PARTS: u64 = 64;
 
 /// The range journal: what the partial file holds, and of which remote content.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
