@@ -133,6 +133,17 @@ impl Engine {
         self.connections > 1 && size.is_some_and(|s| s >= 4 * self.range_bytes)
     }
 
+    /// The size of a file its source did not give (a direct link, a CivitAI redirect), asked
+    /// with a one-byte range; `None` when the server does not serve ranges (or says nothing
+    /// useful): the file then comes as one stream.
+    pub(super) async fn probe_size(&self, resolved: &Resolved) -> Result<Option<u64>, Fail> {
+        let response = self.get_following(resolved, 0, Some(0)).await?;
+        if response.status() != StatusCode::PARTIAL_CONTENT {
+            return Ok(None);
+        }
+        Ok(content_range(&response).and_then(|(_, total)| total))
+    }
+
     /// One attempt at `partial` with parallel ranges; `carried` keeps the prefix hash between
     /// attempts.
     pub(super) async fn attempt_ranged(

@@ -98,7 +98,11 @@ impl Engine {
             )
             .await?;
         check_expected(file, &resolved)?;
-        let expected_size = file.expected_size.or(resolved.size);
+        let mut expected_size = file.expected_size.or(resolved.size);
+        if expected_size.is_none() && *ranges_ok && self.connections > 1 {
+            expected_size = self.probe_size(&resolved).await?;
+            *ranges_ok = expected_size.is_some();
+        }
         if let Some(size) = expected_size.filter(|s| *ranges_ok && self.ranged(Some(*s))) {
             match self
                 .attempt_ranged(job, index, &resolved, size, partial, carried)
