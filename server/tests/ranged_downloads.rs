@@ -309,3 +309,48 @@ async fn a_direct_link_of_unknown_size_is_sized_with_one_byte_then_fetched_in_ra
     assert!(ranges.len() > bytes.len() / PIECE, "{ranges:?}");
     assert!(env.hub.served() <= (bytes.len() + PIECE) as u64);
 }
+
+#[tokio::test]
+async fn jobs_on_one_host_share_its_connections() {
+    let env = env(&[("MODELS_DOWNLOAD_CONNECTIONS", "3")]).await;
+    let throttle = Some(Duration::from_millis(10));
+    for (key, seed) in [(KEY, 48), ("hf/acme/second/model.safetensors", 49)] {
+        env.hub.put(
+            key,
+            FakeFile {
+                throttle,
+                ..FakeFile::new(hub::safetensors(2 << 20, seed))
+            },
+        );
+    }
+    let r = env
+        .client
+        .post(env.server.url("/api/models"))
+        .json(&json!({"name": "Second", "huggingfaceRepo": "acme/second", "huggingfaceFiles": ["model.safetensors"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let second: Value = r.json().await.unwrap();
+    let first = env.start().await;
+    let r = env
+        .client
+        .post(env.server.url("/api/models/download"))
+        .json(&json!({"modelId": second["model"]["id"]}))
+        .send()
+        .await
+        .unwrap();
+    let other = r.json::<Value>().await.unwrap()["jobId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for id in [first, other] {
+        let job = env.finished(&id).await;
+        assert_eq!(job["status"], "completed", "{job}");
+    }
+    assert_eq!(
+        env.hub.max_in_flight(),
+        3,
+        "two jobs, one host, 3 connections"
+    );
+}

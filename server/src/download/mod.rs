@@ -72,6 +72,8 @@ pub struct Engine {
     range_bytes: u64,
     /// Every connection of every job together (`MODELS_DOWNLOAD_LIMIT`).
     limit: limit::RateLimit,
+    /// Ranged connections open per host, all jobs together: at most `connections`.
+    hosts: Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
 }
 
 impl Engine {
@@ -110,6 +112,7 @@ impl Engine {
             connections: config.download_connections,
             range_bytes: config.download_range_bytes,
             limit: limit::RateLimit::new(config.download_limit),
+            hosts: Mutex::new(std::collections::HashMap::new()),
         }
     }
 }

@@ -254,6 +254,7 @@ impl Engine {
             let Some((start, end)) = next else {
                 return Ok(());
             };
+            let _permit = self.host_slot(&shared.resolved.url).await;
             match self.fetch_range(shared, id, start, end).await {
                 Ok(()) => failed = 0,
                 Err(RangeFail::Retry { why, progressed }) => {
@@ -273,6 +274,24 @@ impl Engine {
                 Err(RangeFail::Stop(stop)) => return Err(stop),
             }
         }
+    }
+
+    /// A connection slot on `url`'s host: jobs fetching from one host share its
+    /// `MODELS_DOWNLOAD_CONNECTIONS`.
+    async fn host_slot(&self, url: &url::Url) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        let host = format!(
+            "{}:{}",
+            url.host_str().unwrap_or_default(),
+            url.port_or_known_default().unwrap_or(0)
+        );
+        let slots = self
+            .hosts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(host)
+            .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(self.connections)))
+            .clone();
+        slots.acquire_owned().await.ok()
     }
 
     /// GETs `start..end` and streams it to the writer, stopping early where a steal moved the

@@ -83,6 +83,29 @@ pub struct HubState {
     pub served: std::sync::atomic::AtomicU64,
     /// Signed links carry the epoch they were issued in; `expire_links` starts a new one.
     pub link_epoch: std::sync::atomic::AtomicU64,
+    /// Bodies being sent now, and the most at any moment.
+    pub in_flight: std::sync::atomic::AtomicU64,
+    pub max_in_flight: std::sync::atomic::AtomicU64,
+}
+
+/// One body being sent, counted in `in_flight` until it ends or the client goes.
+struct Flight(Arc<HubState>);
+
+impl Flight {
+    fn start(state: Arc<HubState>) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = state.in_flight.fetch_add(1, SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 pub struct Hub {
@@ -120,6 +143,12 @@ impl Hub {
     /// Body bytes the CDN has sent so far.
     pub fn served(&self) -> u64 {
         self.state.served.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// The most bodies the CDN was sending at one moment.
+    pub fn max_in_flight(&self) -> u64 {
+        self.state
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
     /// Every signed link issued so far expires.
     pub fn expire_links(&self) {
@@ -401,7 +430,9 @@ async fn cdn(
     let drop_after = file.drop_after;
     let throttle = file.throttle;
     let served = state.clone();
+    let flight = Flight::start(state.clone());
     let stream = async_stream(body, drop_after, throttle).map(move |chunk| {
+        let _ = &flight;
         if let Ok(c) = &chunk {
             served
                 .served
