@@ -121,22 +121,46 @@ impl Engine {
                 }
             }
         }
+        self.attempt_stream(
+            job,
+            index,
+            (file, partial, meta_path),
+            &resolved,
+            expected_size,
+            carried,
+            file_name,
+        )
+        .await
+    }
 
+    /// One attempt as a single GET, resumed with `Range` from the partial file.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt_stream(
+        &self,
+        job: &Job,
+        index: usize,
+        (file, partial, meta_path): (&PlannedFile, &Path, &Path),
+        resolved: &Resolved,
+        expected_size: Option<u64>,
+        carried: &mut Option<(Sha256, u64)>,
+        file_name: &mut Option<String>,
+    ) -> Result<Fetched, Fail> {
         let mut meta: Meta = std::fs::read(meta_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
         let on_disk = ranged::single_stream_offset(partial);
-        let mut offset = on_disk;
-        if resolved.etag.is_some() && meta.identity.is_some() && resolved.etag != meta.identity {
+        let mut offset = resume_offset(
+            on_disk,
+            meta.identity.as_ref(),
+            resolved.etag.as_ref(),
+            expected_size,
+        );
+        if offset < on_disk {
             tracing::info!(job = %job.id, file = %file.dest, "the remote file changed; starting it over");
-            offset = 0;
-        }
-        if expected_size.is_some_and(|s| offset > s) {
-            offset = 0;
         }
 
-        let response = self.get_following(&resolved, offset, None).await?;
+        let response = self.get_following(resolved, offset, None).await?;
         let status = response.status();
         let identity = resolved.etag.clone().or_else(|| {
             response
@@ -179,13 +203,7 @@ impl Engine {
             }
             StatusCode::RANGE_NOT_SATISFIABLE if expected_size == Some(offset) && offset > 0 => {
                 return self
-                    .complete(
-                        partial,
-                        offset,
-                        carried.take(),
-                        file_name.clone(),
-                        &resolved,
-                    )
+                    .complete(partial, offset, carried.take(), file_name.clone(), resolved)
                     .await;
             }
             StatusCode::RANGE_NOT_SATISFIABLE => {
@@ -373,6 +391,22 @@ impl Engine {
     }
 }
 
+/// Where a one-stream attempt resumes: after the `on_disk` bytes, unless the remote file is
+/// another one now (its identity changed, or it is shorter than what we have).
+fn resume_offset(
+    on_disk: u64,
+    saved: Option<&String>,
+    remote: Option<&String>,
+    size: Option<u64>,
+) -> u64 {
+    let changed = matches!((saved, remote), (Some(a), Some(b)) if a != b);
+    if changed || size.is_some_and(|s| on_disk > s) {
+        0
+    } else {
+        on_disk
+    }
+}
+
 /// The registry's (or user's) size and hash against what the source says now.
 fn check_expected(file: &PlannedFile, resolved: &Resolved) -> Result<(), Fail> {
     if let (Some(want), Some(got)) = (&file.expected_sha256, &resolved.sha256) {
@@ -448,6 +482,29 @@ mod tests {
 
     use super::*;
     use crate::{config::Config, download::plan::FileSource};
+
+    #[test]
+    fn a_stream_resumes_after_its_bytes_unless_the_file_changed() {
+        let (a, b) = (Some("a".to_string()), Some("b".to_string()));
+        // (on disk, saved identity, remote identity, remote size) -> offset
+        let cases = [
+            (0, None, None, None, 0),
+            (10, None, None, None, 10),
+            (10, a.as_ref(), a.as_ref(), Some(100), 10),
+            (10, a.as_ref(), b.as_ref(), Some(100), 0),
+            (10, a.as_ref(), None, Some(100), 10),
+            (10, None, b.as_ref(), Some(100), 10),
+            (100, a.as_ref(), a.as_ref(), Some(100), 100),
+            (120, a.as_ref(), a.as_ref(), Some(100), 0),
+        ];
+        for (on_disk, saved, remote, size, want) in cases {
+            assert_eq!(
+                resume_offset(on_disk, saved, remote, size),
+                want,
+                "{on_disk} {saved:?} {remote:?} {size:?}"
+            );
+        }
+    }
 
     #[test]
     fn only_a_partial_that_grew_is_progress() {
