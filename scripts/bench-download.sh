@@ -59,11 +59,23 @@ NGINX
 nginx -c "$work/nginx.conf"
 trap 'nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work/out"' EXIT
 
+# A valid safetensors file (the engine checks what it installs): one U8 tensor of random bytes.
 for gib in "${sizes[@]}"; do
-  f="$work/www/file-${gib}g.dat"
+  f="$work/www/file-${gib}g.safetensors"
   if [ ! -f "$f.sha256" ] || [ "$(stat -c %s "$f")" -ne $((gib << 30)) ]; then
     log "generating $gib GiB of random data"
-    (openssl enc -aes-128-ctr -pass pass:bench -nosalt -pbkdf2 </dev/zero 2>/dev/null || true) | head -c $((gib << 30)) >"$f"
+    rm -f "$work"/www/file-*; python3 - "$f" $((gib << 30)) <<'PY'
+import json, struct, sys
+path, total = sys.argv[1], int(sys.argv[2])
+n = total - 128
+for _ in range(8):  # the header's length depends on the number it holds: find the fixed point
+    header = json.dumps({"weight": {"dtype": "U8", "shape": [n], "data_offsets": [0, n]}})
+    header += " " * (-len(header) % 8)
+    n = total - 8 - len(header)
+assert 8 + len(header) + n == total and str(n) in header
+open(path, "wb").write(struct.pack("<Q", len(header)) + header.encode())
+PY
+    (openssl enc -aes-128-ctr -pass pass:bench -nosalt -pbkdf2 </dev/zero 2>/dev/null || true) | head -c $(( (gib << 30) - $(stat -c %s "$f") )) >>"$f"
     sha256sum "$f" | cut -d' ' -f1 >"$f.sha256"
   fi
 done
@@ -88,12 +100,12 @@ run() {
 
 export SSL_CERT_FILE="$work/ca.pem"
 for gib in "${sizes[@]}"; do
-  sha="$(cat "$work/www/file-${gib}g.dat.sha256")"
+  sha="$(cat "$work/www/file-${gib}g.safetensors.sha256")"
   for r in $(seq 1 "$reps"); do
     mode=disk; run disk "$gib" dd if=/dev/zero of="$work/out/f" bs=1M count=$((gib << 10)) conv=fdatasync
     for mode in $modes; do
       scheme=http; case "$mode" in https*) scheme=https;; esac
-      url="$scheme://127.0.0.1:${ports[$mode]}/file-${gib}g.dat"
+      url="$scheme://127.0.0.1:${ports[$mode]}/file-${gib}g.safetensors"
       log "$mode, $gib GiB, repetition $r of $reps"
       run "model-manager(verified)" "$gib" "$fetch" "$url" "$work/out/mm" "$sha"
       run "hf_transfer(x8)" "$gib" python3 -c "import hf_transfer,sys; hf_transfer.download('$url', '$work/out/f', max_files=8, chunk_size=10485760, parallel_failures=3, max_retries=3)"
