@@ -108,6 +108,8 @@ for gib in "${sizes[@]}"; do
       url="$scheme://127.0.0.1:${ports[$mode]}/file-${gib}g.safetensors"
       log "$mode, $gib GiB, repetition $r of $reps"
       run "model-manager(verified)" "$gib" "$fetch" "$url" "$work/out/mm" "$sha"
+      # The engine with one stream per file, as it was before ranged transfers.
+      [ "$mode" = http ] && run "model-manager(1-stream)" "$gib" env MODELS_DOWNLOAD_CONNECTIONS=1 "$fetch" "$url" "$work/out/mm" "$sha"
       run "hf_transfer(x8)" "$gib" python3 -c "import hf_transfer,sys; hf_transfer.download('$url', '$work/out/f', max_files=8, chunk_size=10485760, parallel_failures=3, max_retries=3)"
       run "aria2c(-x16)" "$gib" aria2c -q -x16 -s16 -k1M --file-allocation=none --ca-certificate="$work/ca.pem" -d "$work/out" -o f "$url"
       run "curl" "$gib" curl -sS --cacert "$work/ca.pem" -o "$work/out/f" "$url"
