@@ -360,6 +360,62 @@ async fn a_ranged_download_killed_mid_way_fetches_only_the_missing_ranges_after_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_link_that_changed_while_the_server_was_down_starts_over() {
+    let hub = hub::start().await;
+    let old = hub::safetensors(8 << 20, 32);
+    let new = hub::safetensors(8 << 20, 33);
+    let key = "url/big.safetensors";
+    hub.put(
+        key,
+        FakeFile {
+            throttle: Some(Duration::from_millis(60)),
+            ..FakeFile::new(old)
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let vars = [
+        ("MODELS_DOWNLOAD_CONNECTIONS", "4"),
+        ("MODELS_DOWNLOAD_RANGE_BYTES", "524288"),
+        ("MODELS_ALLOW_PRIVATE_URLS", "true"),
+    ];
+    let mut first = spawn(&models, &hub.base, &vars).await;
+    let url = format!("{}/blob/{key}", hub.cdn);
+    let added: Value = reqwest::Client::new()
+        .post(format!("{}/api/models", first.base))
+        .json(&json!({"url": url, "type": "lora"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, body) = start(&first, json!({"modelId": added["model"]["id"]})).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["jobId"].as_str().unwrap().to_string();
+    wait(&first, &id, |j| {
+        j["bytesDownloaded"].as_u64().unwrap_or(0) > 3 << 20
+    })
+    .await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    // The link now serves another file (another ETag); no hash is known to catch a mix.
+    hub.update(key, |f| {
+        f.bytes = bytes::Bytes::from(new.clone());
+        f.throttle = None;
+    });
+    let second = spawn(&models, &hub.base, &vars).await;
+    let j = wait(&second, &id, ended).await;
+    assert_eq!(j["status"], "completed", "{j}\n{}", second.log());
+    let installed = models.join("lora/big/big.safetensors");
+    assert!(
+        std::fs::read(installed).unwrap() == new,
+        "the old ranges were kept with the new file"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gated_job_interrupted_by_a_restart_waits_paused_for_its_token() {
     let hub = hub::start().await;
     let repo = "acme/gated-slow";

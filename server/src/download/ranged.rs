@@ -121,7 +121,7 @@ struct Shared<'a> {
     chunks: Chunks,
     /// Bytes of the file on disk or received, for progress.
     have: AtomicU64,
-    /// The ETag the first answer of this attempt carried: every range must match it.
+    /// The ETag every range must carry: the journal's (direct links), or the first answer's.
     etag: Mutex<Option<String>>,
     /// The file name a `Content-Disposition` gave.
     file_name: Mutex<Option<String>>,
@@ -162,6 +162,9 @@ impl Engine {
         }
         let missing = state.done.missing(size);
         let had = state.done.bytes();
+        // Without an identity from the source (a direct link), the ETag the ranges were
+        // fetched with is the identity: every answer must carry the same.
+        let known_etag = state.identity.clone().filter(|_| resolved.etag.is_none());
         let writer = RangedWriter::open(
             partial,
             journal_path(partial),
@@ -188,7 +191,7 @@ impl Engine {
             )),
             chunks: writer.chunks(),
             have: AtomicU64::new(had),
-            etag: Mutex::new(None),
+            etag: Mutex::new(known_etag),
             file_name: Mutex::new(None),
         };
         job.set_file_progress(index, had, Some(size));
@@ -311,7 +314,9 @@ impl Engine {
                 Fail::Retry(why) => retry(why, false),
                 other => RangeFail::Stop(Stop::Fail(other)),
             })?;
-        self.check_range_answer(shared, &response, start)?;
+        if let Some(first) = self.check_range_answer(shared, &response, start)? {
+            shared.chunks.identify(first).await;
+        }
         let mut pos = start;
         loop {
             let chunk = match tokio::time::timeout(self.stall, response.chunk()).await {
@@ -357,13 +362,14 @@ impl Engine {
         }
     }
 
-    /// A range answer must be the asked bytes of the same file.
+    /// A range answer must be the asked bytes of the same file. Returns the ETag when it is
+    /// the first one seen for a file its source gave no identity.
     fn check_range_answer(
         &self,
         shared: &Shared<'_>,
         response: &reqwest::Response,
         start: u64,
-    ) -> Result<(), RangeFail> {
+    ) -> Result<Option<String>, RangeFail> {
         let status = response.status();
         let stop = |f: Fail| Err(RangeFail::Stop(Stop::Fail(f)));
         match status {
@@ -422,12 +428,15 @@ impl Engine {
             let tag = tag.trim().trim_start_matches("W/").trim_matches('"');
             let mut first = shared.etag.lock().unwrap_or_else(|e| e.into_inner());
             match first.as_deref() {
-                None => *first = Some(tag.to_string()),
+                None => {
+                    *first = Some(tag.to_string());
+                    return Ok(Some(tag.to_string()).filter(|_| shared.resolved.etag.is_none()));
+                }
                 Some(seen) if seen != tag => return stop(Fail::Retry(CHANGED.into())),
                 Some(_) => {}
             }
         }
-        Ok(())
+        Ok(None)
     }
 }
 

@@ -50,7 +50,12 @@ impl RangeState {
 }
 
 enum Msg {
-    Data { offset: u64, bytes: Bytes },
+    Data {
+        offset: u64,
+        bytes: Bytes,
+    },
+    /// The remote file's ETag, when the source gave no identity: recorded once.
+    Identity(String),
     Finish,
 }
 
@@ -72,6 +77,11 @@ impl Chunks {
             .send(Msg::Data { offset, bytes })
             .await
             .map_err(|_| ())
+    }
+
+    /// Records the remote file's identity in the journal if it has none yet.
+    pub async fn identify(&self, etag: String) {
+        let _ = self.0.send(Msg::Identity(etag)).await;
     }
 }
 
@@ -188,6 +198,9 @@ impl Thread {
         while let Some(msg) = rx.blocking_recv() {
             match msg {
                 Msg::Data { offset, bytes } => self.write(offset, &bytes, path)?,
+                Msg::Identity(etag) => {
+                    self.state.identity.get_or_insert(etag);
+                }
                 Msg::Finish => {
                     self.file.sync_all()?;
                     return Ok(());
