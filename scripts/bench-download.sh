@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Download benchmark (not a test): Debian's nginx on loopback serves generated 2 GiB and 8 GiB
 # files; our engine (verified: sha256 + fsync + install), curl, a `curl | tee | sha256sum`
-# pipeline, aria2c -x16 and hf_transfer (max_files=8) each download them REPS times.
-# Prints medians of throughput (to disk, final sync included), CPU seconds and peak RSS.
+# pipeline, aria2c -x16 -s16 and hf_transfer (max_files=8) each download them REPS times, in
+# each mode: plain HTTP, HTTP capped at 40 MiB/s per connection (nginx `limit_rate 40m`, what a
+# CDN does to one stream), HTTPS (a throwaway CA made here), and HTTPS capped.
+# Prints medians of throughput (to disk, final sync included), CPU seconds and peak RSS, and
+# the disk's own speed (dd with fdatasync) to compare with min(disk, connections x cap).
 #   scripts/bench-download.sh [REPS] [SIZES_GIB...]     default: 3 reps, 2 and 8 GiB
 #   BENCH_TOOLS='model-manager|hf_transfer' limits the tools (a grep -E pattern).
+#   BENCH_MODES='http capped https https-capped' limits the modes (default: all four).
 source "$(dirname "$0")/env.sh"
 reps="${1:-3}"; shift || true
 if [ $# -gt 0 ]; then sizes=("$@"); else sizes=(2 8); fi
@@ -22,7 +26,21 @@ fetch="$CARGO_TARGET_DIR/release/examples/fetch"
 
 work="${BENCH_DIR:-$HOME/.cache/model-manager/bench}"
 mkdir -p "$work/www" "$work/out"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+modes="${BENCH_MODES:-http capped https https-capped}"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+declare -A ports=([http]="$(free_port)" [capped]="$(free_port)" [https]="$(free_port)" [https-capped]="$(free_port)")
+# A throwaway CA and a certificate for 127.0.0.1, trusted by every client through its option
+# or SSL_CERT_FILE (our engine's rustls reads the system roots, which that variable replaces).
+if [ ! -f "$work/ca.pem" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 30 \
+    -subj /CN=bench-ca -keyout "$work/ca.key" -out "$work/ca.pem" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=127.0.0.1 \
+    -keyout "$work/tls.key" -out "$work/tls.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$work/tls.ext"
+  openssl x509 -req -in "$work/tls.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" -CAcreateserial \
+    -days 30 -extfile "$work/tls.ext" -out "$work/tls.pem" 2>/dev/null
+fi
+tls="ssl_certificate $work/tls.pem; ssl_certificate_key $work/tls.key; ssl_protocols TLSv1.3;"
 cat >"$work/nginx.conf" <<NGINX
 worker_processes 2;
 $( [ "$(id -u)" -eq 0 ] && echo "user root;" )
@@ -32,26 +50,42 @@ events { worker_connections 256; }
 http {
   access_log off;
   sendfile on; tcp_nopush on;
-  server { listen 127.0.0.1:$port; root $work/www; }
+  server { listen 127.0.0.1:${ports[http]}; root $work/www; }
+  server { listen 127.0.0.1:${ports[capped]}; root $work/www; limit_rate 40m; }
+  server { listen 127.0.0.1:${ports[https]} ssl; $tls root $work/www; }
+  server { listen 127.0.0.1:${ports[https-capped]} ssl; $tls root $work/www; limit_rate 40m; }
 }
 NGINX
 nginx -c "$work/nginx.conf"
 trap 'nginx -c "$work/nginx.conf" -s stop 2>/dev/null || true; rm -rf "$work/out"' EXIT
 
+# A valid safetensors file (the engine checks what it installs): one U8 tensor of random bytes.
 for gib in "${sizes[@]}"; do
-  f="$work/www/file-${gib}g.dat"
+  f="$work/www/file-${gib}g.safetensors"
   if [ ! -f "$f.sha256" ] || [ "$(stat -c %s "$f")" -ne $((gib << 30)) ]; then
     log "generating $gib GiB of random data"
-    (openssl enc -aes-128-ctr -pass pass:bench -nosalt -pbkdf2 </dev/zero 2>/dev/null || true) | head -c $((gib << 30)) >"$f"
+    rm -f "$work"/www/file-*; python3 - "$f" $((gib << 30)) <<'PY'
+import json, struct, sys
+path, total = sys.argv[1], int(sys.argv[2])
+n = total - 128
+for _ in range(8):  # the header's length depends on the number it holds: find the fixed point
+    header = json.dumps({"weight": {"dtype": "U8", "shape": [n], "data_offsets": [0, n]}})
+    header += " " * (-len(header) % 8)
+    n = total - 8 - len(header)
+assert 8 + len(header) + n == total and str(n) in header
+open(path, "wb").write(struct.pack("<Q", len(header)) + header.encode())
+PY
+    (openssl enc -aes-128-ctr -pass pass:bench -nosalt -pbkdf2 </dev/zero 2>/dev/null || true) | head -c $(( (gib << 30) - $(stat -c %s "$f") )) >>"$f"
     sha256sum "$f" | cut -d' ' -f1 >"$f.sha256"
   fi
 done
 
-# run NAME SIZE CMD... : one timed run; appends "name size seconds cpu rss_kb" to results.
+# run NAME SIZE CMD... : one timed run; appends "mode name size seconds cpu rss_kb" to results.
 results="$work/results.txt"; : >"$results"
 run() {
   local name="$1" gib="$2"; shift 2
-  echo "$name" | grep -qE "${BENCH_TOOLS:-.}" || return 0
+  if [ "$name" = disk ]; then :; else
+  echo "$name" | grep -qE "${BENCH_TOOLS:-.}" || return 0; fi
   rm -rf "$work/out"; mkdir -p "$work/out"
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
   local t0 t1
@@ -60,20 +94,29 @@ run() {
   sync -f "$work/out" 2>/dev/null || sync
   t1=$(date +%s.%N)
   read -r user sys rss <"$work/time.txt"
-  awk -v n="$name" -v g="$gib" -v a="$t0" -v b="$t1" -v u="$user" -v s="$sys" -v r="$rss" \
-    'BEGIN { printf "%s %s %.3f %.2f %s\n", n, g, b - a, u + s, r }' >>"$results"
+  awk -v m="$mode" -v n="$name" -v g="$gib" -v a="$t0" -v b="$t1" -v u="$user" -v s="$sys" -v r="$rss" \
+    'BEGIN { printf "%s %s %s %.3f %.2f %s\n", m, n, g, b - a, u + s, r }' >>"$results"
 }
 
+export SSL_CERT_FILE="$work/ca.pem"
 for gib in "${sizes[@]}"; do
-  url="http://127.0.0.1:$port/file-${gib}g.dat"
-  sha="$(cat "$work/www/file-${gib}g.dat.sha256")"
+  sha="$(cat "$work/www/file-${gib}g.safetensors.sha256")"
   for r in $(seq 1 "$reps"); do
-    log "$gib GiB, repetition $r of $reps"
-    run "model-manager(verified)" "$gib" "$fetch" "$url" "$work/out/mm" "$sha"
-    run "hf_transfer(x8)" "$gib" python3 -c "import hf_transfer,sys; hf_transfer.download('$url', '$work/out/f', max_files=8, chunk_size=10485760, parallel_failures=3, max_retries=3)"
-    run "aria2c(-x16)" "$gib" aria2c -q -x16 -s16 -k1M --file-allocation=none -d "$work/out" -o f "$url"
-    run "curl" "$gib" curl -sS -o "$work/out/f" "$url"
-    run "curl|tee|sha256sum" "$gib" bash -c "curl -sS '$url' | tee '$work/out/f' | sha256sum | grep -q '^$sha '"
+    mode=disk; run disk "$gib" dd if=/dev/zero of="$work/out/f" bs=1M count=$((gib << 10)) conv=fdatasync
+    for mode in $modes; do
+      scheme=http; case "$mode" in https*) scheme=https;; esac
+      url="$scheme://127.0.0.1:${ports[$mode]}/file-${gib}g.safetensors"
+      log "$mode, $gib GiB, repetition $r of $reps"
+      run "model-manager(verified)" "$gib" "$fetch" "$url" "$work/out/mm" "$sha"
+      # The engine with one stream per file, as it was before ranged transfers.
+      [ "$mode" = http ] && run "model-manager(1-stream)" "$gib" env MODELS_DOWNLOAD_CONNECTIONS=1 "$fetch" "$url" "$work/out/mm" "$sha"
+      run "hf_transfer(x8)" "$gib" python3 -c "import hf_transfer,sys; hf_transfer.download('$url', '$work/out/f', max_files=8, chunk_size=10485760, parallel_failures=3, max_retries=3)"
+      run "aria2c(-x16)" "$gib" aria2c -q -x16 -s16 -k1M --file-allocation=none --ca-certificate="$work/ca.pem" -d "$work/out" -o f "$url"
+      run "curl" "$gib" curl -sS --cacert "$work/ca.pem" -o "$work/out/f" "$url"
+      case "$mode" in *capped) ;; *)
+        run "curl|tee|sha256sum" "$gib" bash -c "curl -sS --cacert '$work/ca.pem' '$url' | tee '$work/out/f' | sha256sum | grep -q '^$sha '";;
+      esac
+    done
   done
 done
 
@@ -81,18 +124,23 @@ python3 - "$results" <<'PY'
 import statistics, sys, collections
 rows = collections.defaultdict(list)
 for line in open(sys.argv[1]):
-    name, gib, secs, cpu, rss = line.split()
-    rows[(int(gib), name)].append((float(secs), float(cpu), int(rss)))
-print(f"\n{'tool':<26}{'size':>6}{'MB/s (median)':>15}{'CPU s':>8}{'peak RSS MiB':>14}{'vs hf_transfer':>16}")
-for gib in sorted({g for g, _ in rows}):
-    ref = statistics.median(s for s, _, _ in rows[(gib, 'hf_transfer(x8)')]) if (gib, 'hf_transfer(x8)') in rows else None
-    for (g, name), runs in sorted(rows.items(), key=lambda kv: statistics.median(r[0] for r in kv[1])):
-        if g != gib:
-            continue
-        secs = statistics.median(r[0] for r in runs)
-        cpu = statistics.median(r[1] for r in runs)
-        rss = max(r[2] for r in runs) / 1024
-        mbs = gib * 2**30 / secs / 1e6
-        ratio = f"{ref / secs:.2f}x" if ref else "-"
-        print(f"{name:<26}{gib:>4}G {mbs:>14.0f}{cpu:>8.1f}{rss:>14.1f}{ratio:>16}")
+    mode, name, gib, secs, cpu, rss = line.split()
+    rows[(mode, int(gib), name)].append((float(secs), float(cpu), int(rss)))
+med = lambda runs, i: statistics.median(r[i] for r in runs)
+mibs = lambda gib, runs: gib * 1024 / med(runs, 0)
+print(f"\n{'mode':<14}{'tool':<26}{'size':>6}{'MiB/s':>8}{'CPU s':>8}{'CPU s/GiB':>10}{'peak RSS MiB':>14}{'vs best peer':>14}")
+for (mode, gib) in sorted({(m, g) for m, g, _ in rows if m != 'disk'}):
+    here = {n: r for (m, g, n), r in rows.items() if m == mode and g == gib}
+    peers = [mibs(gib, r) for n, r in here.items() if not n.startswith('model-manager')]
+    best = max(peers) if peers else None
+    for name, runs in sorted(here.items(), key=lambda kv: -mibs(gib, kv[1])):
+        speed = mibs(gib, runs)
+        ratio = f"{speed / best:.2f}x" if best else "-"
+        print(f"{mode:<14}{name:<26}{gib:>4}G {speed:>8.0f}{med(runs, 1):>8.1f}{med(runs, 1) / gib:>10.2f}{max(r[2] for r in runs) / 1024:>14.1f}{ratio:>14}")
+    if 'capped' in mode and ('disk', gib, 'disk') in rows:
+        disk = mibs(gib, rows[('disk', gib, 'disk')])
+        bound = min(disk, 16 * 40)
+        ours = [mibs(gib, r) for n, r in here.items() if n.startswith('model-manager')]
+        if ours:
+            print(f"{'':<14}disk {disk:.0f} MiB/s, 16 connections x 40 MiB/s = 640: ours is {ours[0] / bound:.2f}x min(disk, connections x cap)")
 PY

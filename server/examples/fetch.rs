@@ -3,6 +3,9 @@
 //! `scripts/bench-download.sh`; not part of the app.
 //!
 //!     cargo run --release -p server --example fetch -- <url> <models-dir> [sha256]
+//!
+//! `MODELS_DOWNLOAD_*` variables of the environment apply (e.g. `MODELS_DOWNLOAD_CONNECTIONS=1`
+//! for one stream per file).
 
 use std::time::{Duration, Instant};
 
@@ -23,6 +26,7 @@ async fn main() -> anyhow::Result<()> {
         "MODELS_DIR" => Some(dir.clone()),
         "MODELS_ALLOW_PRIVATE_URLS" => Some("true".into()),
         "MODELS_MIN_FREE_BYTES" => Some("0".into()),
+        _ if name.starts_with("MODELS_DOWNLOAD_") => std::env::var(name).ok(),
         _ => None,
     })?;
     let service = Service::new(config)?;

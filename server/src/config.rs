@@ -46,6 +46,13 @@ pub struct Config {
     pub http_body_idle_timeout_secs: u64,
     /// Connections served at once (`MODELS_HTTP_MAX_CONNECTIONS`).
     pub http_max_connections: usize,
+    /// Connections per large file (`MODELS_DOWNLOAD_CONNECTIONS`, 1 = one stream).
+    pub download_connections: usize,
+    /// Bytes per ranged request (`MODELS_DOWNLOAD_RANGE_BYTES`); files of at least four of
+    /// them are fetched as parallel ranges.
+    pub download_range_bytes: u64,
+    /// All downloads together, in bytes per second (`MODELS_DOWNLOAD_LIMIT`); 0 = no limit.
+    pub download_limit: u64,
 }
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
@@ -165,7 +172,39 @@ impl Config {
             http_body_idle_timeout_secs: number("MODELS_HTTP_IDLE_TIMEOUT_SECS", 60)?.max(1),
             http_max_connections: number("MODELS_HTTP_MAX_CONNECTIONS", 256)?.clamp(1, 65_536)
                 as usize,
+            download_connections: number("MODELS_DOWNLOAD_CONNECTIONS", 16)?.clamp(1, 64) as usize,
+            download_range_bytes: number("MODELS_DOWNLOAD_RANGE_BYTES", 16 << 20)?.max(64 << 10),
+            download_limit: rate(get("MODELS_DOWNLOAD_LIMIT"))?,
         })
+    }
+}
+
+/// A rate such as `200M` (bytes per second; K, M, G are powers of 1024, as in aria2c and
+/// curl); empty or 0 means no limit.
+pub fn parse_rate(raw: &str) -> Option<u64> {
+    let raw = raw.trim();
+    let (digits, unit) = match raw.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => raw.split_at(i),
+        None => (raw, ""),
+    };
+    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches("B") {
+        "" => 0,
+        "K" | "KI" => 10,
+        "M" | "MI" => 20,
+        "G" | "GI" => 30,
+        _ => return None,
+    };
+    digits.parse::<u64>().ok()?.checked_mul(1 << shift)
+}
+
+fn rate(value: Option<String>) -> Result<u64, ConfigError> {
+    match value {
+        None => Ok(0),
+        Some(raw) => parse_rate(&raw).ok_or(ConfigError::Invalid {
+            name: "MODELS_DOWNLOAD_LIMIT",
+            value: raw,
+            reason: "expected bytes per second, for example 200M (K, M, G = 1024, 1024², 1024³), or 0 for no limit",
+        }),
     }
 }
 
@@ -194,6 +233,9 @@ impl std::fmt::Debug for Config {
             .field("upload_max_bytes", &self.upload_max_bytes)
             .field("max_concurrent_downloads", &self.max_concurrent_downloads)
             .field("min_free_bytes", &self.min_free_bytes)
+            .field("download_connections", &self.download_connections)
+            .field("download_range_bytes", &self.download_range_bytes)
+            .field("download_limit", &self.download_limit)
             .finish()
     }
 }
@@ -246,6 +288,23 @@ mod tests {
         assert!(err.to_string().contains("MODELS_ALLOW_PRIVATE_URLS"));
         let err = config(&[("MODELS_DOWNLOAD_MAX_ATTEMPTS", "many")]).unwrap_err();
         assert!(err.to_string().contains("MODELS_DOWNLOAD_MAX_ATTEMPTS"));
+    }
+
+    #[test]
+    fn download_limits_read_human_rates() {
+        assert_eq!(parse_rate("200M"), Some(200 << 20));
+        assert_eq!(parse_rate("1536k"), Some(1536 << 10));
+        assert_eq!(parse_rate("2GiB"), Some(2 << 30));
+        assert_eq!(parse_rate("0"), Some(0));
+        assert_eq!(parse_rate("12345"), Some(12345));
+        assert_eq!(parse_rate("fast"), None);
+        assert_eq!(parse_rate("10T"), None);
+        let c = config(&[("MODELS_DOWNLOAD_LIMIT", "40M")]).unwrap();
+        assert_eq!(c.download_limit, 40 << 20);
+        assert_eq!(config(&[]).unwrap().download_limit, 0);
+        assert_eq!(config(&[]).unwrap().download_connections, 16);
+        let err = config(&[("MODELS_DOWNLOAD_LIMIT", "lots")]).unwrap_err();
+        assert!(err.to_string().contains("MODELS_DOWNLOAD_LIMIT"), "{err}");
     }
 
     #[test]

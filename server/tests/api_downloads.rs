@@ -297,18 +297,28 @@ async fn a_changed_etag_starts_the_file_over_with_the_new_content() {
     env.hub.put(
         key,
         FakeFile {
-            drop_after: Some(400_000),
-            throttle: Some(Duration::from_millis(5)),
+            drop_after: Some(700_000),
+            throttle: Some(Duration::from_millis(20)),
             ..FakeFile::new(old)
         },
     );
     let model = env.add_custom(json!({"name": "Evolving", "huggingfaceRepo": "acme/evolving", "huggingfaceFiles": ["model.safetensors"], "huggingfaceToken": hub::GOOD_TOKEN})).await;
-    // The custom model recorded no hash (the fake API has no such repo); swap the content now.
+    let id = env.start(json!({"modelId": model})).await;
+    // Mid-download: part of the old file is on disk when the file changes on the server (a
+    // new ETag); the connection then drops and the resume finds the new version.
+    env.wait(&id, |j| {
+        j["bytesDownloaded"].as_u64().unwrap_or(0) > 100_000
+    })
+    .await;
     env.hub
         .update(key, |f| f.bytes = bytes::Bytes::from(new.clone()));
-    let id = env.start(json!({"modelId": model})).await;
     let job = env.finished(&id).await;
     assert_eq!(job["status"], "completed", "{job}");
+    let resumed: Vec<_> = env.hub.seen().into_iter().skip(1).collect();
+    assert!(
+        resumed.iter().all(|s| s.range.is_none()),
+        "the new content was fetched from its start, not resumed: {resumed:?}"
+    );
     let path = env
         .server
         .models_dir

@@ -312,6 +312,110 @@ async fn a_server_killed_mid_download_resumes_from_its_journal() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ranged_download_killed_mid_way_fetches_only_the_missing_ranges_after_a_restart() {
+    let hub = hub::start().await;
+    let bytes = hub::safetensors(16 << 20, 31);
+    let size = bytes.len() as u64;
+    let key =
+        "hf/ostris/zimage_turbo_training_adapter/zimage_turbo_training_adapter_v2.safetensors";
+    hub.put(
+        key,
+        FakeFile {
+            throttle: Some(Duration::from_millis(120)),
+            ..FakeFile::new(bytes.clone())
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let ranged = [
+        ("MODELS_DOWNLOAD_CONNECTIONS", "4"),
+        ("MODELS_DOWNLOAD_RANGE_BYTES", "1048576"),
+    ];
+    let mut first = spawn(&models, &hub.base, &ranged).await;
+    let (status, body) = start(&first, json!({"modelId": "zimage-turbo-training-adapter"})).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["jobId"].as_str().unwrap().to_string();
+    wait(&first, &id, |j| {
+        j["bytesDownloaded"].as_u64().unwrap_or(0) > size / 2
+    })
+    .await;
+    first.child.kill().unwrap(); // SIGKILL mid-download, several ranges done
+    first.child.wait().unwrap();
+    let served_before = hub.served();
+    let journal = models.join(".downloads/zimage-turbo-training-adapter.parts/0.ranges.json");
+    assert!(journal.exists(), "no range journal after the kill");
+
+    hub.update(key, |f| f.throttle = None);
+    let second = spawn(&models, &hub.base, &ranged).await;
+    let j = wait(&second, &id, ended).await;
+    assert_eq!(j["status"], "completed", "{j}\n{}", second.log());
+    let installed = models
+        .join("adapter/zimage-turbo-training-adapter/zimage_turbo_training_adapter_v2.safetensors");
+    assert_eq!(std::fs::read(installed).unwrap(), bytes);
+    let twice = hub.served() - size;
+    assert!(
+        twice < size / 10,
+        "{twice} of {size} bytes were served twice ({served_before} before the kill)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_link_that_changed_while_the_server_was_down_starts_over() {
+    let hub = hub::start().await;
+    let old = hub::safetensors(8 << 20, 32);
+    let new = hub::safetensors(8 << 20, 33);
+    let key = "url/big.safetensors";
+    hub.put(
+        key,
+        FakeFile {
+            throttle: Some(Duration::from_millis(60)),
+            ..FakeFile::new(old)
+        },
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let vars = [
+        ("MODELS_DOWNLOAD_CONNECTIONS", "4"),
+        ("MODELS_DOWNLOAD_RANGE_BYTES", "524288"),
+        ("MODELS_ALLOW_PRIVATE_URLS", "true"),
+    ];
+    let mut first = spawn(&models, &hub.base, &vars).await;
+    let url = format!("{}/blob/{key}", hub.cdn);
+    let added: Value = reqwest::Client::new()
+        .post(format!("{}/api/models", first.base))
+        .json(&json!({"url": url, "type": "lora"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (status, body) = start(&first, json!({"modelId": added["model"]["id"]})).await;
+    assert_eq!(status, 202, "{body}");
+    let id = body["jobId"].as_str().unwrap().to_string();
+    wait(&first, &id, |j| {
+        j["bytesDownloaded"].as_u64().unwrap_or(0) > 3 << 20
+    })
+    .await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    // The link now serves another file (another ETag); no hash is known to catch a mix.
+    hub.update(key, |f| {
+        f.bytes = bytes::Bytes::from(new.clone());
+        f.throttle = None;
+    });
+    let second = spawn(&models, &hub.base, &vars).await;
+    let j = wait(&second, &id, ended).await;
+    assert_eq!(j["status"], "completed", "{j}\n{}", second.log());
+    let installed = models.join("lora/big/big.safetensors");
+    assert!(
+        std::fs::read(installed).unwrap() == new,
+        "the old ranges were kept with the new file"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gated_job_interrupted_by_a_restart_waits_paused_for_its_token() {
     let hub = hub::start().await;
     let repo = "acme/gated-slow";

@@ -4,9 +4,13 @@
 
 mod cleanup;
 mod journal;
+mod limit;
 pub(crate) mod net;
 pub mod plan;
 mod progress;
+mod ranged;
+mod ranged_writer;
+mod ranges;
 mod resolve;
 mod retry;
 mod transfer;
@@ -62,6 +66,14 @@ pub struct Engine {
     stall: Duration,
     /// Free space writers leave on the volume (`MODELS_MIN_FREE_BYTES`).
     min_free_bytes: u64,
+    /// Connections per large file (`MODELS_DOWNLOAD_CONNECTIONS`).
+    connections: usize,
+    /// Bytes per ranged request (`MODELS_DOWNLOAD_RANGE_BYTES`).
+    range_bytes: u64,
+    /// Every connection of every job together (`MODELS_DOWNLOAD_LIMIT`).
+    limit: limit::RateLimit,
+    /// Ranged connections open per host, all jobs together: at most `connections`.
+    hosts: Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
 }
 
 impl Engine {
@@ -97,6 +109,10 @@ impl Engine {
             max_attempts: config.download_max_attempts,
             stall,
             min_free_bytes: config.min_free_bytes,
+            connections: config.download_connections,
+            range_bytes: config.download_range_bytes,
+            limit: limit::RateLimit::new(config.download_limit),
+            hosts: Mutex::new(std::collections::HashMap::new()),
         }
     }
 }

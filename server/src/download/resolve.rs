@@ -7,7 +7,10 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{net, plan::FileSource, progress::Job, Engine, Fail};
-use crate::storage::hashing;
+use crate::{
+    sources::huggingface::{self, Refusal},
+    storage::hashing,
+};
 
 /// Where to GET a file and what to expect of it.
 #[derive(Debug, Clone)]
@@ -391,25 +394,23 @@ fn hf_failure(
     endpoint: &str,
 ) -> Fail {
     let status = response.status();
-    if transient_status(status) {
-        return Fail::Retry(format!("Hugging Face answered {status}"));
-    }
     let code = header_str(response, "x-error-code").unwrap_or_default();
     let page = format!("{endpoint}/{repo}");
-    Fail::Fatal(match (status.as_u16(), code.as_str()) {
-        (401, "GatedRepo") => AppError::new(
+    Fail::Fatal(match huggingface::classify(status.as_u16(), &code, had_token) {
+        Refusal::Transient => return Fail::Retry(format!("Hugging Face answered {status}")),
+        Refusal::Gated => AppError::new(
             ErrorCode::TokenRequired,
             format!("{repo} is gated: accept its licence at {page} and give a Hugging Face read token"),
         ),
-        (403, "GatedRepo") => AppError::new(
+        Refusal::NotGranted => AppError::new(
             ErrorCode::AccessDenied,
             format!("the token is not authorised for {repo}: request access at {page} with the account that owns the token"),
         ),
-        (401, "") if had_token => AppError::new(
+        Refusal::BadToken => AppError::new(
             ErrorCode::AccessDenied,
             "Hugging Face rejected the token: check that it is a valid read token",
         ),
-        (401 | 404, "RepoNotFound") | (401, "") => AppError::new(
+        Refusal::NoRepo => AppError::new(
             ErrorCode::NotFound,
             if had_token {
                 format!("repo {repo} not found on Hugging Face")
@@ -417,10 +418,10 @@ fn hf_failure(
                 format!("repo {repo} not found on Hugging Face (if it is private, give a token)")
             },
         ),
-        (404, "RevisionNotFound") => AppError::new(ErrorCode::NotFound, format!("{repo} has no revision {revision}")),
-        (404, _) => AppError::new(ErrorCode::NotFound, format!("file {path} not found in {repo}")),
-        (403, _) => AppError::new(ErrorCode::AccessDenied, format!("Hugging Face refused access to {repo}")),
-        _ => AppError::new(ErrorCode::Upstream, format!("Hugging Face answered {status} for {repo}/{path}")),
+        Refusal::NoRevision => AppError::new(ErrorCode::NotFound, format!("{repo} has no revision {revision}")),
+        Refusal::NotFound => AppError::new(ErrorCode::NotFound, format!("file {path} not found in {repo}")),
+        Refusal::Denied => AppError::new(ErrorCode::AccessDenied, format!("Hugging Face refused access to {repo}")),
+        Refusal::Other => AppError::new(ErrorCode::Upstream, format!("Hugging Face answered {status} for {repo}/{path}")),
     })
 }
 

@@ -14,6 +14,7 @@ use super::{
     net,
     plan::PlannedFile,
     progress::Job,
+    ranged::{self, Stop},
     resolve::{HubIdentity, Resolved},
     writer::Writer,
     Engine, Fail,
@@ -36,9 +37,9 @@ pub struct Fetched {
 /// What the partial file was downloaded from, kept beside it to decide whether to resume.
 #[derive(Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Meta {
-    identity: Option<String>,
-    size: Option<u64>,
+pub(super) struct Meta {
+    pub identity: Option<String>,
+    pub size: Option<u64>,
 }
 
 impl Engine {
@@ -52,6 +53,7 @@ impl Engine {
         let meta_path = partial.with_extension("meta.json");
         let mut carried: Option<(Sha256, u64)> = None;
         let mut file_name = None;
+        let mut ranges_ok = true;
         let mut retries = self.retries(
             job,
             file.dest.clone(),
@@ -66,6 +68,7 @@ impl Engine {
                 &meta_path,
                 &mut carried,
                 &mut file_name,
+                &mut ranges_ok,
             );
             match retries.run(attempt).await {
                 Ok(fetched) => return Ok(fetched),
@@ -84,6 +87,7 @@ impl Engine {
         meta_path: &Path,
         carried: &mut Option<(Sha256, u64)>,
         file_name: &mut Option<String>,
+        ranges_ok: &mut bool,
     ) -> Result<Fetched, Fail> {
         let tokens = job.tokens();
         let resolved = self
@@ -94,23 +98,69 @@ impl Engine {
             )
             .await?;
         check_expected(file, &resolved)?;
-        let expected_size = file.expected_size.or(resolved.size);
+        let mut expected_size = file.expected_size.or(resolved.size);
+        if expected_size.is_none() && *ranges_ok && self.connections > 1 {
+            expected_size = self.probe_size(&resolved).await?;
+            *ranges_ok = expected_size.is_some();
+        }
+        if let Some(size) = expected_size.filter(|s| *ranges_ok && self.ranged(Some(*s))) {
+            match self
+                .attempt_ranged(job, index, &resolved, size, partial, carried)
+                .await
+            {
+                Err(Stop::NoRanges) => {
+                    tracing::info!(job = %job.id, file = %file.dest, "the server ignores Range; one stream");
+                    *ranges_ok = false;
+                }
+                Err(Stop::Fail(fail)) => return Err(fail),
+                Ok(fetched) => {
+                    return Ok(Fetched {
+                        file_name: fetched.file_name.or(file_name.clone()),
+                        ..fetched
+                    })
+                }
+            }
+        }
+        self.attempt_stream(
+            job,
+            index,
+            (file, partial, meta_path),
+            &resolved,
+            expected_size,
+            carried,
+            file_name,
+        )
+        .await
+    }
 
+    /// One attempt as a single GET, resumed with `Range` from the partial file.
+    #[allow(clippy::too_many_arguments)]
+    async fn attempt_stream(
+        &self,
+        job: &Job,
+        index: usize,
+        (file, partial, meta_path): (&PlannedFile, &Path, &Path),
+        resolved: &Resolved,
+        expected_size: Option<u64>,
+        carried: &mut Option<(Sha256, u64)>,
+        file_name: &mut Option<String>,
+    ) -> Result<Fetched, Fail> {
         let mut meta: Meta = std::fs::read(meta_path)
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or_default();
-        let on_disk = std::fs::metadata(partial).map(|m| m.len()).unwrap_or(0);
-        let mut offset = on_disk;
-        if resolved.etag.is_some() && meta.identity.is_some() && resolved.etag != meta.identity {
+        let on_disk = ranged::single_stream_offset(partial);
+        let mut offset = resume_offset(
+            on_disk,
+            meta.identity.as_ref(),
+            resolved.etag.as_ref(),
+            expected_size,
+        );
+        if offset < on_disk {
             tracing::info!(job = %job.id, file = %file.dest, "the remote file changed; starting it over");
-            offset = 0;
-        }
-        if expected_size.is_some_and(|s| offset > s) {
-            offset = 0;
         }
 
-        let response = self.get_following(&resolved, offset).await?;
+        let response = self.get_following(resolved, offset, None).await?;
         let status = response.status();
         let identity = resolved.etag.clone().or_else(|| {
             response
@@ -153,13 +203,7 @@ impl Engine {
             }
             StatusCode::RANGE_NOT_SATISFIABLE if expected_size == Some(offset) && offset > 0 => {
                 return self
-                    .complete(
-                        partial,
-                        offset,
-                        carried.take(),
-                        file_name.clone(),
-                        &resolved,
-                    )
+                    .complete(partial, offset, carried.take(), file_name.clone(), resolved)
                     .await;
             }
             StatusCode::RANGE_NOT_SATISFIABLE => {
@@ -236,6 +280,7 @@ impl Engine {
                             "the server sent more bytes than the file has",
                         )));
                     }
+                    self.limit.take(chunk.len() as u64).await;
                     if let Err(e) = writer.send(chunk).await {
                         break Err(disk_error(&e));
                     }
@@ -299,10 +344,12 @@ impl Engine {
 
     /// GET, following redirects by hand: the token only to its own origin, and every hop of a
     /// user-typed link through the address check.
-    async fn get_following(
+    /// Asks for the bytes from `offset` (to `last` included, when given).
+    pub(super) async fn get_following(
         &self,
         resolved: &Resolved,
         offset: u64,
+        last: Option<u64>,
     ) -> Result<reqwest::Response, Fail> {
         let client = if resolved.check_public {
             &self.links
@@ -319,8 +366,9 @@ impl Engine {
             let mut request = client
                 .get(url.clone())
                 .header(header::ACCEPT_ENCODING, "identity");
-            if offset > 0 {
-                request = request.header(header::RANGE, format!("bytes={offset}-"));
+            if offset > 0 || last.is_some() {
+                let last = last.map(|l| l.to_string()).unwrap_or_default();
+                request = request.header(header::RANGE, format!("bytes={offset}-{last}"));
             }
             if let Some((origin, token)) = &resolved.auth {
                 request = net::with_token(request, &url, origin, Some(token));
@@ -340,6 +388,22 @@ impl Engine {
             return Ok(response);
         }
         Err(Fail::Retry("too many redirects".into()))
+    }
+}
+
+/// Where a one-stream attempt resumes: after the `on_disk` bytes, unless the remote file is
+/// another one now (its identity changed, or it is shorter than what we have).
+fn resume_offset(
+    on_disk: u64,
+    saved: Option<&String>,
+    remote: Option<&String>,
+    size: Option<u64>,
+) -> u64 {
+    let changed = matches!((saved, remote), (Some(a), Some(b)) if a != b);
+    if changed || size.is_some_and(|s| on_disk > s) {
+        0
+    } else {
+        on_disk
     }
 }
 
@@ -375,7 +439,7 @@ fn content_range_start(response: &reqwest::Response) -> Option<u64> {
 }
 
 /// A JSON or HTML body is never saved as a model.
-fn content_type_is_page(response: &reqwest::Response) -> bool {
+pub(super) fn content_type_is_page(response: &reqwest::Response) -> bool {
     response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -383,7 +447,7 @@ fn content_type_is_page(response: &reqwest::Response) -> bool {
         .is_some_and(|ct| ct.starts_with("text/html") || ct.starts_with("application/json"))
 }
 
-fn disk_error(e: &std::io::Error) -> Fail {
+pub(super) fn disk_error(e: &std::io::Error) -> Fail {
     let code = if e.kind() == std::io::ErrorKind::StorageFull {
         ErrorCode::InsufficientStorage
     } else {
@@ -418,6 +482,29 @@ mod tests {
 
     use super::*;
     use crate::{config::Config, download::plan::FileSource};
+
+    #[test]
+    fn a_stream_resumes_after_its_bytes_unless_the_file_changed() {
+        let (a, b) = (Some("a".to_string()), Some("b".to_string()));
+        // (on disk, saved identity, remote identity, remote size) -> offset
+        let cases = [
+            (0, None, None, None, 0),
+            (10, None, None, None, 10),
+            (10, a.as_ref(), a.as_ref(), Some(100), 10),
+            (10, a.as_ref(), b.as_ref(), Some(100), 0),
+            (10, a.as_ref(), None, Some(100), 10),
+            (10, None, b.as_ref(), Some(100), 10),
+            (100, a.as_ref(), a.as_ref(), Some(100), 100),
+            (120, a.as_ref(), a.as_ref(), Some(100), 0),
+        ];
+        for (on_disk, saved, remote, size, want) in cases {
+            assert_eq!(
+                resume_offset(on_disk, saved, remote, size),
+                want,
+                "{on_disk} {saved:?} {remote:?} {size:?}"
+            );
+        }
+    }
 
     #[test]
     fn only_a_partial_that_grew_is_progress() {
@@ -469,7 +556,7 @@ mod tests {
             url: format!("http://rebind.example:{port}/model.safetensors"),
         };
         let resolved = engine.resolve(&source, None, None).await.unwrap();
-        let failure = engine.get_following(&resolved, 0).await.unwrap_err();
+        let failure = engine.get_following(&resolved, 0, None).await.unwrap_err();
         assert_eq!(accepted.load(Ordering::SeqCst), 0, "connected to loopback");
         match failure {
             Fail::Fatal(e) => assert!(

@@ -169,21 +169,21 @@ fn write_loop(
 /// then written) drops it from the page cache. Dirty memory stays near two windows, the final
 /// fsync is short, and the kernel need not reclaim gigabytes of cache under pressure.
 /// Advisory only: errors are ignored, the final fsync still guarantees durability.
-struct Flusher {
+pub(super) struct Flusher {
     next: u64,
 }
 
 const WINDOW: u64 = 32 << 20;
 
 impl Flusher {
-    fn new(offset: u64) -> Self {
+    pub(super) fn new(offset: u64) -> Self {
         Self {
             next: offset - offset % WINDOW + WINDOW,
         }
     }
 
     #[cfg(target_os = "linux")]
-    fn written(&mut self, file: &File, len: u64) {
+    pub(super) fn written(&mut self, file: &File, len: u64) {
         use nix::fcntl::{posix_fadvise, PosixFadviseAdvice::POSIX_FADV_DONTNEED};
         let window = WINDOW as i64;
         while len >= self.next {
@@ -197,13 +197,13 @@ impl Flusher {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn written(&mut self, _file: &File, _len: u64) {}
+    pub(super) fn written(&mut self, _file: &File, _len: u64) {}
 }
 
 /// The free-space reserve, checked with the file system every `CHECK_EVERY` bytes rather
 /// than per write: between two checks the writer spends at most what the last one showed free
 /// above the reserve, so it stops before crossing it (other writers on the volume aside).
-struct Budget {
+pub(super) struct Budget {
     min_free: u64,
     /// Bytes that may still be written before the next check.
     left: u64,
@@ -212,13 +212,17 @@ struct Budget {
 const CHECK_EVERY: u64 = 8 << 20;
 
 impl Budget {
-    fn new(min_free: u64) -> Self {
+    pub(super) fn new(min_free: u64) -> Self {
         Self { min_free, left: 0 }
     }
 
     /// Accounts for writing `n` bytes, asking `free` for the volume's free space when the
     /// allowance of the last check is used up.
-    fn spend(&mut self, n: u64, free: impl FnOnce() -> io::Result<u64>) -> io::Result<()> {
+    pub(super) fn spend(
+        &mut self,
+        n: u64,
+        free: impl FnOnce() -> io::Result<u64>,
+    ) -> io::Result<()> {
         if n <= self.left {
             self.left -= n;
             return Ok(());
@@ -259,7 +263,7 @@ fn write_chunks(file: &mut File, chunks: &mut Vec<Bytes>) -> io::Result<()> {
     Ok(())
 }
 
-fn hash_prefix(file: &mut File, len: u64) -> io::Result<Sha256> {
+pub(super) fn hash_prefix(file: &mut File, len: u64) -> io::Result<Sha256> {
     let mut hasher = Sha256::new();
     file.seek(SeekFrom::Start(0))?;
     let mut reader = file.take(len);

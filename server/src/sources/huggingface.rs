@@ -9,6 +9,44 @@ use serde::Deserialize;
 use super::http_error;
 use crate::storage::{hashing, paths};
 
+/// What an error answer of the Hub means: one table for both paths, the API check when a model
+/// is added and the resolve and tree calls when it downloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// 408, 429, 5xx: try again later.
+    Transient,
+    /// A gated repo asked without a token.
+    Gated,
+    /// A gated repo whose licence the token's account has not been granted.
+    NotGranted,
+    /// The token itself is refused.
+    BadToken,
+    /// No such repo (or a private one, asked without a token).
+    NoRepo,
+    NoRevision,
+    /// What was asked for (the repo for the API check, the file or folder when downloading)
+    /// is not there.
+    NotFound,
+    /// Refused for another reason.
+    Denied,
+    Other,
+}
+
+/// The Hub's status and `X-Error-Code` as a `Refusal`.
+pub fn classify(status: u16, error_code: &str, had_token: bool) -> Refusal {
+    match (status, error_code) {
+        (408 | 429 | 500..=599, _) => Refusal::Transient,
+        (401, "GatedRepo") => Refusal::Gated,
+        (403, "GatedRepo") => Refusal::NotGranted,
+        (401, "") if had_token => Refusal::BadToken,
+        (401, _) | (404, "RepoNotFound") => Refusal::NoRepo,
+        (404, "RevisionNotFound") => Refusal::NoRevision,
+        (404, _) => Refusal::NotFound,
+        (403, _) => Refusal::Denied,
+        _ => Refusal::Other,
+    }
+}
+
 /// `owner/name` as the Hub accepts it: letters, digits, `-`, `_`, `.`; no `--` or `..`;
 /// not starting or ending with `-` or `.`; at most 96 characters each.
 pub fn validate_repo(repo: &str) -> Result<(), AppError> {
@@ -137,40 +175,14 @@ pub async fn check_repo(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_string();
-    match (status, error_code.as_str()) {
-        (200..=299, _) => {}
-        (401, "") if token.is_some() => {
-            return Err(AppError::invalid(
-                "huggingfaceToken",
-                "Hugging Face rejected the token: check that it is a valid read token",
-            ))
-        }
-        (401 | 404, "RepoNotFound") | (401 | 404, "") => {
-            return Err(AppError::invalid(
-                "huggingfaceRepo",
-                format!("Hugging Face has no repo {repo} (or it is private and needs a token)"),
-            ))
-        }
-        (404, "RevisionNotFound") => {
-            return Err(AppError::invalid(
-                "huggingfaceRevision",
-                format!("{repo} has no revision {revision}"),
-            ))
-        }
-        (403, _) => {
-            return Err(AppError::invalid(
-                "huggingfaceToken",
-                format!(
-                    "the token has no access to {repo}: accept its licence at {endpoint}/{repo}"
-                ),
-            ))
-        }
-        _ => {
-            return Err(AppError::new(
-                ErrorCode::Upstream,
-                format!("Hugging Face answered {status} for {repo}; try again later"),
-            ))
-        }
+    if !(200..300).contains(&status) {
+        return Err(refused(
+            classify(status, &error_code, token.is_some()),
+            status,
+            endpoint,
+            repo,
+            revision,
+        ));
     }
     let info: ApiRepo = response.json().await.map_err(|e| {
         AppError::new(
@@ -226,9 +238,62 @@ pub async fn check_repo(
     })
 }
 
+/// A refusal of the API check, on the form field a person can fix.
+fn refused(why: Refusal, status: u16, endpoint: &str, repo: &str, revision: &str) -> AppError {
+    match why {
+        Refusal::BadToken => AppError::invalid(
+            "huggingfaceToken",
+            "Hugging Face rejected the token: check that it is a valid read token",
+        ),
+        Refusal::NoRepo | Refusal::NotFound => AppError::invalid(
+            "huggingfaceRepo",
+            format!("Hugging Face has no repo {repo} (or it is private and needs a token)"),
+        ),
+        Refusal::NoRevision => AppError::invalid(
+            "huggingfaceRevision",
+            format!("{repo} has no revision {revision}"),
+        ),
+        Refusal::Gated | Refusal::NotGranted | Refusal::Denied => AppError::invalid(
+            "huggingfaceToken",
+            format!("the token has no access to {repo}: accept its licence at {endpoint}/{repo}"),
+        ),
+        Refusal::Transient | Refusal::Other => AppError::new(
+            ErrorCode::Upstream,
+            format!("Hugging Face answered {status} for {repo}; try again later"),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_table_reads_every_hub_refusal() {
+        let cases = [
+            (503, "", false, Refusal::Transient),
+            (429, "", true, Refusal::Transient),
+            (401, "GatedRepo", false, Refusal::Gated),
+            (403, "GatedRepo", true, Refusal::NotGranted),
+            (401, "", true, Refusal::BadToken),
+            (401, "", false, Refusal::NoRepo),
+            (401, "RepoNotFound", true, Refusal::NoRepo),
+            (404, "RepoNotFound", true, Refusal::NoRepo),
+            (404, "RevisionNotFound", false, Refusal::NoRevision),
+            (404, "EntryNotFound", false, Refusal::NotFound),
+            // A bare 404 means what was asked is missing, on both paths.
+            (404, "", false, Refusal::NotFound),
+            (403, "", true, Refusal::Denied),
+            (400, "", false, Refusal::Other),
+        ];
+        for (status, code, token, want) in cases {
+            assert_eq!(
+                classify(status, code, token),
+                want,
+                "{status} {code} {token}"
+            );
+        }
+    }
 
     #[test]
     fn repo_ids_follow_the_hub_rules() {

@@ -19,6 +19,7 @@ use axum::{
     Json, Router,
 };
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -40,6 +41,10 @@ pub struct FakeFile {
     pub throttle: Option<Duration>,
     /// `Content-Disposition` file name (CivitAI).
     pub disposition: Option<String>,
+    /// Signed CDN links stop working (403, as S3 answers) once `Hub::expire_links` is called.
+    pub expiring_links: bool,
+    /// The sha256 of `bytes`, worked out once by `Hub::put` and `Hub::update`.
+    pub known_sha: Option<String>,
 }
 
 impl FakeFile {
@@ -50,7 +55,9 @@ impl FakeFile {
         }
     }
     pub fn sha(&self) -> String {
-        format!("{:x}", Sha256::digest(&self.bytes))
+        self.known_sha
+            .clone()
+            .unwrap_or_else(|| format!("{:x}", Sha256::digest(&self.bytes)))
     }
 }
 
@@ -72,6 +79,33 @@ pub struct HubState {
     pub login_only: Mutex<Vec<u64>>,
     pub seen: Mutex<Vec<Seen>>,
     pub cdn: Mutex<String>,
+    /// Body bytes the CDN has sent, every request together.
+    pub served: std::sync::atomic::AtomicU64,
+    /// Signed links carry the epoch they were issued in; `expire_links` starts a new one.
+    pub link_epoch: std::sync::atomic::AtomicU64,
+    /// Bodies being sent now, and the most at any moment.
+    pub in_flight: std::sync::atomic::AtomicU64,
+    pub max_in_flight: std::sync::atomic::AtomicU64,
+}
+
+/// One body being sent, counted in `in_flight` until it ends or the client goes.
+struct Flight(Arc<HubState>);
+
+impl Flight {
+    fn start(state: Arc<HubState>) -> Self {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = state.in_flight.fetch_add(1, SeqCst) + 1;
+        state.max_in_flight.fetch_max(now, SeqCst);
+        Self(state)
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 pub struct Hub {
@@ -81,7 +115,9 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn put(&self, key: &str, file: FakeFile) {
+    pub fn put(&self, key: &str, mut file: FakeFile) {
+        file.known_sha = None;
+        file.known_sha = Some(file.sha());
         self.state
             .files
             .lock()
@@ -89,14 +125,11 @@ impl Hub {
             .insert(key.to_string(), file);
     }
     pub fn update(&self, key: &str, change: impl FnOnce(&mut FakeFile)) {
-        change(
-            self.state
-                .files
-                .lock()
-                .unwrap()
-                .get_mut(key)
-                .expect("known file"),
-        );
+        let mut files = self.state.files.lock().unwrap();
+        let file = files.get_mut(key).expect("known file");
+        change(file);
+        file.known_sha = None;
+        file.known_sha = Some(file.sha());
     }
     pub fn gate(&self, repo: &str) {
         self.state.gated.lock().unwrap().push(repo.to_string());
@@ -106,6 +139,22 @@ impl Hub {
     }
     pub fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
+    }
+    /// Body bytes the CDN has sent so far.
+    pub fn served(&self) -> u64 {
+        self.state.served.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// The most bodies the CDN was sending at one moment.
+    pub fn max_in_flight(&self) -> u64 {
+        self.state
+            .max_in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+    /// Every signed link issued so far expires.
+    pub fn expire_links(&self) {
+        self.state
+            .link_epoch
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -188,12 +237,13 @@ async fn resolve(
     };
     let sha = file.published_sha.clone().unwrap_or_else(|| file.sha());
     let cdn = state.cdn.lock().unwrap().clone();
+    let epoch = state.link_epoch.load(std::sync::atomic::Ordering::SeqCst);
     let _ = method;
     Response::builder()
         .status(StatusCode::FOUND)
         .header(
             header::LOCATION,
-            format!("{cdn}/blob/{key}?X-Amz-Signature=fake&Expires=1900000000"),
+            format!("{cdn}/blob/{key}?X-Amz-Signature=fake&Expires=1900000000&epoch={epoch}"),
         )
         .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
         .header("x-linked-etag", format!("\"{sha}\""))
@@ -290,6 +340,7 @@ async fn civitai_download(
 async fn cdn(
     State(state): State<Arc<HubState>>,
     Path(key): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
     headers: HeaderMap,
 ) -> Response {
     let range = headers
@@ -320,13 +371,36 @@ async fn cdn(
         });
         return StatusCode::NOT_FOUND.into_response();
     };
+    let epoch = state.link_epoch.load(std::sync::atomic::Ordering::SeqCst);
+    if file.expiring_links
+        && !query
+            .unwrap_or_default()
+            .ends_with(&format!("epoch={epoch}"))
+    {
+        state.seen.lock().unwrap().push(Seen {
+            key,
+            range,
+            auth,
+            status: 403,
+        });
+        return Response::builder()
+            .status(StatusCode::FORBIDDEN)
+            .header(header::CONTENT_TYPE, "application/xml")
+            .body(Body::from(
+                "<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>",
+            ))
+            .unwrap();
+    }
     let len = file.bytes.len() as u64;
-    let start = range
+    let asked = range
         .as_deref()
         .filter(|_| !file.ignore_range)
         .and_then(|r| r.strip_prefix("bytes="))
-        .and_then(|r| r.split('-').next())
-        .and_then(|s| s.parse::<u64>().ok());
+        .and_then(|r| r.split_once('-'));
+    let start = asked.and_then(|(s, _)| s.parse::<u64>().ok());
+    let last = asked
+        .and_then(|(_, e)| e.parse::<u64>().ok())
+        .map_or(len.saturating_sub(1), |e| e.min(len.saturating_sub(1)));
     let status = match start {
         Some(s) if s >= len => {
             state.seen.lock().unwrap().push(Seen {
@@ -351,20 +425,31 @@ async fn cdn(
         status: status.as_u16(),
     });
     let from = start.unwrap_or(0);
-    let body = file.bytes.slice(from as usize..);
+    let to = if start.is_some() { last + 1 } else { len };
+    let body = file.bytes.slice(from as usize..to as usize);
     let drop_after = file.drop_after;
     let throttle = file.throttle;
-    let stream = async_stream(body, drop_after, throttle);
+    let served = state.clone();
+    let flight = Flight::start(state.clone());
+    let stream = async_stream(body, drop_after, throttle).map(move |chunk| {
+        let _ = &flight;
+        if let Ok(c) = &chunk {
+            served
+                .served
+                .fetch_add(c.len() as u64, std::sync::atomic::Ordering::SeqCst);
+        }
+        chunk
+    });
     let mut response = Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/octet-stream")
         .header(header::ACCEPT_RANGES, "bytes")
-        .header(header::CONTENT_LENGTH, (len - from).to_string())
+        .header(header::CONTENT_LENGTH, (to - from).to_string())
         .header(header::ETAG, format!("\"{}\"", file.sha()));
     if status == StatusCode::PARTIAL_CONTENT {
         response = response.header(
             header::CONTENT_RANGE,
-            format!("bytes {from}-{}/{len}", len - 1),
+            format!("bytes {from}-{}/{len}", to - 1),
         );
     }
     if let Some(name) = &file.disposition {
