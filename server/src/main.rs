@@ -1,7 +1,13 @@
+use std::time::Duration;
+
 use anyhow::Context;
 use leptos::config::get_configuration;
 use server::{app_router, config::Config, serve, service::Service, HttpLimits};
 use tracing_subscriber::EnvFilter;
+
+/// How long a stop waits for running downloads to close their files; with the HTTP drain
+/// (`server::SHUTDOWN_DRAIN`) a stop takes under 5 s.
+const PAUSE_GRACE: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -23,15 +29,28 @@ async fn main() -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(resumed, "resuming unfinished downloads");
     }
-    let router = app_router(service, leptos_options);
+    let router = app_router(service.clone(), leptos_options);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{addr}");
-    serve(listener, router, limits, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    let stop = stop_requested().context("cannot handle SIGTERM")?;
+    serve(listener, router, limits, stop).await?;
+    service.pause_downloads(PAUSE_GRACE).await;
+    tracing::info!("stopped");
     Ok(())
+}
+
+/// Completes on SIGTERM (`docker stop`, the pod being stopped) or SIGINT (Ctrl-C).
+fn stop_requested() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+        }
+    })
 }

@@ -2,6 +2,7 @@
 
 mod downloads;
 mod error;
+mod health;
 mod installed;
 mod models;
 mod upload;
@@ -26,6 +27,7 @@ pub fn router(service: ApiState) -> Router {
         .merge(installed::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
+        .merge(health::routes())
         .route("/api/{*path}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(service)
