@@ -19,6 +19,12 @@ async fn main() -> anyhow::Result<()> {
 
     let config = Config::from_env()?;
     tracing::info!(?config, "starting");
+    if config.open_to_network() {
+        tracing::warn!(
+            "\n\n    !!! {} is reachable from other hosts and MODELS_AUTH_TOKEN is not set:\n    !!! anyone who can reach this port can manage your models (delete them, download anything).\n    !!! Set MODELS_AUTH_TOKEN to require a login, or listen on 127.0.0.1.\n",
+            config.site_addr
+        );
+    }
 
     let mut leptos_options = get_configuration(None)?.leptos_options;
     leptos_options.site_addr = config.site_addr;

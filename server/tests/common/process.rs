@@ -31,6 +31,11 @@ impl Process {
             .local_addr()
             .unwrap()
             .port();
+        Self::start_at(models_dir, port, vars).await
+    }
+
+    /// As [`Process::start`], on `port` (`vars` may set `LEPTOS_SITE_ADDR` to another host).
+    pub async fn start_at(models_dir: &Path, port: u16, vars: &[(&str, &str)]) -> Self {
         let log = models_dir.with_extension(format!("{port}.log"));
         let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
         command
