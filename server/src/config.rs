@@ -105,7 +105,8 @@ impl Config {
         let db_path = get("MODELS_DB_PATH")
             .map(PathBuf::from)
             .unwrap_or_else(|| models_dir.join("installed-models.json"));
-        let site_addr_raw = get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let site_addr_raw =
+            get("LEPTOS_SITE_ADDR").unwrap_or_else(|| crate::site::file().site_addr.to_string());
         let site_addr = site_addr_raw.parse().map_err(|_| ConfigError::Invalid {
             name: "LEPTOS_SITE_ADDR",
             value: site_addr_raw.clone(),

@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod registry;
 mod serve;
 pub mod service;
+pub mod site;
 pub mod sources;
 pub mod storage;
 
