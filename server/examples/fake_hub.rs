@@ -40,6 +40,11 @@ async fn main() {
         slow(hub::safetensors(3 << 20, 5), 5),
     );
     hub.put("civitai/128713", civitai_file);
+    // The container smoke test (scripts/container.sh): slow enough to be stopped mid-way.
+    hub.put(
+        "hf/acme/container-smoke/model.safetensors",
+        slow(hub::safetensors(16 << 20, 6), 10),
+    );
     println!("{}", hub.base);
     tokio::signal::ctrl_c().await.ok();
 }

@@ -1,7 +1,10 @@
-use std::time::Duration;
+use std::{
+    io::{Read, Write},
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream},
+    time::Duration,
+};
 
 use anyhow::Context;
-use leptos::config::get_configuration;
 use server::{app_router, config::Config, serve, service::Service, HttpLimits};
 use tracing_subscriber::EnvFilter;
 
@@ -11,6 +14,9 @@ const PAUSE_GRACE: Duration = Duration::from_secs(2);
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return healthcheck(Config::from_env()?.site_addr);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -26,7 +32,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    let mut leptos_options = get_configuration(None)?.leptos_options;
+    let mut leptos_options = server::site::leptos_options()?;
     leptos_options.site_addr = config.site_addr;
     let addr = config.site_addr;
     let limits = HttpLimits::from(&config);
@@ -59,4 +65,26 @@ fn stop_requested() -> std::io::Result<impl std::future::Future<Output = ()>> {
             _ = int.recv() => tracing::info!("SIGINT: stopping"),
         }
     })
+}
+
+/// `server healthcheck` (the image's HEALTHCHECK, which has no curl): succeeds when the
+/// server listening on `addr` answers `/readyz` with 200.
+fn healthcheck(mut addr: SocketAddr) -> anyhow::Result<()> {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let limit = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&addr, limit)
+        .with_context(|| format!("nothing answers on {addr}"))?;
+    stream.set_read_timeout(Some(limit))?;
+    write!(stream, "GET /readyz HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer.lines().next().unwrap_or_default();
+    anyhow::ensure!(status.contains(" 200 "), "not ready: {answer}");
+    println!("ready");
+    Ok(())
 }
