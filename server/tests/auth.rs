@@ -83,9 +83,11 @@ async fn without_credentials_pages_redirect_to_the_login_and_the_api_answers_401
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    // The page's server functions.
+    // The page's server functions, with the error as they answer errors (the object itself).
     let r = c.post(server.url(ListModels::PATH)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let error: app::domain::AppError = r.json().await.unwrap();
+    assert_eq!(error.code, app::domain::ErrorCode::Unauthorized);
 
     // Health checks stay open.
     let r = c.get(server.url("/healthz")).send().await.unwrap();
@@ -293,6 +295,15 @@ async fn without_a_token_other_sites_still_cannot_change_anything() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = client()
+        .post(server.url(ListModels::PATH))
+        .header(header::ORIGIN, "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let error: app::domain::AppError = r.json().await.unwrap();
+    assert_eq!(error.code, app::domain::ErrorCode::Forbidden);
     let r = client()
         .get(server.url("/api/models"))
         .send()

@@ -14,7 +14,7 @@ use axum::{extract::DefaultBodyLimit, routing::any, Router};
 use crate::service::Service;
 
 use error::{method_not_allowed, not_found};
-pub use error::{refuse_large_body, server_fn_status, ApiError, JSON_BODY_LIMIT};
+pub use error::{refuse_large_body, server_fn_error, server_fn_status, ApiError, JSON_BODY_LIMIT};
 
 pub type ApiState = Arc<Service>;
 

@@ -15,42 +15,56 @@ use axum::{
 };
 
 use super::{Auth, SESSION_COOKIE};
-use crate::api::ApiError;
+use crate::api::{server_fn_error, ApiError};
 
 /// Routes that answer without credentials: health checks and the login itself.
 const OPEN: [&str; 4] = ["/healthz", "/readyz", "/login", "/logout"];
 
 pub async fn guard(State(auth): State<Arc<Auth>>, request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_string();
     if !same_origin(request.method(), request.headers()) {
-        return ApiError(AppError::new(
-            ErrorCode::Forbidden,
-            "this request came from another site; changes are only accepted from the app's own pages",
-        ))
-        .into_response();
+        let message = "this request came from another site; changes are only accepted from the app's own pages";
+        return refuse(&path, AppError::new(ErrorCode::Forbidden, message));
     }
-    if !auth.enabled() || OPEN.contains(&request.uri().path()) {
+    if !auth.enabled() || OPEN.contains(&path.as_str()) {
         return next.run(request).await;
     }
     if let Some(token) = bearer(request.headers()) {
         if auth.check_token(token).await {
             return next.run(request).await;
         }
-        return unauthorized("the bearer token is not this server's MODELS_AUTH_TOKEN");
+        return unauthorized(
+            &path,
+            "the bearer token is not this server's MODELS_AUTH_TOKEN",
+        );
     }
     if session_cookie(request.headers()).is_some_and(|id| auth.session_valid(id)) {
         return next.run(request).await;
     }
-    let path = request.uri().path();
     if matches!(*request.method(), Method::GET | Method::HEAD) && !path.starts_with("/api/") {
         let wanted = request.uri().path_and_query().map_or("/", |p| p.as_str());
         let to = format!("/login?next={}", urlencoding::encode(wanted));
         return Redirect::to(&to).into_response();
     }
-    unauthorized("log in at /login, or send Authorization: Bearer <MODELS_AUTH_TOKEN>")
+    unauthorized(
+        &path,
+        "log in at /login, or send Authorization: Bearer <MODELS_AUTH_TOKEN>",
+    )
 }
 
-fn unauthorized(message: &str) -> Response {
-    let mut response = ApiError(AppError::new(ErrorCode::Unauthorized, message)).into_response();
+/// The error in the shape the route's callers read: the error object itself for the page's
+/// server functions, `{"error": ...}` for everything else.
+fn refuse(path: &str, error: AppError) -> Response {
+    let server_fn = leptos::server_fn::axum::server_fn_paths().any(|(p, _)| p == path);
+    if server_fn {
+        server_fn_error(error)
+    } else {
+        ApiError(error).into_response()
+    }
+}
+
+fn unauthorized(path: &str, message: &str) -> Response {
+    let mut response = refuse(path, AppError::new(ErrorCode::Unauthorized, message));
     response
         .headers_mut()
         .insert(WWW_AUTHENTICATE, "Bearer".parse().expect("a valid header"));
