@@ -5,7 +5,8 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates \
- && rm -rf /var/lib/apt/lists/* \
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin \
  && useradd --system --uid 1000 --user-group --no-create-home --home-dir /nonexistent app \
  && mkdir -p /workspace/models /workspace/datasets \
  && chown app:app /workspace/models /workspace/datasets
