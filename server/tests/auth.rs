@@ -16,8 +16,13 @@ use serde_json::{json, Value};
 const TOKEN: &str = "auth-CANARY-0123456789";
 const DELAY_MS: u64 = 300;
 
+/// Follows no redirects (the tests look at them), and fails a request instead of hanging.
 fn client() -> Client {
-    Client::builder().redirect(Policy::none()).build().unwrap()
+    Client::builder()
+        .redirect(Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
 }
 
 async fn guarded() -> common::TestServer {
@@ -29,9 +34,9 @@ async fn guarded() -> common::TestServer {
 }
 
 /// Logs in through the form and returns the session cookie (`name=value`).
-async fn login(server: &common::TestServer, headers: &[(&str, &str)]) -> reqwest::Response {
+async fn login(base: &str, headers: &[(&str, &str)]) -> reqwest::Response {
     let mut request = client()
-        .post(server.url("/login"))
+        .post(format!("{base}/login"))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(form(&[("token", TOKEN), ("next", "/export?x=1")]));
     for (k, v) in headers {
@@ -130,9 +135,20 @@ async fn api_clients_use_the_bearer_token_and_a_wrong_one_waits() {
     );
 }
 
-#[tokio::test]
+/// The real binary: the page is rendered here, and Leptos's server-side rendering can stall
+/// when several in-process servers in separate test runtimes render at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_logs_in_with_a_session_cookie_and_logs_out() {
-    let server = guarded().await;
+    let dir = tempfile::tempdir().unwrap();
+    let delay = DELAY_MS.to_string();
+    let server = Process::start(
+        &dir.path().join("models"),
+        &[
+            ("MODELS_AUTH_TOKEN", TOKEN),
+            ("MODELS_AUTH_FAIL_DELAY_MS", &delay),
+        ],
+    )
+    .await;
     let c = client();
     let page = c
         .get(server.url("/login?next=/export"))
@@ -143,7 +159,7 @@ async fn a_browser_logs_in_with_a_session_cookie_and_logs_out() {
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"name="token""#) && html.contains(r#"value="/export""#));
 
-    let r = login(&server, &[]).await;
+    let r = login(&server.base, &[]).await;
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[header::LOCATION], "/export?x=1");
     let set = r.headers()[header::SET_COOKIE]
@@ -221,7 +237,7 @@ async fn a_wrong_token_at_the_login_is_refused_after_the_delay_without_echoing_i
 #[tokio::test]
 async fn behind_an_https_proxy_the_cookie_is_secure() {
     let server = guarded().await;
-    let r = login(&server, &[("x-forwarded-proto", "https")]).await;
+    let r = login(&server.base, &[("x-forwarded-proto", "https")]).await;
     let set = r.headers()[header::SET_COOKIE].to_str().unwrap();
     assert!(set.contains("; Secure"), "{set}");
 }
@@ -229,7 +245,7 @@ async fn behind_an_https_proxy_the_cookie_is_secure() {
 #[tokio::test]
 async fn another_site_cannot_drive_a_logged_in_browser() {
     let server = guarded().await;
-    let cookie = cookie_of(&login(&server, &[]).await);
+    let cookie = cookie_of(&login(&server.base, &[]).await);
     let add = |site: Option<&'static str>, origin: Option<&'static str>| {
         let mut r = client()
             .post(server.url("/api/models"))
@@ -315,7 +331,7 @@ async fn without_a_token_other_sites_still_cannot_change_anything() {
 #[tokio::test]
 async fn the_access_info_tells_the_page_about_the_login() {
     let server = guarded().await;
-    let cookie = cookie_of(&login(&server, &[]).await);
+    let cookie = cookie_of(&login(&server.base, &[]).await);
     let r = client()
         .post(server.url(AccessInfo::PATH))
         .header(header::COOKIE, &cookie)
