@@ -35,6 +35,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 # json EXPR: evaluates EXPR on the JSON document on stdin (as `d`).
 json() { python3 -c 'import json, sys; d = json.load(sys.stdin); print(eval(sys.argv[1]))' "$1"; }
 now_ms() { date +%s%3N; }
+# logged TEXT: the container's log has TEXT (read whole first: `grep -q` on a pipe would cut
+# podman off and fail the pipeline).
+logged() { podman logs "$name" >"$tmp/container.log" 2>&1; grep -q "$1" "$tmp/container.log"; }
 
 port="$(free_port)"
 base="http://127.0.0.1:$port"
@@ -59,7 +62,7 @@ grep -q "Anyone who can reach this port can manage your models" <<<"$page" \
 [ "$(curl -fsS "$base/api/models" | json 'len(d["models"])')" -gt 0 ] || fail "the REST list is empty"
 podman healthcheck run "$name" >/dev/null || fail "the HEALTHCHECK failed"
 ! podman exec "$name" touch /usr/local/bin/x 2>/dev/null || fail "the root filesystem is writable"
-podman logs "$name" 2>&1 | grep -q "anyone who can reach this port" || fail "no warning in the log"
+logged "anyone who can reach this port" || fail "no warning in the log"
 podman rm -f -t 10 "$name" >/dev/null
 
 step "with MODELS_AUTH_TOKEN"
@@ -82,7 +85,8 @@ start
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/models")" = 401 ] || fail "the API answered without the token"
 [ "$(api -o /dev/null -w '%{http_code}' "$base/api/models")" = 200 ] || fail "the API refused the token"
 curl -sS -o /dev/null -c "$tmp/cookies" --data-urlencode "token=$MODELS_AUTH_TOKEN" "$base/login"
-curl -fsS -b "$tmp/cookies" "$base/" | grep -q "Log out" || fail "the login did not open the page"
+page="$(curl -fsS -b "$tmp/cookies" "$base/")"
+grep -q "Log out" <<<"$page" || fail "the login did not open the page"
 
 step "a download killed with SIGKILL completes in a new container on the same volume"
 model="$(api -H 'content-type: application/json' "$base/api/models" -d '{"name": "Container smoke",
@@ -123,9 +127,9 @@ podman stop -t 10 "$name" >/dev/null
 took=$(( $(now_ms) - started ))
 echo "podman stop took ${took} ms" >&2
 [ "$took" -lt 5000 ] || fail "podman stop took ${took} ms"
-podman logs "$name" 2>&1 | grep -q "download paused" || fail "the download was not paused"
+logged "download paused" || fail "the download was not paused"
 podman start "$name" >/dev/null
 wait_up
 wait_job "$id" 'd["status"] == "completed"'
-podman logs "$name" 2>&1 | grep -q "resuming unfinished downloads" || fail "the job did not resume"
+logged "resuming unfinished downloads" || fail "the job did not resume"
 step "all green"

@@ -17,8 +17,7 @@ pub mod storage;
 
 use std::sync::Arc;
 
-use app::domain::AccessStatus;
-use app::{port::SharedService, shell, App};
+use app::{domain::AccessStatus, port::SharedService, shell, App};
 use axum::{
     extract::DefaultBodyLimit,
     middleware::{from_fn, from_fn_with_state, map_response},
