@@ -6,8 +6,10 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/model-manager/target}"
 # CI builds once per clone: incremental caches would only grow the shared target folder.
 if [ "${CI:-}" = "true" ]; then export CARGO_INCREMENTAL=0; fi
 export PATH="$ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
-# LEPTOS_OUTPUT_NAME is also set in .cargo/config.toml for plain cargo commands.
-export LEPTOS_OUTPUT_NAME="model-manager"
+# The output name from Leptos.toml (the site settings); .cargo/config.toml repeats it for plain
+# cargo commands (a test keeps the two equal).
+LEPTOS_OUTPUT_NAME="$(sed -nE 's/^output-name *= *"([^"]+)".*/\1/p' "$ROOT/Leptos.toml")"
+export LEPTOS_OUTPUT_NAME
 WASM_BINDGEN_VERSION="0.2.130" # must equal the `=` pin in Cargo.toml
 CARGO_LEPTOS_VERSION="0.3.10"
 SITE_DIR="$CARGO_TARGET_DIR/site"

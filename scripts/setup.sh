@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent installs. `setup.sh` installs what building and running need;
-# `setup.sh test` also installs Chromium for the end-to-end tests.
+# `setup.sh test` also installs Chromium for the end-to-end tests and podman for the container
+# smoke test; `setup.sh container` installs podman.
 source "$(dirname "$0")/env.sh"
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -29,6 +30,18 @@ if [ "${1:-}" = "test" ] && [ ! -x /usr/bin/chromium ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq chromium >/dev/null
+fi
+
+# podman for the container image and its smoke test (scripts/container.sh): these machines
+# reach Debian's archive but no image registry; debootstrap makes the Debian base image.
+if { [ "${1:-}" = "test" ] || [ "${1:-}" = "container" ]; } \
+  && ! { command -v podman && command -v runc && command -v debootstrap; } >/dev/null 2>&1; then
+  log "installing podman, runc and debootstrap"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+    podman runc debootstrap >/dev/null
 fi
 
 # Reference Python implementations the tests check us against: PyYAML (the YAML reader AI

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command. Runs, in order, failing fast: format, clippy (server side and
 # WASM side, never ssr+hydrate together), unit + integration tests, the release build, and
-# the end-to-end tests in headless Chromium against the release server.
+# the end-to-end tests in headless Chromium against the release server, and the container
+# image's smoke test.
 source "$(dirname "$0")/env.sh"
 "$ROOT/scripts/setup.sh" test
 cd "$ROOT"
@@ -25,4 +26,7 @@ step "release build"
 
 step "end-to-end tests (Playwright + /usr/bin/chromium)"
 "$ROOT/scripts/e2e.sh"
+
+step "container image: build and smoke test (podman)"
+"$ROOT/scripts/container.sh" smoke
 step "all green"

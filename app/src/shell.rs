@@ -6,7 +6,7 @@ use leptos_router::{
 };
 
 use crate::{
-    components::ModelDownloadProgress,
+    components::{AccessBar, ModelDownloadProgress},
     pages::{ExportPage, ModelsPage},
     state::Downloads,
 };
@@ -45,6 +45,7 @@ pub fn App() -> impl IntoView {
                     <A href="/">"Models"</A>
                     <A href="/export">"Export"</A>
                 </nav>
+                <AccessBar />
             </header>
             <main class="page">
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>

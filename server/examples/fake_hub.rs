@@ -74,6 +74,10 @@ async fn main() {
     hub.put(
         "hf/acme/flux-single-e2e/model.safetensors",
         FakeFile::new(hub::safetensors(256 << 10, 10)),
+    // The container smoke test (scripts/container.sh): slow enough to be stopped mid-way.
+    hub.put(
+        "hf/acme/container-smoke/model.safetensors",
+        slow(hub::safetensors(16 << 20, 6), 10),
     );
     println!("{}", hub.base);
     tokio::signal::ctrl_c().await.ok();

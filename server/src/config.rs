@@ -53,7 +53,16 @@ pub struct Config {
     pub download_range_bytes: u64,
     /// All downloads together, in bytes per second (`MODELS_DOWNLOAD_LIMIT`); 0 = no limit.
     pub download_limit: u64,
+    /// The token that guards every page, server function, asset and REST route
+    /// (`MODELS_AUTH_TOKEN`); none: the app is open to whoever reaches its port.
+    pub auth_token: Option<String>,
+    /// Pause before a wrong token is answered, in ms; wrong tokens are answered one at a time
+    /// (`MODELS_AUTH_FAIL_DELAY_MS`).
+    pub auth_fail_delay_ms: u64,
 }
+
+/// The shortest `MODELS_AUTH_TOKEN` accepted.
+pub const MIN_AUTH_TOKEN_LEN: usize = 12;
 
 /// 200 GB: larger than any single model file we know of (FLUX.2 dev is 64.4 GB).
 const DEFAULT_UPLOAD_MAX: u64 = 200_000_000_000;
@@ -66,7 +75,8 @@ pub enum ConfigError {
         value: String,
         reason: &'static str,
     },
-    /// A token from the environment that cannot be sent (the value is never shown).
+    /// A token from the environment that cannot be sent or is too weak (the value is never
+    /// shown).
     #[error("{name} cannot be used: {reason}")]
     BadToken { name: &'static str, reason: String },
 }
@@ -102,7 +112,8 @@ impl Config {
         let db_path = get("MODELS_DB_PATH")
             .map(PathBuf::from)
             .unwrap_or_else(|| models_dir.join("installed-models.json"));
-        let site_addr_raw = get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".into());
+        let site_addr_raw =
+            get("LEPTOS_SITE_ADDR").unwrap_or_else(|| crate::site::file().site_addr.to_string());
         let site_addr = site_addr_raw.parse().map_err(|_| ConfigError::Invalid {
             name: "LEPTOS_SITE_ADDR",
             value: site_addr_raw.clone(),
@@ -175,8 +186,32 @@ impl Config {
             download_connections: number("MODELS_DOWNLOAD_CONNECTIONS", 16)?.clamp(1, 64) as usize,
             download_range_bytes: number("MODELS_DOWNLOAD_RANGE_BYTES", 16 << 20)?.max(64 << 10),
             download_limit: rate(get("MODELS_DOWNLOAD_LIMIT"))?,
+            auth_token: auth_token(&get)?,
+            auth_fail_delay_ms: number("MODELS_AUTH_FAIL_DELAY_MS", 1000)?,
         })
     }
+
+    /// Bound to an address other hosts can reach, with no `MODELS_AUTH_TOKEN`: anyone who
+    /// reaches the port can manage the models.
+    pub fn open_to_network(&self) -> bool {
+        self.auth_token.is_none() && !self.site_addr.ip().is_loopback()
+    }
+}
+
+/// `MODELS_AUTH_TOKEN`: printable, no spaces, at least [`MIN_AUTH_TOKEN_LEN`] characters.
+fn auth_token(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
+    let name = "MODELS_AUTH_TOKEN";
+    let token = token(get, name, "this server")?;
+    if token
+        .as_ref()
+        .is_some_and(|t| t.chars().count() < MIN_AUTH_TOKEN_LEN)
+    {
+        return Err(ConfigError::BadToken {
+            name,
+            reason: format!("it is shorter than {MIN_AUTH_TOKEN_LEN} characters"),
+        });
+    }
+    Ok(token)
 }
 
 /// A rate such as `200M` (bytes per second; K, M, G are powers of 1024, as in aria2c and
@@ -236,6 +271,7 @@ impl std::fmt::Debug for Config {
             .field("download_connections", &self.download_connections)
             .field("download_range_bytes", &self.download_range_bytes)
             .field("download_limit", &self.download_limit)
+            .field("auth_token", &redact(&self.auth_token))
             .finish()
     }
 }
@@ -312,6 +348,7 @@ mod tests {
         let c = config(&[
             ("HF_TOKEN", "hf_canary123"),
             ("CIVITAI_TOKEN", "civ_canary"),
+            ("MODELS_AUTH_TOKEN", "auth_canary_long"),
         ])
         .unwrap();
         let shown = format!("{c:?}");
@@ -331,5 +368,30 @@ mod tests {
         // A line break at the end (a pasted secret) is trimmed, not refused.
         let c = config(&[("CIVITAI_TOKEN", "civ_ok\n")]).unwrap();
         assert_eq!(c.civitai_token.as_deref(), Some("civ_ok"));
+    }
+
+    #[test]
+    fn an_auth_token_must_be_long_enough_and_is_never_shown() {
+        let e = config(&[("MODELS_AUTH_TOKEN", "canary")]).unwrap_err();
+        let shown = e.to_string();
+        assert!(
+            shown.contains("MODELS_AUTH_TOKEN") && shown.contains("12"),
+            "{shown}"
+        );
+        assert!(!shown.contains("canary"), "{shown}");
+        let c = config(&[("MODELS_AUTH_TOKEN", " canary-long-enough \n")]).unwrap();
+        assert_eq!(c.auth_token.as_deref(), Some("canary-long-enough"));
+    }
+
+    #[test]
+    fn only_a_non_loopback_address_without_a_token_is_open_to_the_network() {
+        let open = |vars: &[(&str, &str)]| config(vars).unwrap().open_to_network();
+        assert!(!open(&[]));
+        assert!(!open(&[("LEPTOS_SITE_ADDR", "[::1]:3000")]));
+        assert!(open(&[("LEPTOS_SITE_ADDR", "0.0.0.0:3000")]));
+        assert!(!open(&[
+            ("LEPTOS_SITE_ADDR", "0.0.0.0:3000"),
+            ("MODELS_AUTH_TOKEN", "a-long-enough-token")
+        ]));
     }
 }

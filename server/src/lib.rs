@@ -3,6 +3,7 @@
 //! and the axum router that also serves the Leptos app.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod download;
 pub mod export;
@@ -10,15 +11,16 @@ pub mod inspect;
 pub mod registry;
 mod serve;
 pub mod service;
+pub mod site;
 pub mod sources;
 pub mod storage;
 
 use std::sync::Arc;
 
-use app::{port::SharedService, shell, App};
+use app::{domain::AccessStatus, port::SharedService, shell, App};
 use axum::{
     extract::DefaultBodyLimit,
-    middleware::{from_fn, map_response},
+    middleware::{from_fn, from_fn_with_state, map_response},
     Router,
 };
 use leptos::prelude::*;
@@ -27,15 +29,24 @@ use service::Service;
 
 pub use serve::{serve, HttpLimits};
 
-/// The whole HTTP surface: REST API, server functions, SSR pages and static files.
+/// The whole HTTP surface: REST API, server functions, SSR pages and static files, behind
+/// the access guard (`auth`), plus the login.
 pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
+    let auth = auth::Auth::new(service.config());
+    let access = AccessStatus {
+        open_to_network: service.config().open_to_network(),
+        login: auth.enabled(),
+    };
     let context_service: SharedService = service.clone();
     Router::new()
         .leptos_routes_with_context(
             &leptos_options,
             routes,
-            move || provide_context(Arc::clone(&context_service)),
+            move || {
+                provide_context(Arc::clone(&context_service));
+                provide_context(access);
+            },
             {
                 let options = leptos_options.clone();
                 move || shell(options.clone())
@@ -47,4 +58,6 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         .layer(from_fn(api::refuse_large_body))
         .layer(DefaultBodyLimit::max(api::JSON_BODY_LIMIT))
         .merge(api::router(service))
+        .merge(auth::routes(auth.clone()))
+        .layer(from_fn_with_state(auth, auth::guard))
 }

@@ -1,10 +1,22 @@
+use std::{
+    io::{Read, Write},
+    net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream},
+    time::Duration,
+};
+
 use anyhow::Context;
-use leptos::config::get_configuration;
 use server::{app_router, config::Config, serve, service::Service, HttpLimits};
 use tracing_subscriber::EnvFilter;
 
+/// How long a stop waits for running downloads to close their files; with the HTTP drain
+/// (`server::SHUTDOWN_DRAIN`) a stop takes under 5 s.
+const PAUSE_GRACE: Duration = Duration::from_secs(2);
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
+        return healthcheck(Config::from_env()?.site_addr);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -13,8 +25,14 @@ async fn main() -> anyhow::Result<()> {
 
     let config = Config::from_env()?;
     tracing::info!(?config, "starting");
+    if config.open_to_network() {
+        tracing::warn!(
+            "\n\n    !!! {} is reachable from other hosts and MODELS_AUTH_TOKEN is not set:\n    !!! anyone who can reach this port can manage your models (delete them, download anything).\n    !!! Set MODELS_AUTH_TOKEN to require a login, or listen on 127.0.0.1.\n",
+            config.site_addr
+        );
+    }
 
-    let mut leptos_options = get_configuration(None)?.leptos_options;
+    let mut leptos_options = server::site::leptos_options()?;
     leptos_options.site_addr = config.site_addr;
     let addr = config.site_addr;
     let limits = HttpLimits::from(&config);
@@ -23,15 +41,50 @@ async fn main() -> anyhow::Result<()> {
     if resumed > 0 {
         tracing::info!(resumed, "resuming unfinished downloads");
     }
-    let router = app_router(service, leptos_options);
+    let router = app_router(service.clone(), leptos_options);
 
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{addr}");
-    serve(listener, router, limits, async {
-        let _ = tokio::signal::ctrl_c().await;
+    let stop = stop_requested().context("cannot handle SIGTERM")?;
+    serve(listener, router, limits, stop).await?;
+    service.pause_downloads(PAUSE_GRACE).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Completes on SIGTERM (`docker stop`, the pod being stopped) or SIGINT (Ctrl-C).
+fn stop_requested() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+        }
     })
-    .await?;
+}
+
+/// `server healthcheck` (the image's HEALTHCHECK, which has no curl): succeeds when the
+/// server listening on `addr` answers `/readyz` with 200.
+fn healthcheck(mut addr: SocketAddr) -> anyhow::Result<()> {
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    let limit = Duration::from_secs(3);
+    let mut stream = TcpStream::connect_timeout(&addr, limit)
+        .with_context(|| format!("nothing answers on {addr}"))?;
+    stream.set_read_timeout(Some(limit))?;
+    write!(stream, "GET /readyz HTTP/1.0\r\nHost: {addr}\r\n\r\n")?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    let status = answer.lines().next().unwrap_or_default();
+    anyhow::ensure!(status.contains(" 200 "), "not ready: {answer}");
+    println!("ready");
     Ok(())
 }

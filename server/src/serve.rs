@@ -28,7 +28,13 @@ pub struct HttpLimits {
     /// Connections served at once. Over the limit, idle connections are closed to make room
     /// and a newcomer waits at most `header_timeout` for one before it is closed.
     pub max_connections: usize,
+    /// Time in-flight requests get to finish once shutdown began; connections still busy
+    /// after it are dropped, so a stop never waits on a slow client.
+    pub drain: Duration,
 }
+
+/// How long a stop waits for in-flight requests (`HttpLimits::drain`).
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(2);
 
 impl From<&Config> for HttpLimits {
     fn from(config: &Config) -> Self {
@@ -36,12 +42,14 @@ impl From<&Config> for HttpLimits {
             header_timeout: Duration::from_secs(config.http_header_timeout_secs),
             body_idle_timeout: Duration::from_secs(config.http_body_idle_timeout_secs),
             max_connections: config.http_max_connections,
+            drain: SHUTDOWN_DRAIN,
         }
     }
 }
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting, lets every
-/// connection finish the request it is serving and returns once all are closed.
+/// connection finish the request it is serving and returns once all are closed, or after
+/// `limits.drain` at the latest.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
@@ -91,9 +99,17 @@ pub async fn serve(
             slot,
         ));
     }
+    // New connections are refused from here on.
+    drop(listener);
     close_idle.send_replace(());
     // Every connection holds a slot until it ends.
-    let _all = slots.acquire_many(limits.max_connections as u32).await;
+    let all = slots.acquire_many(limits.max_connections as u32);
+    if tokio::time::timeout(limits.drain, all).await.is_err() {
+        tracing::warn!(
+            "requests still running after {:?} were dropped",
+            limits.drain
+        );
+    }
     Ok(())
 }
 

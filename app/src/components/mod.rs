@@ -1,5 +1,6 @@
 //! Reusable components.
 
+mod access_bar;
 mod add_custom_model_form;
 mod field_error;
 mod installed_card;
@@ -7,6 +8,7 @@ mod model_card;
 mod model_download_progress;
 mod model_selector;
 
+pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
 pub use field_error::FieldError;
 pub use installed_card::InstalledCard;

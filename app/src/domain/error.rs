@@ -26,6 +26,11 @@ pub enum ErrorCode {
     Cancelled,
     /// The route exists but not with this HTTP method.
     MethodNotAllowed,
+    /// Access control is on (`MODELS_AUTH_TOKEN`) and the request has no valid session or
+    /// bearer token.
+    Unauthorized,
+    /// A state-changing request a browser sent from another site.
+    Forbidden,
     Internal,
 }
 
@@ -44,6 +49,8 @@ impl ErrorCode {
             ErrorCode::AccessDenied => 403,
             ErrorCode::IntegrityFailed => 422,
             ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
             ErrorCode::Internal => 500,
         }
     }

@@ -1,6 +1,7 @@
 //! Wire types: plain serde structs that cross HTTP and the server-function boundary.
 //! They compile to WASM, so nothing here touches the network or the disk.
 
+mod access;
 mod download;
 mod error;
 mod export;
@@ -8,6 +9,7 @@ mod installed;
 mod model;
 mod request;
 
+pub use access::AccessStatus;
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};

@@ -1,4 +1,5 @@
 //! Server functions, one file per noun. Each is a few lines: get the service, call one method.
 
+pub mod access;
 pub mod export;
 pub mod models;

@@ -109,6 +109,11 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// An error as a server function answers it: the error object itself, with its status.
+pub fn server_fn_error(error: AppError) -> Response {
+    (status_of(error.code), Json(error)).into_response()
+}
+
 /// Any path under `/api` that no route has.
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError(AppError::not_found(format!(

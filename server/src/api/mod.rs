@@ -2,6 +2,7 @@
 
 mod downloads;
 mod error;
+mod health;
 mod installed;
 mod models;
 mod upload;
@@ -13,7 +14,7 @@ use axum::{extract::DefaultBodyLimit, routing::any, Router};
 use crate::service::Service;
 
 use error::{method_not_allowed, not_found};
-pub use error::{refuse_large_body, server_fn_status, ApiError, JSON_BODY_LIMIT};
+pub use error::{refuse_large_body, server_fn_error, server_fn_status, ApiError, JSON_BODY_LIMIT};
 
 pub type ApiState = Arc<Service>;
 
@@ -26,6 +27,7 @@ pub fn router(service: ApiState) -> Router {
         .merge(installed::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
+        .merge(health::routes())
         .route("/api/{*path}", any(not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(service)

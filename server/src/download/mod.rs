@@ -19,8 +19,11 @@ mod writer;
 use std::{
     collections::BTreeMap,
     path::PathBuf,
-    sync::{Arc, Mutex},
-    time::Duration,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
 };
 
 use app::domain::{AppError, DownloadJob, ErrorCode, InstalledFile, InstalledModel, JobStatus};
@@ -128,6 +131,8 @@ pub struct Downloads {
     jobs: Mutex<Vec<Arc<Job>>>,
     slots: Arc<Semaphore>,
     journal_lock: Mutex<()>,
+    /// Set by [`Downloads::pause_all`]: jobs that stop now are paused, not cancelled.
+    stopping: AtomicBool,
 }
 
 impl Downloads {
@@ -144,6 +149,7 @@ impl Downloads {
             jobs: Mutex::new(Vec::new()),
             slots: Arc::new(Semaphore::new(config.max_concurrent_downloads.max(1))),
             journal_lock: Mutex::new(()),
+            stopping: AtomicBool::new(false),
         })
     }
 
@@ -320,6 +326,27 @@ impl Downloads {
         self.cancel(id)
     }
 
+    /// Server shutdown: stops every queued and running job without removing its partial files,
+    /// records it as `paused` in the journal (the next start resumes it), and waits up to
+    /// `grace` for the runners to close their files. An install already under way may finish.
+    pub async fn pause_all(&self, grace: Duration) {
+        self.stopping.store(true, Ordering::SeqCst);
+        let stoppable = |s: JobStatus| matches!(s, JobStatus::Queued | JobStatus::Downloading);
+        for job in self.jobs().iter().filter(|j| stoppable(j.status())) {
+            job.cancel.cancel();
+        }
+        let deadline = Instant::now() + grace;
+        while Instant::now() < deadline
+            && self
+                .jobs()
+                .iter()
+                .any(|j| stoppable(j.status()) || j.status() == JobStatus::Verifying)
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.save_journal();
+    }
+
     fn spawn(self: &Arc<Self>, job: Arc<Job>) {
         let this = self.clone();
         self.save_journal();
@@ -346,6 +373,10 @@ impl Downloads {
                 drop(state);
                 self.remove_partials(&job.plan());
                 tracing::info!(job = %job.id, model = %installed.id, "download installed");
+            }
+            Err(_) if self.stopping.load(Ordering::SeqCst) && job.cancel.is_cancelled() => {
+                job.set_status(JobStatus::Paused);
+                tracing::info!(job = %job.id, "download paused: the server is stopping, the next start resumes it");
             }
             Err(e) if e.code == ErrorCode::Cancelled || job.cancel.is_cancelled() => {
                 job.set_status(JobStatus::Cancelled);

@@ -3,6 +3,7 @@
 mod custom;
 mod download;
 mod export;
+mod health;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
@@ -23,6 +24,7 @@ use crate::{
     storage::{hf_cache, StorageError, Store},
 };
 
+pub use health::Readiness;
 pub use upload::UploadFields;
 
 pub struct Service {

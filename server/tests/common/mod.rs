@@ -1,6 +1,8 @@
 //! Test harness: the real router on a free loopback port, with a temporary MODELS_DIR.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
 use server::{app_router, config::Config, serve, service::Service, HttpLimits};
