@@ -74,6 +74,7 @@ async fn main() {
     hub.put(
         "hf/acme/flux-single-e2e/model.safetensors",
         FakeFile::new(hub::safetensors(256 << 10, 10)),
+    );
     // The container smoke test (scripts/container.sh): slow enough to be stopped mid-way.
     hub.put(
         "hf/acme/container-smoke/model.safetensors",
