@@ -5,6 +5,7 @@ mod fakes;
 
 use std::time::Duration;
 
+use common::api::Api;
 use fakes::hub::{self, FakeFile, Hub};
 use serde_json::{json, Value};
 
@@ -14,7 +15,7 @@ const ADAPTER_FILE: &str = "zimage_turbo_training_adapter_v2.safetensors";
 struct Env {
     hub: Hub,
     server: common::TestServer,
-    client: reqwest::Client,
+    api: Api,
 }
 
 async fn env(extra: &[(&str, &str)]) -> Env {
@@ -35,59 +36,26 @@ async fn env_with(routes: axum::Router, extra: &[(&str, &str)]) -> Env {
     vars.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
     let refs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let server = common::start(&refs).await;
-    Env {
-        hub,
-        server,
-        client: reqwest::Client::new(),
-    }
+    let api = server.api();
+    Env { hub, server, api }
 }
 
 impl Env {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let r = self
-            .client
-            .post(self.server.url(path))
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+        self.api.post(path, body).await
     }
 
-    async fn job(&self, id: &str) -> Value {
-        self.client
-            .get(self.server.url(&format!("/api/models/download/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    /// Polls until the job has ended (or `until` holds), at most 30 s.
+    /// Polls until `until` holds, at most 30 s.
     async fn wait(&self, id: &str, until: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..600 {
-            let job = self.job(id).await;
-            if until(&job) {
-                return job;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("job {id} did not get there: {}", self.job(id).await);
+        self.api.wait(id, Duration::from_secs(30), until).await
     }
 
     async fn finished(&self, id: &str) -> Value {
-        self.wait(id, |j| {
-            ["completed", "failed", "cancelled"].contains(&j["status"].as_str().unwrap_or(""))
-        })
-        .await
+        self.api.finished(id).await
     }
 
     async fn start(&self, body: Value) -> String {
-        let (status, answer) = self.post("/api/models/download", body).await;
-        assert_eq!(status, 202, "{answer}");
-        answer["jobId"].as_str().unwrap().to_string()
+        self.api.start_with(body).await
     }
 
     fn partials_left(&self) -> Vec<String> {
@@ -100,9 +68,7 @@ impl Env {
     }
 
     async fn add_custom(&self, body: Value) -> String {
-        let (status, answer) = self.post("/api/models", body).await;
-        assert_eq!(status, 201, "{answer}");
-        answer["model"]["id"].as_str().unwrap().to_string()
+        self.api.add_custom(body).await
     }
 }
 
@@ -147,6 +113,7 @@ async fn a_built_in_model_downloads_verifies_and_installs_in_its_folder() {
     );
 
     let installed: Value = env
+        .api
         .client
         .get(env.server.url("/api/models/installed"))
         .send()
@@ -164,6 +131,7 @@ async fn a_built_in_model_downloads_verifies_and_installs_in_its_folder() {
         FakeFile::new(bytes.clone()).sha()
     );
     let models: Value = env
+        .api
         .client
         .get(env.server.url("/api/models?query=adapter"))
         .send()
@@ -187,6 +155,7 @@ async fn a_built_in_model_downloads_verifies_and_installs_in_its_folder() {
         .contains("already installed"));
     assert!(env.partials_left().is_empty(), "{:?}", env.partials_left());
     let all: Value = env
+        .api
         .client
         .get(env.server.url("/api/models/download"))
         .send()
@@ -206,6 +175,7 @@ async fn unknown_models_are_404() {
         .await;
     assert_eq!(status, 404, "{answer}");
     let r = env
+        .api
         .client
         .get(env.server.url("/api/models/download/nope"))
         .send()
@@ -354,6 +324,7 @@ async fn a_wrong_hash_fails_and_installs_nothing() {
         .exists());
     assert!(env.partials_left().is_empty(), "{:?}", env.partials_left());
     let installed: Value = env
+        .api
         .client
         .get(env.server.url("/api/models/installed"))
         .send()
@@ -393,6 +364,7 @@ async fn cancel_mid_download_removes_the_partial_file() {
     assert!(!env.partials_left().is_empty());
 
     let r = env
+        .api
         .client
         .delete(env.server.url(&format!("/api/models/download/{id}")))
         .send()
@@ -438,6 +410,7 @@ async fn too_little_disk_space_is_refused_before_starting() {
         "{answer}"
     );
     let all: Value = env
+        .api
         .client
         .get(env.server.url("/api/models/download"))
         .send()
@@ -564,6 +537,7 @@ async fn deleting_a_finished_job_forgets_it() {
         .await;
     assert_eq!(env.finished(&id).await["status"], "completed");
     let r = env
+        .api
         .client
         .delete(env.server.url(&format!("/api/models/download/{id}")))
         .send()
@@ -571,6 +545,7 @@ async fn deleting_a_finished_job_forgets_it() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let r = env
+        .api
         .client
         .get(env.server.url(&format!("/api/models/download/{id}")))
         .send()
@@ -579,6 +554,7 @@ async fn deleting_a_finished_job_forgets_it() {
     assert_eq!(r.status(), 404);
     // The model stays installed.
     let installed: Value = env
+        .api
         .client
         .get(env.server.url("/api/models/installed"))
         .send()

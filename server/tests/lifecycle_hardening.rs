@@ -7,11 +7,10 @@ mod fakes;
 
 use std::{
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
     time::{Duration, SystemTime},
 };
 
-use common::api::Api;
+use common::{api::Api, process::Process};
 use fakes::{
     hub::{self, FakeFile},
     lifecycle,
@@ -27,54 +26,15 @@ async fn in_process(vars: &[(&str, &str)]) -> (common::TestServer, Api) {
     (server, api)
 }
 
-/// The real server binary on `models_dir`; killed (SIGKILL) when dropped.
-struct Process {
-    child: Child,
-    api: Api,
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The real server binary on `models_dir`, pointed at the fake hub; killed when dropped.
 async fn spawn(models_dir: &Path, hub: &str, extra: &[(&str, &str)]) -> Process {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-    command
-        .env("MODELS_DIR", models_dir)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("HF_ENDPOINT", hub)
-        .env("CIVITAI_ENDPOINT", hub)
-        .env("MODELS_MIN_FREE_BYTES", "0")
-        .env("MODELS_DOWNLOAD_RETRY_BASE_MS", "50")
-        .env("MODELS_ALLOW_PRIVATE_URLS", "true")
-        .env_remove("HF_TOKEN")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (k, v) in extra {
-        command.env(k, v);
-    }
-    let process = Process {
-        child: command.spawn().expect("start the server"),
-        api: Api::new(&format!("http://127.0.0.1:{port}")),
-    };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/api/models/download", process.api.base))
-            .await
-            .is_ok()
-        {
-            return process;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start");
+    let mut vars = vec![
+        ("HF_ENDPOINT", hub),
+        ("CIVITAI_ENDPOINT", hub),
+        ("MODELS_ALLOW_PRIVATE_URLS", "true"),
+    ];
+    vars.extend_from_slice(extra);
+    Process::start(models_dir, &vars).await
 }
 
 /// Every file under `dir` (relative paths), sorted.
@@ -224,10 +184,10 @@ async fn stale_partials_of_failed_jobs_uploads_and_orphans_are_removed_at_start(
         "only the partial of a recently failed job is kept"
     );
     // The failed jobs are still listed; only the recent one offers a partial to discard.
-    let old = server.api.job("old-job").await;
+    let old = server.api().job("old-job").await;
     assert_eq!(old["status"], "failed", "{old}");
     assert!(old["partialBytes"].is_null(), "{old}");
-    assert_eq!(server.api.job("new-job").await["partialBytes"], 1000);
+    assert_eq!(server.api().job("new-job").await["partialBytes"], 1000);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,11 +274,11 @@ async fn a_new_custom_model_never_takes_over_the_record_of_a_deleted_one() {
 /// Returns the job id and the installed record.
 async fn install_then_kill(models: &Path, hub: &str, add: Value) -> (String, String, Value) {
     let first = spawn(models, hub, &[]).await;
-    let model = first.api.add_custom(add).await;
-    let job = first.api.start(&model).await;
-    let done = first.api.finished(&job).await;
+    let model = first.api().add_custom(add).await;
+    let job = first.api().start(&model).await;
+    let done = first.api().finished(&job).await;
     assert_eq!(done["status"], "completed", "{done}");
-    let (_, installed) = first.api.get("/api/models/installed").await;
+    let (_, installed) = first.api().get("/api/models/installed").await;
     drop(first);
     (model, job, installed["models"][0].clone())
 }
@@ -357,12 +317,12 @@ async fn a_kill_after_the_database_write_ends_installed_without_downloading_agai
     let fetched_before = hub.seen().len();
 
     let second = spawn(&models, &hub.base, &[]).await;
-    let after = second.api.finished(&job).await;
+    let after = second.api().finished(&job).await;
     assert_eq!(after["status"], "completed", "{after}");
     assert_eq!(after["installedModelId"], record["id"]);
     assert_eq!(hub.seen().len(), fetched_before, "nothing downloaded again");
     assert_eq!(partial_bytes(&models), 0, "the full partial was removed");
-    let (_, installed) = second.api.get("/api/models/installed").await;
+    let (_, installed) = second.api().get("/api/models/installed").await;
     assert_eq!(installed["models"].as_array().unwrap().len(), 1);
 }
 
@@ -402,11 +362,11 @@ async fn a_kill_inside_a_multi_file_install_is_finished_at_the_next_start() {
     .unwrap();
 
     let second = spawn(&models, &hub.base, &[]).await;
-    let after = second.api.finished(&job).await;
+    let after = second.api().finished(&job).await;
     assert_eq!(after["status"], "completed", "{after}");
     assert_eq!(std::fs::read(folder.join("a.safetensors")).unwrap(), a);
     assert_eq!(std::fs::read(folder.join("b.safetensors")).unwrap(), b);
-    let (_, installed) = second.api.get("/api/models/installed").await;
+    let (_, installed) = second.api().get("/api/models/installed").await;
     assert_eq!(
         installed["models"][0]["files"], record["files"],
         "{installed}"

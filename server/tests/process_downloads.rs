@@ -1,84 +1,30 @@
 //! Downloads against the real server binary: tokens never leak (disk, logs, answers), and a
 //! server killed mid-download resumes from its journal after a restart.
 
+mod common;
 mod fakes;
 
-use std::{
-    io::Read,
-    net::TcpListener,
-    path::Path,
-    process::{Child, Command, Stdio},
-    time::Duration,
-};
+use std::{path::Path, time::Duration};
 
+use common::process::Process;
 use fakes::hub::{self, FakeFile};
 use serde_json::{json, Value};
 
 const REPO: &str = "black-forest-labs/FLUX.1-dev";
 
-struct Server {
-    child: Child,
-    base: String,
-    log: std::path::PathBuf,
+/// The real server binary on `models_dir`, pointed at the fake hub, with debug logs (the
+/// token canary reads them).
+async fn spawn(models_dir: &Path, hub: &str, extra: &[(&str, &str)]) -> Process {
+    let mut vars = vec![
+        ("HF_ENDPOINT", hub),
+        ("CIVITAI_ENDPOINT", hub),
+        ("RUST_LOG", "debug"),
+    ];
+    vars.extend_from_slice(extra);
+    Process::start(models_dir, &vars).await
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn log(&self) -> String {
-        let mut s = String::new();
-        let _ = std::fs::File::open(&self.log).and_then(|mut f| f.read_to_string(&mut s));
-        s
-    }
-}
-
-async fn spawn(models_dir: &Path, hub: &str, extra: &[(&str, &str)]) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let log = models_dir.with_extension(format!("{port}.log"));
-    let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
-    command
-        .env("MODELS_DIR", models_dir)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("HF_ENDPOINT", hub)
-        .env("CIVITAI_ENDPOINT", hub)
-        .env("MODELS_MIN_FREE_BYTES", "0")
-        .env("MODELS_DOWNLOAD_RETRY_BASE_MS", "50")
-        .env("RUST_LOG", "debug")
-        .env_remove("HF_TOKEN")
-        .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))
-        .stderr(Stdio::from(
-            std::fs::File::options().append(true).open(&log).unwrap(),
-        ));
-    for (k, v) in extra {
-        command.env(k, v);
-    }
-    let server = Server {
-        child: command.spawn().expect("start the server"),
-        base: format!("http://127.0.0.1:{port}"),
-        log,
-    };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/api/models/download", server.base))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not start: {}", server.log());
-}
-
-async fn start(server: &Server, body: Value) -> (u16, Value) {
+async fn start(server: &Process, body: Value) -> (u16, Value) {
     let r = reqwest::Client::new()
         .post(format!("{}/api/models/download", server.base))
         .json(&body)
@@ -88,7 +34,7 @@ async fn start(server: &Server, body: Value) -> (u16, Value) {
     (r.status().as_u16(), r.json().await.unwrap())
 }
 
-async fn job(server: &Server, id: &str) -> Value {
+async fn job(server: &Process, id: &str) -> Value {
     reqwest::get(format!("{}/api/models/download/{id}", server.base))
         .await
         .unwrap()
@@ -97,7 +43,7 @@ async fn job(server: &Server, id: &str) -> Value {
         .unwrap()
 }
 
-async fn wait(server: &Server, id: &str, until: impl Fn(&Value) -> bool) -> Value {
+async fn wait(server: &Process, id: &str, until: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..600 {
         let j = job(server, id).await;
         if until(&j) {

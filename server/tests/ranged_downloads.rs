@@ -8,6 +8,7 @@ mod fakes;
 
 use std::time::{Duration, Instant};
 
+use common::api::Api;
 use fakes::hub::{self, FakeFile, Hub};
 use serde_json::{json, Value};
 
@@ -22,7 +23,7 @@ const PIECE: usize = 256 << 10;
 struct Env {
     hub: Hub,
     server: common::TestServer,
-    client: reqwest::Client,
+    api: Api,
 }
 
 async fn env(extra: &[(&str, &str)]) -> Env {
@@ -38,54 +39,21 @@ async fn env(extra: &[(&str, &str)]) -> Env {
     ];
     vars.extend_from_slice(extra);
     let server = common::start(&vars).await;
-    Env {
-        hub,
-        server,
-        client: reqwest::Client::new(),
-    }
+    let api = server.api();
+    Env { hub, server, api }
 }
 
 impl Env {
     async fn start(&self) -> String {
-        let r = self
-            .client
-            .post(self.server.url("/api/models/download"))
-            .json(&json!({"modelId": MODEL}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 202);
-        let body: Value = r.json().await.unwrap();
-        body["jobId"].as_str().unwrap().to_string()
-    }
-
-    async fn job(&self, id: &str) -> Value {
-        self.client
-            .get(self.server.url(&format!("/api/models/download/{id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.api.start(MODEL).await
     }
 
     async fn wait(&self, id: &str, until: impl Fn(&Value) -> bool) -> Value {
-        for _ in 0..400 {
-            let job = self.job(id).await;
-            if until(&job) {
-                return job;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("job {id} did not get there: {}", self.job(id).await);
+        self.api.wait(id, Duration::from_secs(10), until).await
     }
 
     async fn finished(&self, id: &str) -> Value {
-        self.wait(id, |j| {
-            ["completed", "failed", "cancelled"].contains(&j["status"].as_str().unwrap_or(""))
-        })
-        .await
+        self.api.finished(id).await
     }
 
     fn installed(&self) -> Vec<u8> {
@@ -279,26 +247,11 @@ async fn a_direct_link_of_unknown_size_is_sized_with_one_byte_then_fetched_in_ra
         .put("url/big.safetensors", FakeFile::new(bytes.clone()));
     let url = format!("{}/blob/url/big.safetensors", env.hub.cdn);
     let sha = FakeFile::new(bytes.clone()).sha();
-    let r = env
-        .client
-        .post(env.server.url("/api/models"))
-        .json(&json!({"url": url, "type": "lora", "sha256": sha}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let model: Value = r.json().await.unwrap();
-    let r = env
-        .client
-        .post(env.server.url("/api/models/download"))
-        .json(&json!({"modelId": model["model"]["id"]}))
-        .send()
-        .await
-        .unwrap();
-    let id = r.json::<Value>().await.unwrap()["jobId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let model = env
+        .api
+        .add_custom(json!({"url": url, "type": "lora", "sha256": sha}))
+        .await;
+    let id = env.api.start(&model).await;
     let job = env.finished(&id).await;
     assert_eq!(job["status"], "completed", "{job}");
     assert_eq!(
@@ -329,27 +282,12 @@ async fn jobs_on_one_host_share_its_connections() {
             },
         );
     }
-    let r = env
-        .client
-        .post(env.server.url("/api/models"))
-        .json(&json!({"name": "Second", "huggingfaceRepo": "acme/second", "huggingfaceFiles": ["model.safetensors"]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    let second: Value = r.json().await.unwrap();
+    let second = env
+        .api
+        .add_custom(json!({"name": "Second", "huggingfaceRepo": "acme/second", "huggingfaceFiles": ["model.safetensors"]}))
+        .await;
     let first = env.start().await;
-    let r = env
-        .client
-        .post(env.server.url("/api/models/download"))
-        .json(&json!({"modelId": second["model"]["id"]}))
-        .send()
-        .await
-        .unwrap();
-    let other = r.json::<Value>().await.unwrap()["jobId"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let other = env.api.start(&second).await;
     for id in [first, other] {
         let job = env.finished(&id).await;
         assert_eq!(job["status"], "completed", "{job}");

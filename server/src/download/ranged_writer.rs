@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use super::{
     ranges::Done,
-    writer::{Budget, Flusher},
+    writer::{self, Budget, Flusher},
 };
 
 /// Chunks in flight between the connections and the disk.
@@ -160,14 +160,7 @@ impl RangedWriter {
                 let _ = tx.send(Msg::Finish).await;
             }
         }
-        let handle = self
-            .handle
-            .take()
-            .ok_or_else(|| io::Error::other("the writer thread stopped"))?;
-        tokio::task::spawn_blocking(move || handle.join())
-            .await
-            .map_err(io::Error::other)?
-            .map_err(|_| io::Error::other("the writer thread panicked"))?
+        writer::join(self.handle.take()).await
     }
 }
 

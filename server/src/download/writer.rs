@@ -93,15 +93,19 @@ impl Writer {
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(Msg::Finish { sync }).await;
         }
-        let handle = self
-            .handle
-            .take()
-            .ok_or_else(|| io::Error::other("the writer thread stopped"))?;
-        tokio::task::spawn_blocking(move || handle.join())
-            .await
-            .map_err(io::Error::other)?
-            .map_err(|_| io::Error::other("the writer thread panicked"))?
+        join(self.handle.take()).await
     }
+}
+
+/// Waits, off the async runtime, for a writer thread's result.
+pub(super) async fn join<T: Send + 'static>(
+    handle: Option<thread::JoinHandle<io::Result<T>>>,
+) -> io::Result<T> {
+    let handle = handle.ok_or_else(|| io::Error::other("the writer thread stopped"))?;
+    tokio::task::spawn_blocking(move || handle.join())
+        .await
+        .map_err(io::Error::other)?
+        .map_err(|_| io::Error::other("the writer thread panicked"))?
 }
 
 impl Drop for Writer {

@@ -71,6 +71,11 @@ impl Process {
         format!("{}{path}", self.base)
     }
 
+    /// A REST client of this server.
+    pub fn api(&self) -> super::api::Api {
+        super::api::Api::new(&self.base)
+    }
+
     pub fn log(&self) -> String {
         let mut s = String::new();
         let _ = std::fs::File::open(&self.log).and_then(|mut f| f.read_to_string(&mut s));
