@@ -201,7 +201,7 @@ impl Config {
 /// `MODELS_AUTH_TOKEN`: printable, no spaces, at least [`MIN_AUTH_TOKEN_LEN`] characters.
 fn auth_token(get: &impl Fn(&str) -> Option<String>) -> Result<Option<String>, ConfigError> {
     let name = "MODELS_AUTH_TOKEN";
-    let token = token(get, name, "this server")?;
+    let token = token(get, name, "access")?;
     if token
         .as_ref()
         .is_some_and(|t| t.chars().count() < MIN_AUTH_TOKEN_LEN)

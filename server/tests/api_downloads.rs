@@ -565,3 +565,17 @@ async fn deleting_a_finished_job_forgets_it() {
         .unwrap();
     assert_eq!(installed["models"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_download_request_without_a_model_id_says_so() {
+    let env = env(&[]).await;
+    for body in [
+        json!({}),
+        json!({"modelId": " "}),
+        json!({"modelID": "flux-1-dev"}),
+    ] {
+        let (status, answer) = env.post("/api/models/download", body).await;
+        assert_eq!(status, 400, "{answer}");
+        assert_eq!(answer["error"]["field"], "modelId", "{answer}");
+    }
+}

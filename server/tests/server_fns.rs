@@ -3,7 +3,10 @@
 
 mod common;
 
-use app::server_fns::models::{AddCustomModel, ListModels, PreviewCustomModel};
+use app::server_fns::{
+    export::ExportConfig,
+    models::{AddCustomModel, ListModels, PreviewCustomModel},
+};
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
 
@@ -50,4 +53,33 @@ async fn adding_nothing_says_what_is_missing() {
             "{path}: {body}"
         );
     }
+}
+
+/// A dataset folder with no images in it gives a config that trains on nothing: say so.
+#[tokio::test]
+async fn exporting_a_folder_without_images_warns() {
+    let datasets = tempfile::tempdir().unwrap();
+    let empty = datasets.path().join("empty");
+    std::fs::create_dir_all(empty.join("nested")).unwrap();
+    std::fs::write(empty.join("nested/1.jpg"), b"img").unwrap();
+    let full = datasets.path().join("cats");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("1.jpg"), b"img").unwrap();
+    let server = common::start(&[("DATASETS_DIR", datasets.path().to_str().unwrap())]).await;
+    let export = |folder: std::path::PathBuf| {
+        let form = format!(
+            "request[datasetFolder]={}&request[triggerWord]=ohwx&request[runName]=run",
+            urlencoding::encode(folder.to_str().unwrap())
+        );
+        let server = &server;
+        async move {
+            let (status, body) = call(server, ExportConfig::PATH, &form).await;
+            assert_eq!(status, 200, "{body}");
+            serde_json::from_str::<Value>(&body).unwrap()["warnings"].clone()
+        }
+    };
+    let warnings = export(empty).await;
+    assert!(warnings.to_string().contains("no images"), "{warnings}");
+    let warnings = export(full).await;
+    assert!(!warnings.to_string().contains("no images"), "{warnings}");
 }

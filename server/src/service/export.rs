@@ -85,7 +85,7 @@ impl Service {
             None => None,
             Some(id) => Some(self.model_block(id)?),
         };
-        let (warnings, notes) = match &block {
+        let (mut warnings, notes) = match &block {
             Some(b) => (b.warnings.clone(), b.notes.clone()),
             None => (
                 vec![
@@ -95,6 +95,13 @@ impl Service {
                 vec![],
             ),
         };
+        if image_count(&dataset) == 0 {
+            warnings.push(format!(
+                "{} has no images directly inside it ({}): AI Toolkit would have nothing to train on. Put the images and their .txt captions in the folder itself.",
+                dataset.display(),
+                IMAGE_EXTENSIONS.join(", ")
+            ));
+        }
         let yaml = ai_toolkit_yaml(&ConfigInput {
             run_name: &run_name,
             trigger_word: &request.trigger_word,

@@ -219,6 +219,12 @@ impl ModelService for Service {
 
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError> {
         request.check_tokens()?;
+        if request.model_id.trim().is_empty() {
+            return Err(AppError::invalid(
+                "modelId",
+                "say which model to download: modelId is the id of a model from GET /api/models",
+            ));
+        }
         let db = self.blocking(|store| Ok(store.read()?)).await?;
         let plan = self.plan_for(request.model_id.trim(), &db.custom_models)?;
         if let Some(installed) = db.installed_from(&plan.model_id) {
