@@ -32,10 +32,15 @@ async fn env() -> Env {
 impl Env {
     /// Adds a custom Hugging Face model, downloads it and returns its installed record id.
     async fn install(&self, repo: &str, files: &[&str]) -> String {
+        self.install_as(repo, repo, files).await
+    }
+
+    /// As `install`, under the custom model name `name`.
+    async fn install_as(&self, name: &str, repo: &str, files: &[&str]) -> String {
         let model = self
             .api
             .add_custom(json!({
-                "huggingfaceRepo": repo, "huggingfaceFiles": files, "family": "flux", "type": "base_model"
+                "name": name, "huggingfaceRepo": repo, "huggingfaceFiles": files, "family": "flux", "type": "base_model"
             }))
             .await;
         self.api.install(&model).await
@@ -154,4 +159,40 @@ print(json.dumps(files))
         let at = found[*path].as_str().unwrap();
         assert_eq!(&std::fs::read(at).unwrap(), bytes, "{path}");
     }
+}
+
+/// Two models hold the same Hub file; deleting the one the cache points at must not take the
+/// file away from huggingface_hub while the other is still installed.
+#[tokio::test]
+async fn deleting_one_of_two_copies_keeps_the_file_in_the_cache() {
+    let env = env().await;
+    let weights = hub::safetensors(64 << 10, 4);
+    env.hub.put(
+        "hf/acme/shared/model.safetensors",
+        FakeFile::new(weights.clone()),
+    );
+    let first = env
+        .install_as("Shared A", "acme/shared", &["model.safetensors"])
+        .await;
+    let second = env
+        .install_as("Shared B", "acme/shared", &["model.safetensors"])
+        .await;
+    let (status, answer) = env
+        .api
+        .delete(&format!("/api/models/installed?id={second}"))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+
+    let found = huggingface_hub(
+        &env.hf_home(),
+        r#"
+import json
+from huggingface_hub import hf_hub_download
+print(json.dumps({"path": hf_hub_download("acme/shared", "model.safetensors")}))
+"#,
+    );
+    let path = found["path"].as_str().unwrap();
+    assert_eq!(std::fs::read(path).unwrap(), weights);
+    let (_, installed) = env.api.get("/api/models/installed").await;
+    assert!(installed.to_string().contains(&first), "{installed}");
 }

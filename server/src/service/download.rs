@@ -7,7 +7,7 @@ use super::Service;
 use crate::{
     download::{FileSource, Plan, PlannedFile},
     registry::{CustomModel, CustomSource},
-    storage::paths,
+    storage::{hf_cache::Survivor, paths},
 };
 
 impl Service {
@@ -90,6 +90,45 @@ impl Service {
                 && matches!(m.source, CustomSource::Civitai { .. }),
         })
     }
+}
+
+/// The installed files of Hugging Face models, as the Hub knows them (repo and repo path):
+/// what can take over the cache entries of a deleted copy.
+pub(super) fn hub_files(
+    catalog: &crate::registry::Catalog,
+    db: &crate::storage::Database,
+    models_dir: &std::path::Path,
+) -> Vec<Survivor> {
+    let repo_of = |source: &str| {
+        catalog.get(source).map(|m| m.repo.clone()).or_else(|| {
+            db.custom_models
+                .iter()
+                .find(|c| c.id == source)
+                .and_then(|c| match &c.source {
+                    CustomSource::Huggingface { repo, .. } => Some(repo.clone()),
+                    _ => None,
+                })
+        })
+    };
+    let mut out = Vec::new();
+    for model in &db.installed {
+        let Some(source) = model.source_model_id.as_deref() else {
+            continue;
+        };
+        let Some(repo) = repo_of(source) else {
+            continue;
+        };
+        let prefix = format!("{}/", folder(model.family, model.model_type, source));
+        out.extend(model.files.iter().filter_map(|f| {
+            Some(Survivor {
+                repo: repo.clone(),
+                repo_path: f.path.strip_prefix(&prefix)?.to_string(),
+                sha256: f.sha256.clone(),
+                installed: models_dir.join(&f.path),
+            })
+        }));
+    }
+    out
 }
 
 fn folder(

@@ -80,6 +80,16 @@ impl Service {
             .await
             .map_err(|e| AppError::internal(format!("storage task failed: {e}")))?
     }
+
+    /// Installed files that can stand in for Hugging Face cache entries.
+    async fn hub_survivors(&self) -> Result<Vec<hf_cache::Survivor>, AppError> {
+        let db = self.blocking(|store| Ok(store.read()?)).await?;
+        Ok(download::hub_files(
+            &self.catalog,
+            &db,
+            &self.config.models_dir,
+        ))
+    }
 }
 
 #[async_trait::async_trait]
@@ -205,8 +215,10 @@ impl ModelService for Service {
             .blocking(move |store| store.remove_installed(&id))
             .await?;
         tracing::info!(id = %removed.id, name = %removed.name, "installed model deleted");
-        // Its links in the Hugging Face cache now dangle: remove them.
-        if let Err(e) = hf_cache::prune(&self.config.hf_hub_cache) {
+        // Its links in the Hugging Face cache now dangle: another installed copy takes them
+        // over, or they go.
+        let survivors = self.hub_survivors().await?;
+        if let Err(e) = hf_cache::prune(&self.config.hf_hub_cache, &survivors) {
             tracing::warn!(error = %e, "cannot prune the Hugging Face cache");
         }
         Ok(removed)

@@ -78,19 +78,35 @@ pub fn publish(hub_cache: &Path, snapshot: &HubSnapshot) -> io::Result<()> {
     Ok(())
 }
 
-/// Removes the links whose installed file is gone (a deleted model), then empty snapshot
-/// folders, refs to missing snapshots and empty repo folders. Files huggingface_hub wrote
-/// itself are left alone. Returns how many links were removed.
-pub fn prune(hub_cache: &Path) -> io::Result<usize> {
+/// An installed file that can serve a Hub file: the same repo path of the same repo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Survivor {
+    pub repo: String,
+    pub repo_path: String,
+    pub sha256: String,
+    pub installed: PathBuf,
+}
+
+/// After a model is deleted: a cache entry whose file is gone is pointed at another installed
+/// copy of the same file (`survivors`: another model from the same repo), else removed with
+/// its link, then empty snapshot folders, refs to missing snapshots and empty repo folders go.
+/// Files huggingface_hub wrote itself are left alone. Returns how many links were removed.
+pub fn prune(hub_cache: &Path, survivors: &[Survivor]) -> io::Result<usize> {
     let mut removed = 0;
     let Ok(repos) = fs::read_dir(hub_cache) else {
         return Ok(0);
     };
     for repo in repos.flatten() {
         let dir = repo.path();
-        if !repo.file_name().to_string_lossy().starts_with("models--") {
+        let name = repo.file_name().to_string_lossy().into_owned();
+        if !name.starts_with("models--") {
             continue;
         }
+        let same_repo: Vec<&Survivor> = survivors
+            .iter()
+            .filter(|s| repo_folder(&s.repo) == name)
+            .collect();
+        relink(&dir, &same_repo)?;
         removed += remove_dangling_links(&dir.join("blobs"))?;
         removed += remove_dangling_links(&dir.join("snapshots"))?;
         remove_stale_refs(&dir)?;
@@ -100,6 +116,63 @@ pub fn prune(hub_cache: &Path) -> io::Result<usize> {
         let _ = fs::remove_dir(&dir);
     }
     Ok(removed)
+}
+
+/// Points each blob whose file is gone at a survivor with the same repo path (and, for an LFS
+/// blob, the same sha256).
+fn relink(repo_dir: &Path, survivors: &[&Survivor]) -> io::Result<()> {
+    if survivors.is_empty() {
+        return Ok(());
+    }
+    let blobs = repo_dir.join("blobs");
+    for (repo_path, entry) in snapshot_entries(&repo_dir.join("snapshots"))? {
+        if fs::metadata(&entry).is_ok() {
+            continue;
+        }
+        let Some(etag) = fs::read_link(&entry)
+            .ok()
+            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
+        else {
+            continue;
+        };
+        let lfs = etag.len() == 64;
+        let found = survivors
+            .iter()
+            .find(|s| s.repo_path == repo_path && (!lfs || s.sha256.eq_ignore_ascii_case(&etag)));
+        if let Some(survivor) = found {
+            let blob = blobs.join(&etag);
+            replace_link(&blob, &relative_link(&blobs, &survivor.installed)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// Every link under `snapshots/<commit>/`, with its path in the repo.
+fn snapshot_entries(snapshots: &Path) -> io::Result<Vec<(String, PathBuf)>> {
+    fn walk(dir: &Path, prefix: &str, out: &mut Vec<(String, PathBuf)>) -> io::Result<()> {
+        for entry in fs::read_dir(dir)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            let rel = if prefix.is_empty() {
+                name
+            } else {
+                format!("{prefix}/{name}")
+            };
+            if entry.file_type()?.is_dir() {
+                walk(&path, &rel, out)?;
+            } else {
+                out.push((rel, path));
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    for commit in fs::read_dir(snapshots).into_iter().flatten().flatten() {
+        if commit.file_type()?.is_dir() {
+            walk(&commit.path(), "", &mut out)?;
+        }
+    }
+    Ok(out)
 }
 
 /// Symbolic links under `dir` (recursively) whose target does not exist; empty folders go too.
@@ -239,9 +312,9 @@ mod tests {
             .unwrap()
             .is_relative());
 
-        assert_eq!(prune(&cache).unwrap(), 0);
+        assert_eq!(prune(&cache, &[]).unwrap(), 0);
         fs::remove_dir_all(models.join("flux")).unwrap();
-        assert_eq!(prune(&cache).unwrap(), 4);
+        assert_eq!(prune(&cache, &[]).unwrap(), 4);
         assert!(!repo.exists(), "the repo folder goes when nothing is left");
     }
 
@@ -255,5 +328,54 @@ mod tests {
             files: &[],
         };
         assert!(publish(dir.path(), &snapshot).is_err());
+    }
+
+    #[test]
+    fn a_file_another_model_still_has_stays_in_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let models = dir.path().join("models");
+        let cache = dir.path().join("cache");
+        let sha = "c".repeat(64);
+        let older = installed(
+            &models,
+            "flux/full/vae/diffusion_pytorch_model.safetensors",
+            b"v",
+        );
+        let newer = installed(
+            &models,
+            "flux/vae-only/vae/diffusion_pytorch_model.safetensors",
+            b"v",
+        );
+        for copy in [&older, &newer] {
+            let files = [HubFile {
+                repo_path: "vae/diffusion_pytorch_model.safetensors".into(),
+                etag: sha.clone(),
+                installed: copy.clone(),
+            }];
+            let snapshot = HubSnapshot {
+                repo: "acme/flux",
+                revision: "main",
+                commit: COMMIT,
+                files: &files,
+            };
+            publish(&cache, &snapshot).unwrap();
+        }
+        // The newer copy's model is deleted; the older one is still installed.
+        fs::remove_dir_all(models.join("flux/vae-only")).unwrap();
+        let survivor = Survivor {
+            repo: "acme/flux".into(),
+            repo_path: "vae/diffusion_pytorch_model.safetensors".into(),
+            sha256: sha.clone(),
+            installed: older.clone(),
+        };
+        assert_eq!(prune(&cache, &[survivor]).unwrap(), 0);
+        let entry = cache.join(format!(
+            "models--acme--flux/snapshots/{COMMIT}/vae/diffusion_pytorch_model.safetensors"
+        ));
+        assert_eq!(fs::read(&entry).unwrap(), b"v");
+        assert_eq!(
+            fs::canonicalize(&entry).unwrap(),
+            fs::canonicalize(&older).unwrap()
+        );
     }
 }
