@@ -56,11 +56,17 @@ fn files_under(dir: &Path) -> Vec<String> {
 }
 
 /// Bytes of partial files in `.downloads/` (the journal aside).
+/// Bytes in the jobs' partial folders (not the journal, which is rewritten through a
+/// temporary file at any moment).
 fn partial_bytes(models_dir: &Path) -> u64 {
     let downloads = models_dir.join(".downloads");
     files_under(&downloads)
         .iter()
-        .filter(|f| *f != "jobs.json")
+        .filter(|f| {
+            f.split('/')
+                .next()
+                .is_some_and(|top| top.ends_with(".parts"))
+        })
         .map(|f| std::fs::metadata(downloads.join(f)).unwrap().len())
         .sum()
 }
