@@ -237,17 +237,7 @@ async fn a_server_killed_mid_download_resumes_from_its_journal() {
     assert_eq!(std::fs::read(installed).unwrap(), bytes);
     // It resumed where the dead process stopped instead of starting over.
     let resumed_from = hub
-        .seen()
-        .iter()
-        .filter_map(|s| {
-            s.range
-                .as_ref()?
-                .trim_start_matches("bytes=")
-                .trim_end_matches('-')
-                .parse::<u64>()
-                .ok()
-        })
-        .max()
+        .highest_resume_offset()
         .expect("a ranged request after the restart");
     assert!(
         resumed_from > 1_000_000,

@@ -106,17 +106,7 @@ async fn sigterm_pauses_the_download_into_the_journal_and_the_next_start_resumes
     assert_eq!(std::fs::read(installed).unwrap(), bytes);
     // The paused partial was kept and resumed, not started over.
     let resumed_from = hub
-        .seen()
-        .iter()
-        .filter_map(|s| {
-            s.range
-                .as_ref()?
-                .trim_start_matches("bytes=")
-                .trim_end_matches('-')
-                .parse::<u64>()
-                .ok()
-        })
-        .max()
+        .highest_resume_offset()
         .expect("a ranged request after the restart");
     assert!(resumed_from > 500_000, "resumed from {resumed_from}");
 }

@@ -87,14 +87,14 @@ impl Volume<'_> {
         self.installed
             .iter()
             .filter(|m| m.family == family)
-            .find_map(|m| match Layout::of(m) {
-                l @ Layout::Diffusers { .. } if l.has_all(&EXTRAS_FOLDERS) => {
-                    let Layout::Diffusers { folder, .. } = l else {
-                        return None;
-                    };
-                    Some((self.path(&folder), m))
-                }
-                _ => None,
+            .find_map(|m| {
+                let layout = Layout::of(m);
+                let Layout::Diffusers { folder, .. } = &layout else {
+                    return None;
+                };
+                layout
+                    .has_all(&EXTRAS_FOLDERS)
+                    .then(|| (self.path(folder), m))
             })
     }
 

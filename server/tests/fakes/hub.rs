@@ -70,6 +70,18 @@ pub struct Seen {
     pub status: u16,
 }
 
+impl Seen {
+    /// Where an open-ended resume (`Range: bytes=N-`) asked to start.
+    pub fn resume_offset(&self) -> Option<u64> {
+        self.range
+            .as_ref()?
+            .strip_prefix("bytes=")?
+            .strip_suffix('-')?
+            .parse()
+            .ok()
+    }
+}
+
 #[derive(Default)]
 pub struct HubState {
     /// Key: `hf/{repo}/{path}`, `civitai/{versionId}` or `url/{name}`.
@@ -139,6 +151,10 @@ impl Hub {
     }
     pub fn seen(&self) -> Vec<Seen> {
         self.state.seen.lock().unwrap().clone()
+    }
+    /// The furthest offset a download resumed from, if it resumed at all.
+    pub fn highest_resume_offset(&self) -> Option<u64> {
+        self.seen().iter().filter_map(Seen::resume_offset).max()
     }
     /// Body bytes the CDN has sent so far.
     pub fn served(&self) -> u64 {
