@@ -421,6 +421,7 @@ impl Downloads {
             let dest = file.installed_name(fetched.file_name.as_deref());
             let rel = format!("{}/{dest}", plan.folder);
             verify_file(file, &fetched, &partial, &dest)?;
+            check_format(partial.clone(), dest.clone()).await?;
             job.file_done(index, rel.clone());
             if let (
                 FileSource::Huggingface {
@@ -586,7 +587,7 @@ fn publish_to_hub_cache(hub_cache: &std::path::Path, entries: &[HubEntry]) {
     }
 }
 
-/// Size, sha256 and format of a finished file against what the source and registry promise.
+/// Size and sha256 of a finished file against what the source and registry promise.
 fn verify_file(
     file: &PlannedFile,
     fetched: &transfer::Fetched,
@@ -614,10 +615,24 @@ fn verify_file(
             return fail(format!("{dest} does not match its published sha256 (expected {want}, got {}); the file was removed", fetched.sha256));
         }
     }
-    if let Some(format) = inspect::Format::from_file_name(dest) {
-        if let Err(e) = inspect::validate_file(partial, format) {
-            return fail(format!("{dest} is not a valid model file: {e}"));
-        }
-    }
     Ok(())
+}
+
+/// The content check of a finished file (its header, up to the whole GGUF tensor table), off
+/// the async runtime; a file that fails it is removed.
+async fn check_format(partial: std::path::PathBuf, dest: String) -> Result<(), AppError> {
+    let Some(format) = inspect::Format::from_file_name(&dest) else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || {
+        inspect::validate_file(&partial, format).map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            AppError::new(
+                ErrorCode::IntegrityFailed,
+                format!("{dest} is not a valid model file: {e}"),
+            )
+        })
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("checking a downloaded file failed: {e}")))?
 }
