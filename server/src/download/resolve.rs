@@ -1,14 +1,16 @@
 //! Turning a file's source into the URL to fetch and what the source says it must be:
 //! the Hugging Face resolve protocol, CivitAI's download redirect, and direct links.
 
-use app::domain::{AppError, ErrorCode};
+use app::domain::AppError;
 use reqwest::{header, Method, StatusCode};
-use serde::Deserialize;
 use url::Url;
 
 use super::{net, plan::FileSource, progress::Job, Engine, Fail};
 use crate::{
-    sources::huggingface::{self, Refusal},
+    sources::{
+        civitai,
+        huggingface::{self, clean_etag, next_link, ListedFile, Subject, TreeEntry},
+    },
     storage::hashing,
 };
 
@@ -60,13 +62,6 @@ fn header_str(response: &reqwest::Response, name: &str) -> Option<String> {
 /// which a HEAD never has.
 fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
     header_str(response, name)?.trim().parse().ok()
-}
-
-fn clean_etag(raw: &str) -> String {
-    raw.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .to_string()
 }
 
 fn transient_status(status: StatusCode) -> bool {
@@ -125,14 +120,11 @@ impl Engine {
     ) -> Result<Resolved, Fail> {
         let endpoint = Url::parse(&self.hf_endpoint)
             .map_err(|_| Fail::Fatal(AppError::internal("HF_ENDPOINT is not a URL")))?;
-        let mut url = Url::parse(&format!(
-            "{}/{repo}/resolve/{}/{}",
-            self.hf_endpoint,
-            urlencoding::encode(revision),
-            path.split('/')
-                .map(|s| urlencoding::encode(s).into_owned())
-                .collect::<Vec<_>>()
-                .join("/")
+        let mut url = Url::parse(&huggingface::resolve_url(
+            &self.hf_endpoint,
+            repo,
+            revision,
+            path,
         ))
         .map_err(|_| Fail::Fatal(AppError::internal("bad resolve URL")))?;
         let (mut etag, mut size, mut linked_sha, mut commit) = (None, None, None, None);
@@ -218,9 +210,10 @@ impl Engine {
         query: &str,
         token: Option<&str>,
     ) -> Result<Resolved, Fail> {
-        let url = Url::parse(&format!(
-            "{}/api/download/models/{version_id}{query}",
-            self.civitai_endpoint
+        let url = Url::parse(&civitai::download_url(
+            &self.civitai_endpoint,
+            version_id,
+            query,
         ))
         .map_err(|_| Fail::Fatal(AppError::internal("CIVITAI_ENDPOINT is not a URL")))?;
         let mut request = self
@@ -269,18 +262,12 @@ impl Engine {
         if transient_status(status) {
             return Err(Fail::Retry(format!("CivitAI answered {status}")));
         }
-        let body: CivitaiError = self.json(response).await.unwrap_or_default();
-        let said = body.message.or(body.error).unwrap_or_default();
-        Err(Fail::Fatal(match status.as_u16() {
-            401 => AppError::new(
-                ErrorCode::TokenRequired,
-                format!("CivitAI requires an API key for this file ({said}): create one in your CivitAI account settings and give it as the CivitAI token"),
-            ),
-            403 => AppError::new(ErrorCode::AccessDenied, format!("CivitAI refused the download: {said}")),
-            404 => AppError::new(ErrorCode::NotFound, format!("CivitAI has no file for version {version_id}")),
-            410 => AppError::new(ErrorCode::NotFound, format!("CivitAI version {version_id} is archived and cannot be downloaded")),
-            _ => AppError::new(ErrorCode::Upstream, format!("CivitAI answered {status}: {said}")),
-        }))
+        let body: civitai::ApiError = self.json(response).await.unwrap_or_default();
+        Err(Fail::Fatal(civitai::download_refusal(
+            status.as_u16(),
+            &body.said(),
+            version_id,
+        )))
     }
 
     /// Lists every file under `folder/`, retrying transient failures like a transfer.
@@ -291,7 +278,7 @@ impl Engine {
         revision: &str,
         folder: &str,
         token: Option<&str>,
-    ) -> Result<Vec<(String, Option<u64>, Option<String>)>, AppError> {
+    ) -> Result<Vec<ListedFile>, AppError> {
         let mut retries = self.retries(job, format!("listing {folder}/ of {repo}"), "");
         loop {
             let attempt = self.list_hf_folder(repo, revision, folder, token);
@@ -310,14 +297,10 @@ impl Engine {
         revision: &str,
         folder: &str,
         token: Option<&str>,
-    ) -> Result<Vec<(String, Option<u64>, Option<String>)>, Fail> {
+    ) -> Result<Vec<ListedFile>, Fail> {
         let endpoint = Url::parse(&self.hf_endpoint)
             .map_err(|_| Fail::Fatal(AppError::internal("HF_ENDPOINT is not a URL")))?;
-        let first = format!(
-            "{}/api/models/{repo}/tree/{}/{folder}?recursive=true",
-            self.hf_endpoint,
-            urlencoding::encode(revision)
-        );
+        let first = huggingface::tree_url(&self.hf_endpoint, repo, revision, folder);
         let mut next =
             Some(Url::parse(&first).map_err(|_| Fail::Fatal(AppError::internal("bad tree URL")))?);
         let mut out = Vec::new();
@@ -338,53 +321,14 @@ impl Engine {
                 .and_then(|l| next_link(&l))
                 .and_then(|n| url.join(&n).ok());
             let entries: Vec<TreeEntry> = self.json(response).await?;
-            out.extend(entries.into_iter().filter(|e| e.kind == "file").map(|e| {
-                let sha = e
-                    .lfs
-                    .as_ref()
-                    .map(|l| l.oid.to_ascii_lowercase())
-                    .filter(|h| hashing::is_sha256(h));
-                (e.path, Some(e.lfs.map_or(e.size, |l| l.size)), sha)
-            }));
+            out.extend(huggingface::tree_files(entries));
         }
         Ok(out)
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-struct CivitaiError {
-    error: Option<String>,
-    message: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TreeEntry {
-    #[serde(rename = "type")]
-    kind: String,
-    path: String,
-    #[serde(default)]
-    size: u64,
-    lfs: Option<TreeLfs>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TreeLfs {
-    oid: String,
-    size: u64,
-}
-
-fn next_link(header: &str) -> Option<String> {
-    header
-        .split(',')
-        .find(|part| part.contains("rel=\"next\""))
-        .and_then(|part| {
-            let start = part.find('<')? + 1;
-            let end = part.find('>')?;
-            Some(part[start..end].to_string())
-        })
-}
-
-/// Hugging Face errors as a person can act on them.
+/// A Hub error answer: retried when transient, else the job's error (see
+/// `sources::huggingface::refusal`).
 fn hf_failure(
     response: &reqwest::Response,
     repo: &str,
@@ -395,48 +339,16 @@ fn hf_failure(
 ) -> Fail {
     let status = response.status();
     let code = header_str(response, "x-error-code").unwrap_or_default();
-    let page = format!("{endpoint}/{repo}");
-    Fail::Fatal(match huggingface::classify(status.as_u16(), &code, had_token) {
-        Refusal::Transient => return Fail::Retry(format!("Hugging Face answered {status}")),
-        Refusal::Gated => AppError::new(
-            ErrorCode::TokenRequired,
-            format!("{repo} is gated: accept its licence at {page} and give a Hugging Face read token"),
-        ),
-        Refusal::NotGranted => AppError::new(
-            ErrorCode::AccessDenied,
-            format!("the token is not authorised for {repo}: request access at {page} with the account that owns the token"),
-        ),
-        Refusal::BadToken => AppError::new(
-            ErrorCode::AccessDenied,
-            "Hugging Face rejected the token: check that it is a valid read token",
-        ),
-        Refusal::NoRepo => AppError::new(
-            ErrorCode::NotFound,
-            if had_token {
-                format!("repo {repo} not found on Hugging Face")
-            } else {
-                format!("repo {repo} not found on Hugging Face (if it is private, give a token)")
-            },
-        ),
-        Refusal::NoRevision => AppError::new(ErrorCode::NotFound, format!("{repo} has no revision {revision}")),
-        Refusal::NotFound => AppError::new(ErrorCode::NotFound, format!("file {path} not found in {repo}")),
-        Refusal::Denied => AppError::new(ErrorCode::AccessDenied, format!("Hugging Face refused access to {repo}")),
-        Refusal::Other => AppError::new(ErrorCode::Upstream, format!("Hugging Face answered {status} for {repo}/{path}")),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pagination_links() {
-        assert_eq!(
-            next_link(r#"<https://hf.co/api/models/a/b/tree/main?cursor=xyz>; rel="next""#)
-                .as_deref(),
-            Some("https://hf.co/api/models/a/b/tree/main?cursor=xyz")
-        );
-        assert_eq!(next_link(r#"<https://x>; rel="prev""#), None);
-        assert_eq!(clean_etag("W/\"abc\""), "abc");
+    let why = huggingface::classify(status.as_u16(), &code, had_token);
+    let subject = Subject {
+        repo,
+        path,
+        revision,
+        had_token,
+        endpoint,
+    };
+    match huggingface::download_refusal(why, status.as_u16(), &subject) {
+        Some(error) => Fail::Fatal(error),
+        None => Fail::Retry(format!("Hugging Face answered {status}")),
     }
 }
