@@ -47,7 +47,7 @@ use progress::Job;
 
 /// Why an attempt stopped: give up, try again, or try again after the partial file grew.
 #[derive(Debug)]
-pub(crate) enum Fail {
+pub enum Fail {
     Fatal(AppError),
     Retry(String),
     Progressed(String),

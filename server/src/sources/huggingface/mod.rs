@@ -1,9 +1,10 @@
 //! Hugging Face: repo id and file path rules (here), the API lookup that records sizes and LFS
 //! sha256 of a repo's files when a model is added (`api`), the resolve and tree protocol a
-//! download follows (`protocol`), and the one table of the Hub's refusals with the messages of
-//! both paths (`refusal`).
+//! download follows (`protocol`: URLs and answers; `download`: the requests), and the one
+//! table of the Hub's refusals with the messages of both paths (`refusal`).
 
 mod api;
+mod download;
 mod protocol;
 mod refusal;
 
@@ -14,6 +15,7 @@ use app::domain::{check_text, AppError};
 use crate::storage::paths;
 
 pub use api::{check_repo, RepoCheck};
+pub use download::{list_folder, resolve};
 pub use protocol::{
     clean_etag, next_link, resolve_url, tree_files, tree_url, ListedFile, TreeEntry,
 };

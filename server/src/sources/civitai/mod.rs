@@ -1,11 +1,15 @@
 //! CivitAI: the URL forms users paste, the API v1 lookups that turn one into a version with
 //! its primary file, and the download endpoint a job asks for its signed link.
 
-use app::domain::{AppError, ErrorCode, ModelFamily, ModelType};
+mod download;
+
+use app::domain::{AppError, ModelFamily, ModelType};
 use serde::Deserialize;
 use url::Url;
 
 use super::http_error;
+
+pub use download::resolve_download;
 
 /// What a pasted CivitAI link points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,63 +360,9 @@ pub fn family(base_model: &str) -> ModelFamily {
     }
 }
 
-/// `GET {endpoint}/api/download/models/{id}{query}`: answers 307 to a short-lived signed link.
-pub fn download_url(endpoint: &str, version_id: u64, query: &str) -> String {
-    format!("{endpoint}/api/download/models/{version_id}{query}")
-}
-
-/// The body of a CivitAI error answer.
-#[derive(Debug, Default, Deserialize)]
-pub struct ApiError {
-    error: Option<String>,
-    message: Option<String>,
-}
-
-impl ApiError {
-    /// What CivitAI said, if anything.
-    pub fn said(self) -> String {
-        self.message.or(self.error).unwrap_or_default()
-    }
-}
-
-/// A refusal of the download endpoint (transient answers are retried before this), as a
-/// person can act on it.
-pub fn download_refusal(status: u16, said: &str, version_id: u64) -> AppError {
-    match status {
-        401 => AppError::new(
-            ErrorCode::TokenRequired,
-            format!("CivitAI requires an API key for this file ({said}): create one in your CivitAI account settings and give it as the CivitAI token"),
-        ),
-        403 => AppError::new(ErrorCode::AccessDenied, format!("CivitAI refused the download: {said}")),
-        404 => AppError::new(ErrorCode::NotFound, format!("CivitAI has no file for version {version_id}")),
-        410 => AppError::new(ErrorCode::NotFound, format!("CivitAI version {version_id} is archived and cannot be downloaded")),
-        _ => AppError::new(ErrorCode::Upstream, format!("CivitAI answered {status}: {said}")),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn download_refusals_say_what_to_do() {
-        let cases = [
-            (401, ErrorCode::TokenRequired, "API key"),
-            (403, ErrorCode::AccessDenied, "refused the download: nope"),
-            (404, ErrorCode::NotFound, "no file for version 7"),
-            (410, ErrorCode::NotFound, "archived"),
-            (400, ErrorCode::Upstream, "answered 400: nope"),
-        ];
-        for (status, code, says) in cases {
-            let e = download_refusal(status, "nope", 7);
-            assert_eq!(e.code, code, "{status}");
-            assert!(e.message.contains(says), "{status}: {}", e.message);
-        }
-        assert_eq!(
-            download_url("https://civitai.com", 7, "?type=Model"),
-            "https://civitai.com/api/download/models/7?type=Model"
-        );
-    }
 
     fn parse(s: &str) -> Result<CivitaiRef, AppError> {
         parse_ref(s, Some("127.0.0.1"))
