@@ -171,9 +171,17 @@ test("pause and resume a download, and set the download settings, from the panel
   await page.locator(".downloads__settings summary").click();
   await expect(page.getByLabel("Speed limit (all downloads)")).toHaveValue("50.0 MB/s");
   await expect(page.getByLabel("Downloads at once")).toHaveValue("3");
-  // Back to the defaults for the flows that follow.
+  // Back to the defaults for the flows that follow, and the panel as short as before.
   const reset = await request.put("/api/models/download/settings", { data: { rateLimitBytesPerSecond: 0, maxConcurrentJobs: 2 } });
   expect(reset.status()).toBe(200);
+  // Open, the settings cover the list; closing them gives it back.
+  await page.locator(".downloads__settings summary").click();
+  // The flows that follow see the models and the panel as before this one.
+  const jobs = (await (await request.get("/api/models/download")).json()).jobs;
+  const installed = jobs.find((j: { modelId: string }) => j.modelId === "pausable-e2e").installedModelId;
+  expect((await request.delete(`/api/models/installed?id=${installed}`)).status()).toBe(200);
+  await job(page, "Pausable E2E").getByRole("button", { name: /Dismiss/ }).click();
+  await expect(job(page, "Pausable E2E")).toHaveCount(0);
   expect(errors).toEqual([]);
 });
 
