@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::domain::{AppError, ErrorCode, JobStatus};
+use app::domain::{AppError, ErrorCode, FileProgress, JobStatus};
 use serde::{Deserialize, Serialize};
 
 use super::{plan::Plan, progress::Job, Downloads, Tokens};
@@ -24,6 +24,13 @@ struct Entry {
     status: JobStatus,
     error: Option<AppError>,
     installed_model_id: Option<String>,
+    /// Paused by the user: stays paused at the next start (see `control`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    paused_by_user: bool,
+    /// Each file's progress when the journal was saved, so a restarted server shows the
+    /// bytes of finished and paused jobs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    files: Vec<FileProgress>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -62,6 +69,8 @@ impl Downloads {
                     status: state.status,
                     error: state.error.clone(),
                     installed_model_id: state.installed_model_id.clone(),
+                    paused_by_user: state.paused_by_user,
+                    files: state.files.clone(),
                 }
             })
             .collect();
@@ -148,10 +157,16 @@ impl Downloads {
                 state.status = entry.status;
                 state.error = entry.error;
                 state.installed_model_id = entry.installed_model_id;
+                state.paused_by_user = entry.paused_by_user;
+                if entry.files.len() == state.files.len() {
+                    state.files = entry.files;
+                }
             }
             let plan = job.plan();
             self.jobs().push(job.clone());
-            if entry.status.is_finished() {
+            if entry.status.is_finished()
+                || (entry.status == JobStatus::Paused && entry.paused_by_user)
+            {
                 continue;
             }
             if self.check_tokens(&plan, &Tokens::default()).is_err() {
@@ -220,6 +235,8 @@ mod tests {
             status,
             error: None,
             installed_model_id: None,
+            paused_by_user: false,
+            files: vec![],
         }
     }
 

@@ -3,6 +3,8 @@
 //! leptos; the API reads job snapshots that the engine updates without blocking on readers.
 
 mod cleanup;
+mod control;
+mod gate;
 mod journal;
 mod limit;
 pub(crate) mod net;
@@ -13,6 +15,7 @@ mod ranged_writer;
 mod ranges;
 mod resolve;
 mod retry;
+mod settings;
 mod transfer;
 mod writer;
 
@@ -20,14 +23,13 @@ use std::{
     collections::BTreeMap,
     path::PathBuf,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
 };
 
 use app::domain::{AppError, DownloadJob, ErrorCode, InstalledFile, InstalledModel, JobStatus};
-use tokio::sync::Semaphore;
 
 use crate::{
     config::Config,
@@ -45,7 +47,7 @@ use progress::Job;
 
 /// Why an attempt stopped: give up, try again, or try again after the partial file grew.
 #[derive(Debug)]
-pub(crate) enum Fail {
+pub enum Fail {
     Fatal(AppError),
     Retry(String),
     Progressed(String),
@@ -69,14 +71,16 @@ pub struct Engine {
     stall: Duration,
     /// Free space writers leave on the volume (`MODELS_MIN_FREE_BYTES`).
     min_free_bytes: u64,
-    /// Connections per large file (`MODELS_DOWNLOAD_CONNECTIONS`).
-    connections: usize,
+    /// Connections per large file (`MODELS_DOWNLOAD_CONNECTIONS`, or the saved setting); read
+    /// at each attempt, so a change reaches the next attempt of a running job.
+    connections: AtomicUsize,
     /// Bytes per ranged request (`MODELS_DOWNLOAD_RANGE_BYTES`).
     range_bytes: u64,
-    /// Every connection of every job together (`MODELS_DOWNLOAD_LIMIT`).
+    /// Every connection of every job together (`MODELS_DOWNLOAD_LIMIT`, or the saved setting).
     limit: limit::RateLimit,
-    /// Ranged connections open per host, all jobs together: at most `connections`.
-    hosts: Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+    /// Ranged connections open per host, all jobs together: at most `connections` (resized
+    /// with it).
+    hosts: Mutex<std::collections::HashMap<String, Arc<gate::Gate>>>,
 }
 
 impl Engine {
@@ -112,7 +116,7 @@ impl Engine {
             max_attempts: config.download_max_attempts,
             stall,
             min_free_bytes: config.min_free_bytes,
-            connections: config.download_connections,
+            connections: AtomicUsize::new(config.download_connections),
             range_bytes: config.download_range_bytes,
             limit: limit::RateLimit::new(config.download_limit),
             hosts: Mutex::new(std::collections::HashMap::new()),
@@ -129,7 +133,10 @@ pub struct Downloads {
     /// The huggingface_hub cache that Hub downloads are linked into.
     hub_cache: PathBuf,
     jobs: Mutex<Vec<Arc<Job>>>,
-    slots: Arc<Semaphore>,
+    /// Jobs downloading at once (resized by the download settings).
+    slots: Arc<gate::Gate>,
+    /// The settings the environment gives; the saved ones override them.
+    defaults: app::domain::DownloadSettings,
     journal_lock: Mutex<()>,
     /// Set by [`Downloads::pause_all`]: jobs that stop now are paused, not cancelled.
     stopping: AtomicBool,
@@ -147,7 +154,8 @@ impl Downloads {
             min_free_bytes: config.min_free_bytes,
             hub_cache: config.hf_hub_cache.clone(),
             jobs: Mutex::new(Vec::new()),
-            slots: Arc::new(Semaphore::new(config.max_concurrent_downloads.max(1))),
+            slots: gate::Gate::new(config.max_concurrent_downloads.max(1)),
+            defaults: settings::from_config(config),
             journal_lock: Mutex::new(()),
             stopping: AtomicBool::new(false),
         })
@@ -201,14 +209,7 @@ impl Downloads {
         plan.check()?;
         if let Some(existing) = self.active_for(&plan.model_id) {
             if existing.status() == JobStatus::Paused {
-                self.check_tokens(&plan, &tokens)?;
-                *existing.tokens.lock().unwrap_or_else(|e| e.into_inner()) = self.with_env(tokens);
-                {
-                    let mut state = existing.lock();
-                    state.status = JobStatus::Queued;
-                    state.error = None;
-                }
-                self.spawn(existing.clone());
+                self.resume_with(&existing, Some(tokens))?;
                 return Ok(existing.id.clone());
             }
             return Err(AppError {
@@ -294,8 +295,8 @@ impl Downloads {
     }
 
     /// Cancels an unfinished job (its partial files are removed), or forgets a finished one
-    /// (the progress panel's "dismiss").
-    pub fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
+    /// (the progress panel's "dismiss"). Answers once the job has stopped (`cancelled`).
+    pub async fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
         let job = self
             .find(id)
             .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
@@ -305,25 +306,26 @@ impl Downloads {
             return Ok(job.snapshot());
         }
         let was_paused = job.status() == JobStatus::Paused;
-        job.cancel.cancel();
+        job.lock().paused_by_user = false;
+        job.stop();
         if was_paused {
             job.set_status(JobStatus::Cancelled);
             self.remove_partials(&job.plan());
             self.save_journal();
         }
-        Ok(job.snapshot())
+        Ok(control::settled(&job, |s| s.is_finished()).await)
     }
 
     /// Dismisses a finished job and deletes the partial files it kept ("discard partial");
     /// an unfinished job is cancelled, which removes them too.
-    pub fn discard(&self, id: &str) -> Result<DownloadJob, AppError> {
+    pub async fn discard(&self, id: &str) -> Result<DownloadJob, AppError> {
         let job = self
             .find(id)
             .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
         if job.status().is_finished() {
             self.remove_partials(&job.plan());
         }
-        self.cancel(id)
+        self.cancel(id).await
     }
 
     /// Server shutdown: stops every queued and running job without removing its partial files,
@@ -333,7 +335,7 @@ impl Downloads {
         self.stopping.store(true, Ordering::SeqCst);
         let stoppable = |s: JobStatus| matches!(s, JobStatus::Queued | JobStatus::Downloading);
         for job in self.jobs().iter().filter(|j| stoppable(j.status())) {
-            job.cancel.cancel();
+            job.stop();
         }
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline
@@ -365,42 +367,49 @@ impl Downloads {
 
     async fn run(self: Arc<Self>, job: Arc<Job>) {
         let outcome = self.run_job(&job).await;
-        match outcome {
+        let stopped = job.stopped();
+        let pausing =
+            stopped && (self.stopping.load(Ordering::SeqCst) || job.lock().paused_by_user);
+        let status = match outcome {
             Ok(installed) => {
-                let mut state = job.lock();
-                state.status = JobStatus::Completed;
-                state.installed_model_id = Some(installed.id.clone());
-                drop(state);
+                job.lock().installed_model_id = Some(installed.id.clone());
                 self.remove_partials(&job.plan());
                 tracing::info!(job = %job.id, model = %installed.id, "download installed");
+                JobStatus::Completed
             }
-            Err(_) if self.stopping.load(Ordering::SeqCst) && job.cancel.is_cancelled() => {
-                job.set_status(JobStatus::Paused);
-                tracing::info!(job = %job.id, "download paused: the server is stopping, the next start resumes it");
+            Err(_) if pausing => {
+                tracing::info!(job = %job.id, "download paused, partial files kept");
+                JobStatus::Paused
             }
-            Err(e) if e.code == ErrorCode::Cancelled || job.cancel.is_cancelled() => {
-                job.set_status(JobStatus::Cancelled);
+            Err(e) if e.code == ErrorCode::Cancelled || stopped => {
                 self.remove_partials(&job.plan());
                 tracing::info!(job = %job.id, "download cancelled, partial files removed");
+                JobStatus::Cancelled
             }
             Err(e) => {
                 if e.code == ErrorCode::IntegrityFailed {
                     self.remove_partials(&job.plan());
                 }
                 tracing::warn!(job = %job.id, error = %e.message, "download failed");
-                job.fail(e);
+                job.lock().error = Some(e);
+                JobStatus::Failed
             }
+        };
+        // Forget the tokens as soon as the job no longer needs them (a paused job keeps them
+        // in memory for its resume), before the status lets a resume in.
+        if status.is_finished() {
+            *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Tokens::default();
         }
-        // Forget the tokens as soon as the job no longer needs them.
-        *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Tokens::default();
+        job.set_status(status);
         self.save_journal();
     }
 
     async fn run_job(&self, job: &Job) -> Result<InstalledModel, AppError> {
         let cancelled = || AppError::new(ErrorCode::Cancelled, "cancelled");
+        let stop = job.stop_token();
         let _slot = tokio::select! {
-            slot = self.slots.clone().acquire_owned() => slot.map_err(|_| AppError::internal("the download queue closed"))?,
-            _ = job.cancel.cancelled() => return Err(cancelled()),
+            slot = self.slots.enter() => slot.ok_or_else(|| AppError::internal("the download queue closed"))?,
+            _ = stop.cancelled() => return Err(cancelled()),
         };
         job.set_status(JobStatus::Downloading);
         self.save_journal();
