@@ -110,8 +110,11 @@ impl Answer {
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| format!("the server answered {}", self.status));
-        match self.status {
-            401 => CliError::Auth(auth_hint(std::env::var_os("MODELS_AUTH_TOKEN").is_some())),
+        // The server's own access control; a source's refusal has another code.
+        match code.as_str() {
+            "unauthorized" => {
+                CliError::Auth(auth_hint(std::env::var_os("MODELS_AUTH_TOKEN").is_some()))
+            }
             _ => CliError::Api {
                 status: self.status,
                 code,
@@ -257,7 +260,13 @@ mod tests {
         assert_eq!(answer(404, not_found).error().exit(), Exit::NotFound);
         let invalid = json!({"error": {"code": "invalid_input", "message": "bad repo"}});
         assert_eq!(answer(400, invalid).error().exit(), Exit::Usage);
-        assert_eq!(answer(401, Value::Null).error().exit(), Exit::Auth);
+        let unauthorized = json!({"error": {"code": "unauthorized", "message": "log in"}});
+        let e = answer(401, unauthorized).error();
+        assert_eq!(e.exit(), Exit::Auth);
+        assert!(e.to_string().contains("MODELS_AUTH_TOKEN"), "{e}");
+        let gated = json!({"error": {"code": "access_denied", "message": "the repo is gated"}});
+        let e = answer(403, gated).error();
+        assert_eq!((e.exit(), e.to_string()), (Exit::Auth, "the repo is gated".into()));
         let upstream = json!({"error": {"code": "upstream", "message": "hub down"}});
         let error = answer(502, upstream).error();
         assert_eq!(error.exit(), Exit::Failed);
