@@ -229,7 +229,7 @@ async fn follow(ctx: &Ctx, job_id: &str) -> Result<(), CliError> {
         tokio::select! {
             _ = tokio::time::sleep(POLL) => {}
             _ = interrupts.recv() => {
-                progress.clear();
+                progress.freeze();
                 return match ask_on_interrupt(ctx, &job, &mut interrupts).await {
                     Interrupted::Cancel => cancel_job(ctx, &job).await,
                     Interrupted::Leave => {
@@ -251,7 +251,8 @@ async fn ask_on_interrupt(ctx: &Ctx, job: &DownloadJob, interrupts: &mut Signal)
     if !ctx.output.interactive {
         return Interrupted::Leave;
     }
-    eprintln!();
+    // From the start of a fresh line, wherever the bars and the `^C` echo left the cursor.
+    eprint!("\r\n");
     eprint!(
         "{CANCEL_QUESTION} [y/N] (no: {} keeps downloading) ",
         job.model_name

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use app::domain::{DownloadJob, JobStatus};
-use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressFinish, ProgressStyle};
 use serde_json::Value;
 
 use super::output::{self, Output};
@@ -53,9 +53,21 @@ impl Progress {
         }
     }
 
-    /// Takes the bars off the screen (before a question, or at the end).
+    /// Leaves the bars on the screen as they are and never draws them again (Ctrl-C: the
+    /// terminal has echoed `^C` after them, so the cursor is not where the bars think it is
+    /// and clearing them would wipe the wrong lines).
+    pub fn freeze(&self) {
+        if let Progress::Bars(bars) = self {
+            bars.multi.set_draw_target(ProgressDrawTarget::hidden());
+        }
+    }
+
+    /// Takes the bars off the screen for good (at the end).
     pub fn clear(&self) {
         if let Progress::Bars(bars) = self {
+            for bar in bars.job.iter().chain(bars.files.values()) {
+                bar.finish_and_clear();
+            }
             let _ = bars.multi.clear();
         }
     }
@@ -98,7 +110,8 @@ impl Bars {
         let bar = self.job.get_or_insert_with(|| {
             let bar = self.multi.add(
                 ProgressBar::new(0)
-                    .with_style(Self::style("{prefix:.bold} {wide_bar:.cyan/blue} {msg}")),
+                    .with_style(Self::style("{prefix:.bold} {wide_bar:.cyan/blue} {msg}"))
+                    .with_finish(ProgressFinish::AndClear),
             );
             bar.set_prefix(job.model_name.clone());
             bar
@@ -109,7 +122,9 @@ impl Bars {
         for file in job.files.iter().take(MAX_FILE_BARS) {
             let bar = self.files.entry(file.path.clone()).or_insert_with(|| {
                 let bar = self.multi.add(
-                    ProgressBar::new(0).with_style(Self::style("  {prefix:30!} {bar:25} {msg}")),
+                    ProgressBar::new(0)
+                        .with_style(Self::style("  {prefix:30!} {bar:25} {msg}"))
+                        .with_finish(ProgressFinish::AndClear),
                 );
                 bar.set_prefix(output::file_label(&file.path).to_string());
                 bar
@@ -120,3 +135,4 @@ impl Bars {
         }
     }
 }
+
