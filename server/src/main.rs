@@ -26,7 +26,8 @@ use tracing_subscriber::EnvFilter;
 const PAUSE_GRACE: Duration = Duration::from_secs(2);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(cli::with_default_command(std::env::args_os()));
+    let watched = std::env::var_os("LEPTOS_WATCH").is_some();
+    let cli = Cli::parse_from(cli::with_default_command(std::env::args_os(), watched));
     let result = match cli.command {
         Command::Serve => tokio::runtime::Runtime::new()
             .context("cannot start the async runtime")

@@ -108,11 +108,16 @@ async fn a_hugging_face_file_downloads_with_json_progress_then_verify_and_rm() {
 
     let run = env
         .cli
-        .run(&["download", target, "--type", "lora", "--family", "flux", "--json"])
+        .run(&[
+            "download", target, "--type", "lora", "--family", "flux", "--json",
+        ])
         .await
         .expect(0);
     let last = completed_in_order(&run);
-    assert!(run.json_lines().len() >= 3, "progress along the way: {run:?}");
+    assert!(
+        run.json_lines().len() >= 3,
+        "progress along the way: {run:?}"
+    );
     assert_eq!(last["bytesDownloaded"], bytes.len() as u64);
     let installed = last["installedModelId"].as_str().unwrap().to_string();
 
@@ -124,19 +129,34 @@ async fn a_hugging_face_file_downloads_with_json_progress_then_verify_and_rm() {
         .run(&["list", "--search", "cli-lora", "--json"])
         .await
         .expect(0);
-    assert_eq!(list.json()["models"].as_array().unwrap().len(), 1, "{list:?}");
+    assert_eq!(
+        list.json()["models"].as_array().unwrap().len(),
+        1,
+        "{list:?}"
+    );
 
     // The table for people, and the installed list for scripts.
     let table = env.cli.run(&["list", "--installed"]).await.expect(0);
     assert!(table.stdout.contains(&installed), "{table:?}");
     assert!(table.stdout.lines().next().unwrap().contains("INTEGRITY"));
-    assert!(!table.stdout.contains('\x1b'), "no colour in a pipe: {table:?}");
-    let listed = env.cli.run(&["list", "--installed", "--json"]).await.expect(0);
-    assert_eq!(installed_ids(&listed), [installed.clone()]);
+    assert!(
+        !table.stdout.contains('\x1b'),
+        "no colour in a pipe: {table:?}"
+    );
+    let listed = env
+        .cli
+        .run(&["list", "--installed", "--json"])
+        .await
+        .expect(0);
+    assert_eq!(installed_ids(&listed), std::slice::from_ref(&installed));
 
     // Verify: fine, then a changed file fails with a non-zero exit.
     let ok = env.cli.run(&["verify", "--json"]).await.expect(0);
-    assert_eq!(ok.json()["results"][0]["verification"]["ok"], true, "{ok:?}");
+    assert_eq!(
+        ok.json()["results"][0]["verification"]["ok"],
+        true,
+        "{ok:?}"
+    );
     let record = &listed.json()["models"][0];
     let file = record["files"][0]["path"].as_str().unwrap();
     let on_disk = env.dir.path().join("models").join(file);
@@ -161,11 +181,7 @@ async fn a_hugging_face_file_downloads_with_json_progress_then_verify_and_rm() {
         .run_with_input(&["rm", "acme/cli-lora"], "y\n")
         .await
         .expect(4);
-    let gone = env
-        .cli
-        .run(&["rm", &installed, "--yes"])
-        .await
-        .expect(0);
+    let gone = env.cli.run(&["rm", &installed, "--yes"]).await.expect(0);
     assert!(gone.stdout.contains("Deleted"), "{gone:?}");
     assert!(!on_disk.exists());
     let none = env.cli.run(&["list", "--installed", "--json"]).await;
@@ -227,13 +243,14 @@ async fn civitai_links_direct_links_and_uploads_install() {
     // A file the server refuses: a clear error, exit 2, nothing installed.
     let text = env.dir.path().join("notes.txt");
     std::fs::write(&text, "hello").unwrap();
-    let refused = env
-        .cli
-        .run(&["add", text.to_str().unwrap()])
-        .await;
+    let refused = env.cli.run(&["add", text.to_str().unwrap()]).await;
     assert_ne!(refused.code, 0, "{refused:?}");
     assert!(refused.stderr.starts_with("error: "), "{refused:?}");
-    let missing = env.cli.run(&["add", "/nonexistent/x.safetensors"]).await.expect(2);
+    let missing = env
+        .cli
+        .run(&["add", "/nonexistent/x.safetensors"])
+        .await
+        .expect(2);
     assert!(missing.stderr.contains("cannot read"), "{missing:?}");
     let listed = env.cli.run(&["list", "--installed", "--json"]).await;
     assert_eq!(installed_ids(&listed).len(), 4);
@@ -254,8 +271,10 @@ async fn detach_jobs_and_cancel() {
     let job = started.stdout.trim().to_string();
     assert_eq!(job.len(), 36, "the job id alone: {started:?}");
     let api = env.server.api();
-    api.wait(&job, Duration::from_secs(10), |j| j["status"] == "downloading")
-        .await;
+    api.wait(&job, Duration::from_secs(10), |j| {
+        j["status"] == "downloading"
+    })
+    .await;
 
     let jobs = env.cli.run(&["jobs", "--json"]).await.expect(0);
     assert_eq!(jobs.json()["jobs"][0]["id"], job.as_str());
@@ -267,7 +286,9 @@ async fn detach_jobs_and_cancel() {
     match paused.code {
         0 => assert!(paused.stdout.contains("paused"), "{paused:?}"),
         _ => assert!(
-            paused.stderr.contains("does not support pausing downloads yet"),
+            paused
+                .stderr
+                .contains("does not support pausing downloads yet"),
             "{paused:?}"
         ),
     }
@@ -295,7 +316,10 @@ async fn tokens_come_from_stdin_or_the_environment_and_a_missing_one_exits_5() {
     assert!(refused.stderr.contains("--hf-token-stdin"), "{refused:?}");
     let run = env
         .cli
-        .run_with_input(&["download", target, "--hf-token-stdin", "--json"], &format!("{}\n", hub::GOOD_TOKEN))
+        .run_with_input(
+            &["download", target, "--hf-token-stdin", "--json"],
+            &format!("{}\n", hub::GOOD_TOKEN),
+        )
         .await
         .expect(0);
     completed_in_order(&run);
@@ -320,7 +344,11 @@ async fn unreachable_servers_wrong_access_tokens_and_bad_arguments_have_their_ex
         .run(&["list"])
         .await
         .expect(3);
-    assert!(down.stderr.contains("is the server running?") || down.stderr.contains("Is the server running?"), "{down:?}");
+    assert!(
+        down.stderr.contains("is the server running?")
+            || down.stderr.contains("Is the server running?"),
+        "{down:?}"
+    );
     assert!(down.stderr.contains("model-manager serve"), "{down:?}");
 
     // A server with an access token: none or a wrong one is exit 5; the right one works.
@@ -340,7 +368,10 @@ async fn unreachable_servers_wrong_access_tokens_and_bad_arguments_have_their_ex
         .run(&["jobs"])
         .await
         .expect(5);
-    assert!(wrong.stderr.contains("refused the access token"), "{wrong:?}");
+    assert!(
+        wrong.stderr.contains("refused the access token"),
+        "{wrong:?}"
+    );
     let right = Cli::new(&env.server.base).with_env("MODELS_AUTH_TOKEN", TOKEN);
     let listed = right.run(&["list", "--json"]).await.expect(0);
     assert!(!listed.json()["models"].as_array().unwrap().is_empty());
@@ -349,7 +380,10 @@ async fn unreachable_servers_wrong_access_tokens_and_bad_arguments_have_their_ex
     let bad = right.run(&["list", "--family", "nope"]).await.expect(2);
     assert!(bad.stderr.contains("possible values"), "{bad:?}");
     right.run(&["download"]).await.expect(2);
-    right.run(&["--server", "localhost:3000", "list"]).await.expect(2);
+    right
+        .run(&["--server", "localhost:3000", "list"])
+        .await
+        .expect(2);
     let unknown = right.run(&["download", "no-such-model"]).await.expect(4);
     assert!(unknown.stderr.contains("model-manager list"), "{unknown:?}");
     right.run(&["verify", "no-such-model"]).await.expect(4);
@@ -365,14 +399,31 @@ async fn export_writes_an_ai_toolkit_config_for_an_installed_model() {
     std::fs::write(&file, hub::safetensors(300_000, 16)).unwrap();
     let uploaded = env
         .cli
-        .run(&["add", file.to_str().unwrap(), "--family", "sdxl", "--type", "base_model", "--json"])
+        .run(&[
+            "add",
+            file.to_str().unwrap(),
+            "--family",
+            "sdxl",
+            "--type",
+            "base_model",
+            "--json",
+        ])
         .await
         .expect(0);
     let base = uploaded.json()["model"]["id"].as_str().unwrap().to_string();
 
     let run = env
         .cli
-        .run(&["export", "--dataset", "cat", "--base", &base, "--trigger", "sks cat", "--json"])
+        .run(&[
+            "export",
+            "--dataset",
+            "cat",
+            "--base",
+            &base,
+            "--trigger",
+            "sks cat",
+            "--json",
+        ])
         .await
         .expect(0);
     let result = run.json();
@@ -385,10 +436,21 @@ async fn export_writes_an_ai_toolkit_config_for_an_installed_model() {
 
     let people = env
         .cli
-        .run(&["export", "--dataset", "cat", "--base", "base", "--name", "cat-v2"])
+        .run(&[
+            "export",
+            "--dataset",
+            "cat",
+            "--base",
+            "base",
+            "--name",
+            "cat-v2",
+        ])
         .await
         .expect(0);
-    assert!(people.stdout.contains("Saved ") && people.stdout.contains("cat-v2.yaml"), "{people:?}");
+    assert!(
+        people.stdout.contains("Saved ") && people.stdout.contains("cat-v2.yaml"),
+        "{people:?}"
+    );
     let missing = env
         .cli
         .run(&["export", "--dataset", "dog", "--base", &base])
@@ -403,11 +465,21 @@ async fn completions_help_and_the_server_alias() {
     for shell in ["bash", "zsh", "fish"] {
         let run = cli.run(&["completions", shell]).await.expect(0);
         assert!(run.stdout.contains("model-manager"), "{shell}");
-        assert!(run.stdout.contains("download") && run.stdout.contains("hf-token-stdin"), "{shell}");
+        assert!(
+            run.stdout.contains("download") && run.stdout.contains("hf-token-stdin"),
+            "{shell}"
+        );
     }
-    for sub in ["list", "add", "download", "jobs", "cancel", "pause", "resume", "verify", "rm", "scan", "export"] {
+    for sub in [
+        "list", "add", "download", "jobs", "cancel", "pause", "resume", "verify", "rm", "scan",
+        "export",
+    ] {
         let help = cli.run(&[sub, "--help"]).await.expect(0);
-        assert!(help.stdout.contains("Example"), "{sub} has no examples: {}", help.stdout);
+        assert!(
+            help.stdout.contains("Example"),
+            "{sub} has no examples: {}",
+            help.stdout
+        );
     }
 
     // Started as `server` with no arguments (the image's alias), it serves.
@@ -430,7 +502,10 @@ async fn completions_help_and_the_server_alias() {
         .unwrap();
     let mut up = false;
     for _ in 0..200 {
-        if reqwest::get(format!("http://127.0.0.1:{port}/healthz")).await.is_ok() {
+        if reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_ok()
+        {
             up = true;
             break;
         }

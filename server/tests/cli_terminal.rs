@@ -152,7 +152,10 @@ async fn the_progress_bar_redraws_in_place_and_ctrl_c_asks_before_cancelling() {
         // ... in place: the screen holds one job bar and one file bar, never a scrolling log.
         let bar_lines: Vec<&str> = screen.lines().filter(|l| l.starts_with(NAME)).collect();
         assert_eq!(bar_lines.len(), 1, "one bar on the screen:\n{screen}");
-        assert!(bar_lines[0].contains("MB/s") && bar_lines[0].contains("left"), "{screen}");
+        assert!(
+            bar_lines[0].contains("MB/s") && bar_lines[0].contains("left"),
+            "{screen}"
+        );
         assert_eq!(
             screen
                 .lines()
@@ -181,7 +184,11 @@ async fn the_progress_bar_redraws_in_place_and_ctrl_c_asks_before_cancelling() {
             bar.is_some() && bar < question,
             "the bar, then the question:\n{screen}"
         );
-        assert_eq!(rows.iter().filter(|l| l.starts_with(NAME)).count(), 1, "{screen}");
+        assert_eq!(
+            rows.iter().filter(|l| l.starts_with(NAME)).count(),
+            1,
+            "{screen}"
+        );
         terminal.raw()
     })
     .await

@@ -39,7 +39,9 @@ pub enum CliError {
     Usage(String),
     #[error("{0}")]
     Failed(String),
-    #[error("this server does not support {0} yet: update it to the build this command comes from")]
+    #[error(
+        "this server does not support {0} yet: update it to the build this command comes from"
+    )]
     Unsupported(&'static str),
     /// An error answer of the server (`{"error": {code, message}}`).
     #[error("{message}")]
@@ -266,12 +268,18 @@ mod tests {
         assert!(e.to_string().contains("MODELS_AUTH_TOKEN"), "{e}");
         let gated = json!({"error": {"code": "access_denied", "message": "the repo is gated"}});
         let e = answer(403, gated).error();
-        assert_eq!((e.exit(), e.to_string()), (Exit::Auth, "the repo is gated".into()));
+        assert_eq!(
+            (e.exit(), e.to_string()),
+            (Exit::Auth, "the repo is gated".into())
+        );
         let upstream = json!({"error": {"code": "upstream", "message": "hub down"}});
         let error = answer(502, upstream).error();
         assert_eq!(error.exit(), Exit::Failed);
         assert_eq!(error.to_string(), "hub down");
-        assert_eq!(answer(500, Value::Null).error().to_string(), "the server answered 500");
+        assert_eq!(
+            answer(500, Value::Null).error().to_string(),
+            "the server answered 500"
+        );
     }
 
     #[test]
@@ -290,7 +298,8 @@ mod tests {
 
     #[test]
     fn a_conflict_names_the_running_job() {
-        let running = json!({"error": {"code": "conflict", "message": "already downloading", "jobId": "j1"}});
+        let running =
+            json!({"error": {"code": "conflict", "message": "already downloading", "jobId": "j1"}});
         assert_eq!(answer(409, running).conflict_job(), Some("j1"));
         let installed = json!({"error": {"code": "conflict", "message": "already installed"}});
         assert_eq!(answer(409, installed).conflict_job(), None);
@@ -298,8 +307,14 @@ mod tests {
 
     #[test]
     fn the_server_url_must_be_http() {
-        assert_eq!(Client::new("localhost:3000", None).err().unwrap().exit(), Exit::Usage);
-        assert_eq!(Client::new("ftp://x", None).err().unwrap().exit(), Exit::Usage);
+        assert_eq!(
+            Client::new("localhost:3000", None).err().unwrap().exit(),
+            Exit::Usage
+        );
+        assert_eq!(
+            Client::new("ftp://x", None).err().unwrap().exit(),
+            Exit::Usage
+        );
         assert!(Client::new("http://127.0.0.1:3000/", None).is_ok());
     }
 

@@ -11,7 +11,9 @@ use super::{
     client::{decode, CliError},
     is_yes,
     models::{self, ModelMeta, Source},
-    output, progress::Progress, Ctx, TokenArgs, Tokens,
+    output,
+    progress::Progress,
+    Ctx, TokenArgs, Tokens,
 };
 
 pub const DOWNLOAD_EXAMPLES: &str = "\
@@ -174,7 +176,10 @@ pub async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<(), CliError> {
         (202, _) => decode::<String>(answer.body["jobId"].clone())?,
         (409, Some(running)) => {
             if !ctx.output.json {
-                eprintln!("Already downloading: following job {}", output::short_id(running));
+                eprintln!(
+                    "Already downloading: following job {}",
+                    output::short_id(running)
+                );
             }
             running.to_string()
         }
@@ -433,8 +438,14 @@ mod tests {
 
     #[test]
     fn download_arguments_name_a_model_a_repo_or_a_source() {
-        assert_eq!(classify("flux-1-dev", None), Target::Model("flux-1-dev".into()));
-        assert_eq!(classify("acme/lora", None), Target::Repo("acme/lora".into()));
+        assert_eq!(
+            classify("flux-1-dev", None),
+            Target::Model("flux-1-dev".into())
+        );
+        assert_eq!(
+            classify("acme/lora", None),
+            Target::Repo("acme/lora".into())
+        );
         assert_eq!(
             classify("acme/lora/sub/a.safetensors", Some("v2")),
             hf("acme/lora", "sub/a.safetensors", Some("v2"))

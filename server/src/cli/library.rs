@@ -68,7 +68,10 @@ pub async fn scan(ctx: &Ctx) -> Result<(), CliError> {
         "{}",
         output::table(&ctx.output, &["PATH", "SIZE", "FORMAT", "LOOKS LIKE"], rows)
     );
-    eprintln!("{} file(s) not in the library: adopt them on the Models page.", files.len());
+    eprintln!(
+        "{} file(s) not in the library: adopt them on the Models page.",
+        files.len()
+    );
     Ok(())
 }
 
@@ -178,7 +181,10 @@ pub async fn export(ctx: &Ctx, args: ExportArgs) -> Result<(), CliError> {
         eprintln!("  {note}");
     }
     for warning in &result.warnings {
-        eprintln!("{} {warning}", console::style("warning:").yellow().for_stderr());
+        eprintln!(
+            "{} {warning}",
+            console::style("warning:").yellow().for_stderr()
+        );
     }
     Ok(())
 }

@@ -22,8 +22,8 @@ use std::{
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
 
-pub use client::{CliError, Exit};
 use client::Client;
+pub use client::{CliError, Exit};
 use output::Output;
 
 const EXAMPLES: &str = "\
@@ -102,10 +102,14 @@ pub enum Command {
     #[command(after_help = download::DOWNLOAD_EXAMPLES)]
     Download(download::DownloadArgs),
     /// List download jobs, newest first.
-    #[command(after_help = "Example:\n  model-manager jobs\n  model-manager jobs --json | jq '.jobs[] | select(.status == \"failed\")'")]
+    #[command(
+        after_help = "Example:\n  model-manager jobs\n  model-manager jobs --json | jq '.jobs[] | select(.status == \"failed\")'"
+    )]
     Jobs,
     /// Cancel a download (its partial files are removed), or forget a finished job.
-    #[command(after_help = "Example:\n  model-manager cancel 3f2a91c0        # any unique start of the id that `jobs` shows")]
+    #[command(
+        after_help = "Example:\n  model-manager cancel 3f2a91c0        # any unique start of the id that `jobs` shows"
+    )]
     Cancel(download::JobArgs),
     /// Pause a download, keeping its partial files.
     #[command(after_help = "Example:\n  model-manager pause 3f2a91c0")]
@@ -114,10 +118,14 @@ pub enum Command {
     #[command(after_help = "Example:\n  model-manager resume 3f2a91c0")]
     Resume(download::JobArgs),
     /// Re-hash installed files and compare them with the record (all installed models by default).
-    #[command(after_help = "Examples:\n  model-manager verify\n  model-manager verify flux-1-schnell")]
+    #[command(
+        after_help = "Examples:\n  model-manager verify\n  model-manager verify flux-1-schnell"
+    )]
     Verify(models::VerifyArgs),
     /// Delete an installed model's files (asks first), or remove a custom model that is not installed.
-    #[command(after_help = "Examples:\n  model-manager rm flux-1-schnell\n  model-manager rm flux-1-schnell --yes")]
+    #[command(
+        after_help = "Examples:\n  model-manager rm flux-1-schnell\n  model-manager rm flux-1-schnell --yes"
+    )]
     Rm(models::RmArgs),
     /// Look for model files on the volume that the library does not know.
     #[command(after_help = "Example:\n  model-manager scan")]
@@ -139,15 +147,19 @@ Examples:
   model-manager completions zsh > ~/.zfunc/_model-manager      # with fpath+=(~/.zfunc)
   model-manager completions fish > ~/.config/fish/completions/model-manager.fish";
 
-/// The arguments as clap should see them: started as `server` with none (the container's
-/// former entry point and the image's alias), it serves.
-pub fn with_default_command(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+/// The arguments as clap should see them. Without any, it serves when started as `server`
+/// (the binary's former name, the image's alias) or by `cargo leptos watch` (`watched`:
+/// LEPTOS_WATCH is set); otherwise it prints the help.
+pub fn with_default_command(
+    args: impl IntoIterator<Item = OsString>,
+    watched: bool,
+) -> Vec<OsString> {
     let mut args: Vec<OsString> = args.into_iter().collect();
     let as_server = args
         .first()
         .and_then(|a| Path::new(a).file_name())
         .is_some_and(|name| name == "server");
-    if as_server && args.len() == 1 {
+    if (as_server || watched) && args.len() == 1 {
         args.push("serve".into());
     }
     args
@@ -202,7 +214,9 @@ async fn dispatch(global: &Global, output: Output, command: Command) -> Result<(
         Command::Download(args) => download::download(&ctx, args).await,
         Command::Jobs => download::jobs(&ctx).await,
         Command::Cancel(args) => download::cancel(&ctx, args).await,
-        Command::Pause(args) => download::pause_or_resume(&ctx, args, download::Action::Pause).await,
+        Command::Pause(args) => {
+            download::pause_or_resume(&ctx, args, download::Action::Pause).await
+        }
         Command::Resume(args) => {
             download::pause_or_resume(&ctx, args, download::Action::Resume).await
         }
@@ -281,16 +295,20 @@ mod tests {
     fn started_as_server_without_arguments_it_serves() {
         let args = |a: &[&str]| a.iter().map(OsString::from).collect::<Vec<_>>();
         assert_eq!(
-            with_default_command(args(&["/usr/local/bin/server"])),
+            with_default_command(args(&["/usr/local/bin/server"]), false),
             args(&["/usr/local/bin/server", "serve"])
         );
         assert_eq!(
-            with_default_command(args(&["server", "healthcheck"])),
+            with_default_command(args(&["server", "healthcheck"]), false),
             args(&["server", "healthcheck"])
         );
         assert_eq!(
-            with_default_command(args(&["model-manager"])),
+            with_default_command(args(&["model-manager"]), false),
             args(&["model-manager"])
+        );
+        assert_eq!(
+            with_default_command(args(&["target/debug/model-manager"]), true),
+            args(&["target/debug/model-manager", "serve"])
         );
         assert!(matches!(
             parse(&["server", "serve"]).unwrap().command,

@@ -341,8 +341,8 @@ async fn upload(ctx: &Ctx, path: &Path, meta: &ModelMeta) -> Result<(), CliError
             counted.inc(chunk.len() as u64);
         }
     });
-    let part = Part::stream_with_length(reqwest::Body::wrap_stream(stream), size)
-        .file_name(file_name);
+    let part =
+        Part::stream_with_length(reqwest::Body::wrap_stream(stream), size).file_name(file_name);
     let mut form = Form::new().part("file", part);
     for (key, value) in [
         ("name", &meta.name),
@@ -380,7 +380,11 @@ pub fn find_installed<'a>(models: &'a [InstalledModel], key: &str) -> Option<&'a
     models
         .iter()
         .find(|m| m.id == key)
-        .or_else(|| models.iter().find(|m| m.source_model_id.as_deref() == Some(key)))
+        .or_else(|| {
+            models
+                .iter()
+                .find(|m| m.source_model_id.as_deref() == Some(key))
+        })
         .or_else(|| {
             let mut named = models.iter().filter(|m| m.name.eq_ignore_ascii_case(key));
             match (named.next(), named.next()) {
@@ -442,7 +446,11 @@ pub async fn rm(ctx: &Ctx, args: RmArgs) -> Result<(), CliError> {
                 .delete(&format!("/api/models?id={}", q(&custom.id)))
                 .await?
                 .ok()?;
-            report(ctx, &answer, format!("Removed {} from the list", custom.name))
+            report(
+                ctx,
+                &answer,
+                format!("Removed {} from the list", custom.name),
+            )
         }
         Some(built_in) => Err(CliError::NotFound(format!(
             "{} is not installed (built-in models stay in the list)",
@@ -515,7 +523,10 @@ pub async fn verify(ctx: &Ctx, args: VerifyArgs) -> Result<(), CliError> {
                 ]
             })
             .collect();
-        println!("{}", output::table(&ctx.output, &["ID", "NAME", "RESULT"], rows));
+        println!(
+            "{}",
+            output::table(&ctx.output, &["ID", "NAME", "RESULT"], rows)
+        );
     }
     let bad: Vec<&str> = results
         .iter()
@@ -562,7 +573,10 @@ mod tests {
         assert_eq!(find_installed(&models, "inst-2").unwrap().id, "inst-2");
         assert_eq!(find_installed(&models, "flux-1-dev").unwrap().id, "inst-1");
         assert_eq!(find_installed(&models, "flux.1 dev").unwrap().id, "inst-1");
-        assert!(find_installed(&models, "my lora").is_none(), "two have that name");
+        assert!(
+            find_installed(&models, "my lora").is_none(),
+            "two have that name"
+        );
         assert!(find_installed(&models, "nope").is_none());
     }
 

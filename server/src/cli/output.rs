@@ -177,13 +177,18 @@ pub fn jobs_table(output: &Output, jobs: &[DownloadJob]) -> String {
                     true => format::eta(j.eta_seconds),
                     false => String::new(),
                 },
-                j.error.as_ref().map(|e| e.message.clone()).unwrap_or_default(),
+                j.error
+                    .as_ref()
+                    .map(|e| e.message.clone())
+                    .unwrap_or_default(),
             ]
         })
         .collect();
     table(
         output,
-        &["JOB", "MODEL", "STATUS", "PROGRESS", "SPEED", "LEFT", "ERROR"],
+        &[
+            "JOB", "MODEL", "STATUS", "PROGRESS", "SPEED", "LEFT", "ERROR",
+        ],
         rows,
     )
 }
@@ -229,7 +234,10 @@ pub fn job_summary(job: &DownloadJob) -> String {
 /// The message beside one file's bar.
 pub fn file_summary(file: &FileProgress) -> String {
     match file.done {
-        true => format!("{}  done", size(file.total_bytes.or(Some(file.bytes_downloaded)))),
+        true => format!(
+            "{}  done",
+            size(file.total_bytes.or(Some(file.bytes_downloaded)))
+        ),
         false => progress_figure(file.bytes_downloaded, file.total_bytes),
     }
 }
@@ -331,7 +339,11 @@ mod tests {
     fn tables_have_a_header_no_trailing_spaces_and_fit_the_terminal() {
         let models = vec![
             model("flux-1-dev", "Flux.1 Dev", false),
-            model("sdxl-base", "SDXL 1.0 Base with a rather long name to wrap", true),
+            model(
+                "sdxl-base",
+                "SDXL 1.0 Base with a rather long name to wrap",
+                true,
+            ),
         ];
         let wide = models_table(&PIPE, &models);
         let lines: Vec<&str> = wide.lines().collect();
@@ -347,10 +359,7 @@ mod tests {
             ..PIPE
         };
         let fitted = models_table(&narrow, &models);
-        assert!(
-            fitted.lines().all(|l| l.chars().count() <= 60),
-            "{fitted}"
-        );
+        assert!(fitted.lines().all(|l| l.chars().count() <= 60), "{fitted}");
         assert!(fitted.lines().count() > 3, "long names wrap: {fitted}");
     }
 
@@ -361,8 +370,14 @@ mod tests {
         let text = jobs_table(&PIPE, &[job(JobStatus::Downloading, 50, Some(100)), failed]);
         assert!(text.contains("01234567 "), "{text}");
         assert!(!text.contains("0123456789"), "{text}");
-        assert!(text.contains("40.2 MB/s") && text.contains("3 min 05 s"), "{text}");
-        assert!(text.contains("failed") && text.contains("the repo is gated"), "{text}");
+        assert!(
+            text.contains("40.2 MB/s") && text.contains("3 min 05 s"),
+            "{text}"
+        );
+        assert!(
+            text.contains("failed") && text.contains("the repo is gated"),
+            "{text}"
+        );
     }
 
     #[test]
