@@ -45,11 +45,7 @@ pub enum CliError {
     Unsupported(&'static str),
     /// An error answer of the server (`{"error": {code, message}}`).
     #[error("{message}")]
-    Api {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    Api { status: u16, message: String },
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -107,19 +103,17 @@ impl Answer {
     /// The error of a non-2xx answer as the command line reports it.
     pub fn error(&self) -> CliError {
         let error = &self.body["error"];
-        let code = error["code"].as_str().unwrap_or("unknown").to_string();
         let message = error["message"]
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| format!("the server answered {}", self.status));
         // The server's own access control; a source's refusal has another code.
-        match code.as_str() {
-            "unauthorized" => {
+        match error["code"].as_str() {
+            Some("unauthorized") => {
                 CliError::Auth(auth_hint(std::env::var_os("MODELS_AUTH_TOKEN").is_some()))
             }
             _ => CliError::Api {
                 status: self.status,
-                code,
                 message,
             },
         }
@@ -180,14 +174,7 @@ impl Client {
 
     /// A request to `path` (`/api/...`) with the bearer and the ordinary answer timeout.
     pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .timeout(ANSWER_TIMEOUT);
-        match &self.bearer {
-            Some(token) => request.bearer_auth(token),
-            None => request,
-        }
+        self.without_timeout(method, path).timeout(ANSWER_TIMEOUT)
     }
 
     /// As [`Client::request`], without the answer timeout (verification, uploads).
@@ -206,8 +193,14 @@ impl Client {
         Ok(Answer { status, body })
     }
 
+    /// The body of a 2xx answer to `GET path`, or the error.
     pub async fn get(&self, path: &str) -> Result<Value, CliError> {
-        self.send(self.request(Method::GET, path)).await?.ok()
+        self.get_answer(path).await?.ok()
+    }
+
+    /// The answer to `GET path`, whatever its status.
+    pub async fn get_answer(&self, path: &str) -> Result<Answer, CliError> {
+        self.send(self.request(Method::GET, path)).await
     }
 
     pub async fn post(&self, path: &str, body: &Value) -> Result<Answer, CliError> {

@@ -317,7 +317,7 @@ fn outcome(ctx: &Ctx, job: &DownloadJob) -> Result<(), CliError> {
             let (code, message) = job
                 .error
                 .as_ref()
-                .map(|e| (wire_code(e), e.message.clone()))
+                .map(|e| (output::wire_name(e.code), e.message.clone()))
                 .unwrap_or_else(|| (String::new(), "the download failed".into()));
             match code.as_str() {
                 "token_required" | "access_denied" => Err(CliError::Auth(format!(
@@ -327,13 +327,6 @@ fn outcome(ctx: &Ctx, job: &DownloadJob) -> Result<(), CliError> {
             }
         }
     }
-}
-
-fn wire_code(error: &app::domain::AppError) -> String {
-    serde_json::to_value(error.code)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 async fn all_jobs(ctx: &Ctx) -> Result<Value, CliError> {

@@ -32,7 +32,7 @@ pub async fn scan(ctx: &Ctx) -> Result<(), CliError> {
     let report = loop {
         let answer = ctx
             .client
-            .send(ctx.client.request(reqwest::Method::GET, "/api/models/scan"))
+            .get_answer("/api/models/scan")
             .await?
             .supported(feature)?
             .ok()?;
@@ -136,10 +136,7 @@ pub async fn export(ctx: &Ctx, args: ExportArgs) -> Result<(), CliError> {
     let feature = "exports from the command line";
     let answer = ctx
         .client
-        .send(
-            ctx.client
-                .request(reqwest::Method::GET, "/api/export/datasets"),
-        )
+        .get_answer("/api/export/datasets")
         .await?
         .supported(feature)?
         .ok()?;

@@ -251,12 +251,10 @@ async fn list_installed(ctx: &Ctx, args: &ListArgs) -> Result<(), CliError> {
 
 /// The `list` filters applied to an installed record (the server filters the catalog itself).
 fn matches_filter(model: &InstalledModel, args: &ListArgs) -> bool {
-    let is = |wanted: &Option<String>, value: serde_json::Value| {
-        wanted.as_deref().is_none_or(|w| value.as_str() == Some(w))
-    };
+    let is = |wanted: &Option<String>, value: String| wanted.as_deref().is_none_or(|w| value == w);
     let search = args.search.as_deref().map(str::to_lowercase);
-    is(&args.family, json!(model.family))
-        && is(&args.model_type, json!(model.model_type))
+    is(&args.family, output::wire_name(model.family))
+        && is(&args.model_type, output::wire_name(model.model_type))
         && search.is_none_or(|s| {
             model.name.to_lowercase().contains(&s) || model.id.to_lowercase().contains(&s)
         })

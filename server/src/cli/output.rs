@@ -78,7 +78,8 @@ fn size(bytes: Option<u64>) -> String {
     bytes.map(format::bytes).unwrap_or_else(|| "–".into())
 }
 
-fn wire_name<T: serde::Serialize>(value: T) -> String {
+/// A wire enum (family, type, error code) by its JSON name.
+pub fn wire_name<T: serde::Serialize>(value: T) -> String {
     serde_json::to_value(value)
         .ok()
         .and_then(|v| v.as_str().map(str::to_string))
