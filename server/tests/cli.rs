@@ -124,6 +124,8 @@ async fn a_hugging_face_file_downloads_with_json_progress_then_verify_and_rm() {
     // The same command again: nothing is added or downloaded twice.
     let again = env.cli.run(&["download", target]).await.expect(0);
     assert!(again.stdout.contains("already installed"), "{again:?}");
+    let again = env.cli.run(&["download", target, "--json"]).await.expect(0);
+    assert_eq!(again.json()["installed"], true, "{again:?}");
     let list = env
         .cli
         .run(&["list", "--search", "cli-lora", "--json"])

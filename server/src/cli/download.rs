@@ -188,7 +188,8 @@ pub async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<(), CliError> {
             return Ok(());
         }
         (409, None) => {
-            ctx.output.json_line(&answer.body);
+            ctx.output
+                .json_line(&json!({ "modelId": model_id, "installed": true }));
             return Ok(());
         }
         (404, _) => {

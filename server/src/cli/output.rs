@@ -26,11 +26,12 @@ pub struct Output {
 
 impl Output {
     pub fn detect(json: bool) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-            || std::env::var("TERM").is_ok_and(|t| t == "dumb");
+        let no_color = std::env::var("NO_COLOR").ok();
+        let term = std::env::var("TERM").ok();
+        let colour = |is_term| use_colour(is_term, no_color.as_deref(), term.as_deref());
         let stdout = console::Term::stdout();
-        let color = stdout.is_term() && !no_color;
-        let color_err = console::Term::stderr().is_term() && !no_color;
+        let color = colour(stdout.is_term());
+        let color_err = colour(console::Term::stderr().is_term());
         console::set_colors_enabled(color);
         console::set_colors_enabled_stderr(color_err);
         Self {
@@ -46,6 +47,11 @@ impl Output {
     pub fn json_line(&self, value: &Value) {
         println!("{value}");
     }
+}
+
+/// Colour only on a terminal, never with a non-empty `NO_COLOR` (no-color.org) or `TERM=dumb`.
+pub fn use_colour(is_term: bool, no_color: Option<&str>, term: Option<&str>) -> bool {
+    is_term && no_color.is_none_or(str::is_empty) && term != Some("dumb")
 }
 
 /// A table with the header row, fitted to `width` when printing to a terminal.
@@ -303,6 +309,15 @@ mod tests {
             installed,
             installed_model_id: None,
         }
+    }
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_colour(true, None, Some("xterm-256color")));
+        assert!(use_colour(true, Some(""), None));
+        assert!(!use_colour(false, None, Some("xterm")));
+        assert!(!use_colour(true, Some("1"), Some("xterm")));
+        assert!(!use_colour(true, None, Some("dumb")));
     }
 
     #[test]
