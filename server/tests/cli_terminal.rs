@@ -217,4 +217,38 @@ async fn the_progress_bar_redraws_in_place_and_ctrl_c_asks_before_cancelling() {
     assert!(second.1.contains("cancelled"), "{}", second.1);
     let cancelled = api.job(&job).await;
     assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+
+    // A download that finishes: the bars go, one line says what was installed.
+    hub.put(
+        "hf/acme/quick-tty/model.safetensors",
+        FakeFile {
+            throttle: Some(Duration::from_millis(20)),
+            ..FakeFile::new(hub::safetensors(2 << 20, 22))
+        },
+    );
+    let base = server.base.clone();
+    let (code, screen) = tokio::task::spawn_blocking(move || {
+        let quick = [
+            "download",
+            "acme/quick-tty/model.safetensors",
+            "--name",
+            "Quick",
+        ];
+        let mut terminal = Terminal::start(&base, &quick);
+        let code = terminal.exit_code();
+        (code, terminal.screen())
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{screen}");
+    assert!(
+        screen.lines().any(|l| l.starts_with("✓ Quick installed")),
+        "{screen}"
+    );
+    assert!(
+        !screen
+            .lines()
+            .any(|l| l.starts_with("Quick ") || l.starts_with("  model.safetensors")),
+        "no bar left behind:\n{screen}"
+    );
 }
