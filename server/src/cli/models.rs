@@ -236,8 +236,15 @@ async fn list_installed(ctx: &Ctx, args: &ListArgs) -> Result<(), CliError> {
         ctx.output.json_line(&json!(list));
         return Ok(());
     }
+    let filtered = args.family.is_some() || args.model_type.is_some() || args.search.is_some();
     if list.models.is_empty() {
-        eprintln!("No installed models match.");
+        eprintln!(
+            "{}",
+            match filtered {
+                true => "No installed models match.",
+                false => "Nothing is installed yet: `model-manager download MODEL` installs one.",
+            }
+        );
     } else {
         println!("{}", output::installed_table(&ctx.output, &list.models));
     }
