@@ -517,3 +517,56 @@ async fn completions_help_and_the_server_alias() {
     let _ = child.wait();
     assert!(up, "`server` without arguments did not serve");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_waits_for_its_token_after_a_restart_says_how_to_give_it_and_resumes() {
+    let hub = hub::start().await;
+    let target = "acme/gated-restart/model.safetensors";
+    hub.put(
+        "hf/acme/gated-restart/model.safetensors",
+        slow(hub::safetensors(4 << 20, 17), 15),
+    );
+    hub.gate("acme/gated-restart");
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let vars = [("HF_ENDPOINT", hub.base.as_str())];
+    let mut first = Process::start(&models, &vars).await;
+    let token = format!("{}\n", hub::GOOD_TOKEN);
+    let started = Cli::new(&first.base)
+        .run_with_input(
+            &["download", target, "--hf-token-stdin", "--detach"],
+            &token,
+        )
+        .await
+        .expect(0);
+    let job = started.stdout.trim().to_string();
+    first
+        .api()
+        .wait(&job, Duration::from_secs(10), |j| {
+            j["bytesDownloaded"].as_u64().unwrap_or(0) > 100_000
+        })
+        .await;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    // After the restart the job waits, paused, for its token: exit 5 and how to give it.
+    let second = Process::start(&models, &vars).await;
+    let cli = Cli::new(&second.base);
+    let waiting = cli.run(&["download", target]).await.expect(5);
+    assert!(
+        waiting.stderr.contains("waits for a Hugging Face token"),
+        "{waiting:?}"
+    );
+    assert!(waiting.stderr.contains("--hf-token-stdin"), "{waiting:?}");
+    // The same command with the token resumes the same job.
+    let run = cli
+        .run_with_input(&["download", target, "--hf-token-stdin", "--json"], &token)
+        .await
+        .expect(0);
+    let last = run.json_lines().pop().unwrap();
+    assert_eq!(
+        (last["id"].as_str(), last["status"].as_str()),
+        (Some(job.as_str()), Some("completed")),
+        "{run:?}"
+    );
+}

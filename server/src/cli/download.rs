@@ -192,6 +192,12 @@ pub async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<(), CliError> {
                 .json_line(&json!({ "modelId": model_id, "installed": true }));
             return Ok(());
         }
+        (400, _) if answer.body["error"]["field"].as_str().is_some_and(|f| f.ends_with("Token")) => {
+            return Err(CliError::Auth(format!(
+                "{}: give it with --hf-token-stdin / --civitai-token-stdin, or set HF_TOKEN / CIVITAI_TOKEN",
+                answer.error()
+            )))
+        }
         (404, _) => {
             return Err(CliError::NotFound(format!(
                 "{}: `model-manager list` shows the ids, or give ORG/REPO/FILE or a link",
@@ -228,7 +234,8 @@ async fn follow(ctx: &Ctx, job_id: &str) -> Result<(), CliError> {
             .await?;
         let job: DownloadJob = decode(raw.clone())?;
         progress.update(&job, &raw);
-        if job.status.is_finished() {
+        // A paused job waits for a person (a token, or `resume`): following it would never end.
+        if job.status.is_finished() || job.status == JobStatus::Paused {
             progress.clear();
             return outcome(ctx, &job);
         }
@@ -313,6 +320,11 @@ fn outcome(ctx: &Ctx, job: &DownloadJob) -> Result<(), CliError> {
         JobStatus::Cancelled => Err(CliError::Failed(format!(
             "the download of {} was cancelled",
             job.model_name
+        ))),
+        JobStatus::Paused => Err(CliError::Failed(format!(
+            "the download of {} is paused (its partial files are kept): `model-manager resume {}`, or run this command again with the token it needs",
+            job.model_name,
+            output::short_id(&job.id)
         ))),
         _ => {
             let (code, message) = job
