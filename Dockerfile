@@ -11,7 +11,9 @@ RUN apt-get update \
  && mkdir -p /workspace/models /workspace/datasets \
  && chown app:app /workspace/models /workspace/datasets
 
-COPY dist/server /usr/local/bin/model-manager
+COPY dist/model-manager /usr/local/bin/model-manager
+# `server`, the binary's former name, stays an alias: started without arguments it serves.
+RUN ln -s model-manager /usr/local/bin/server
 COPY dist/site /srv/model-manager/site
 
 ENV MODELS_DIR=/workspace/models \
@@ -26,4 +28,7 @@ VOLUME /workspace/models
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
   CMD ["/usr/local/bin/model-manager", "healthcheck"]
+# `docker run IMAGE` serves; `docker exec NAME model-manager list` (or `docker run IMAGE
+# list --server ...`) is the command line.
 ENTRYPOINT ["/usr/local/bin/model-manager"]
+CMD ["serve"]

@@ -44,7 +44,7 @@ mv "$SITE_DIR.new" "$SITE_DIR"
 rm -rf "$SITE_DIR.old"
 
 log "building the server ($mode) and the fake hub for browser tests"
-cargo build -p server --bin server --example fake_hub --profile "$server_profile"
+cargo build -p server --bin model-manager --example fake_hub --profile "$server_profile"
 
 wasm="$pkg/$LEPTOS_OUTPUT_NAME.wasm"
 printf 'site: %s\nwasm: %s bytes (%s gzipped)\n' "$SITE_DIR" \

@@ -2,7 +2,8 @@
 # The smoke test of the built image (run by `scripts/container.sh smoke`, after its build):
 #  1. the image as shipped (0.0.0.0:3000 published on loopback, read-only root, the volume):
 #     the page renders with the open-port warning, /readyz is ready, the REST list answers,
-#     the HEALTHCHECK passes, the root filesystem is read-only;
+#     the HEALTHCHECK passes, `model-manager list` works inside it, the `server` alias
+#     answers, the root filesystem is read-only;
 #  2. with MODELS_AUTH_TOKEN (host network, to reach the fake hub on loopback): page and API
 #     answer redirect/401 without it and work with it; a download from the fake hub is
 #     SIGKILLed mid-way, a new container on the same volume completes it with the right
@@ -61,6 +62,9 @@ grep -q "Anyone who can reach this port can manage your models" <<<"$page" \
 [ "$(curl -fsS "$base/readyz" | json 'd["status"]')" = ready ] || fail "/readyz is not ready"
 [ "$(curl -fsS "$base/api/models" | json 'len(d["models"])')" -gt 0 ] || fail "the REST list is empty"
 podman healthcheck run "$name" >/dev/null || fail "the HEALTHCHECK failed"
+[ "$(podman exec "$name" model-manager list --json | json 'len(d["models"])')" -gt 0 ] \
+  || fail "the command line in the container cannot list models"
+podman exec "$name" server healthcheck >/dev/null || fail "the server alias does not answer healthcheck"
 ! podman exec "$name" touch /usr/local/bin/x 2>/dev/null || fail "the root filesystem is writable"
 logged "anyone who can reach this port" || fail "no warning in the log"
 podman rm -f -t 10 "$name" >/dev/null

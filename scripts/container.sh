@@ -13,14 +13,14 @@ IMAGE="${IMAGE:-model-manager:latest}"
 BASE="docker.io/library/debian:bookworm-slim"
 
 stage() {
-  local server="$CARGO_TARGET_DIR/release/server"
+  local server="$CARGO_TARGET_DIR/release/model-manager"
   if [ ! -x "$server" ] || [ ! -f "$SITE_DIR/pkg/$LEPTOS_OUTPUT_NAME.wasm" ]; then
     echo "no release build in $CARGO_TARGET_DIR: run scripts/build-site.sh release first" >&2
     exit 1
   fi
   rm -rf "$ROOT/dist"
   mkdir -p "$ROOT/dist"
-  cp "$server" "$ROOT/dist/server"
+  cp "$server" "$ROOT/dist/model-manager"
   cp -r "$SITE_DIR" "$ROOT/dist/site"
 }
 

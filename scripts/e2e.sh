@@ -28,7 +28,7 @@ start_server() {
   env MODELS_DIR="$data/$name" DATASETS_DIR="$data/datasets" LEPTOS_SITE_ROOT="$SITE_DIR" \
     LEPTOS_SITE_ADDR="$host:$port" HF_ENDPOINT="$hub_url" CIVITAI_ENDPOINT="$hub_url" \
     MODELS_MIN_FREE_BYTES=0 MODELS_DOWNLOAD_RETRY_BASE_MS=100 "$@" \
-    "$CARGO_TARGET_DIR/release/server" >"$data/$name.log" 2>&1 &
+    "$CARGO_TARGET_DIR/release/model-manager" serve >"$data/$name.log" 2>&1 &
   pids+=($!)
   local pid=$!
   for _ in $(seq 1 100); do

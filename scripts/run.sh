@@ -14,4 +14,4 @@ if ! mkdir -p "$MODELS_DIR" 2>/dev/null || [ ! -w "$MODELS_DIR" ]; then
 fi
 export LEPTOS_SITE_ROOT="$SITE_DIR"
 log "serving on http://${LEPTOS_SITE_ADDR:-127.0.0.1:3000} with MODELS_DIR=$MODELS_DIR"
-exec "$CARGO_TARGET_DIR/release/server"
+exec "$CARGO_TARGET_DIR/release/model-manager" serve

@@ -1,22 +1,53 @@
+//! `model-manager`: `serve` runs the web app; every other subcommand is a client of a running
+//! server's REST API (`server::cli`). Started as `server` (the image's alias) with no
+//! arguments, it serves.
+
 use std::{
     io::{Read, Write},
     net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream},
+    process::ExitCode,
     time::Duration,
 };
 
 use anyhow::Context;
-use server::{app_router, config::Config, serve, service::Service, HttpLimits};
+use clap::Parser;
+use server::{
+    app_router,
+    cli::{self, Cli, Command},
+    config::Config,
+    serve,
+    service::Service,
+    HttpLimits,
+};
 use tracing_subscriber::EnvFilter;
 
 /// How long a stop waits for running downloads to close their files; with the HTTP drain
 /// (`server::SHUTDOWN_DRAIN`) a stop takes under 5 s.
 const PAUSE_GRACE: Duration = Duration::from_secs(2);
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    if std::env::args().nth(1).as_deref() == Some("healthcheck") {
-        return healthcheck(Config::from_env()?.site_addr);
+fn main() -> ExitCode {
+    let watched = std::env::var_os("LEPTOS_WATCH").is_some();
+    let cli = Cli::parse_from(cli::with_default_command(std::env::args_os(), watched));
+    let result = match cli.command {
+        Command::Serve => tokio::runtime::Runtime::new()
+            .context("cannot start the async runtime")
+            .and_then(|runtime| runtime.block_on(run_server())),
+        Command::Healthcheck => Config::from_env()
+            .map_err(anyhow::Error::from)
+            .and_then(|config| healthcheck(config.site_addr)),
+        command => return cli::run(cli.global, command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("Error: {e:?}");
+            ExitCode::FAILURE
+        }
     }
+}
+
+/// `model-manager serve`: the web app and the REST API until SIGTERM/SIGINT.
+async fn run_server() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
@@ -67,7 +98,7 @@ fn stop_requested() -> std::io::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
-/// `server healthcheck` (the image's HEALTHCHECK, which has no curl): succeeds when the
+/// `model-manager healthcheck` (the image's HEALTHCHECK, which has no curl): succeeds when the
 /// server listening on `addr` answers `/readyz` with 200.
 fn healthcheck(mut addr: SocketAddr) -> anyhow::Result<()> {
     if addr.ip().is_unspecified() {

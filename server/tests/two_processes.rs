@@ -36,7 +36,8 @@ fn free_port() -> u16 {
 
 async fn spawn(models_dir: &Path) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_server"))
+    let child = Command::new(env!("CARGO_BIN_EXE_model-manager"))
+        .arg("serve")
         .env("MODELS_DIR", models_dir)
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
         .env("RUST_LOG", "warn")

@@ -2,6 +2,7 @@
 
 mod downloads;
 mod error;
+mod export;
 mod health;
 mod installed;
 mod models;
@@ -25,6 +26,7 @@ pub fn router(service: ApiState) -> Router {
         .merge(models::routes())
         .merge(downloads::routes())
         .merge(installed::routes())
+        .merge(export::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
         .merge(health::routes())

@@ -1,6 +1,7 @@
 //! Test harness: the real router on a free loopback port, with a temporary MODELS_DIR.
 #![allow(dead_code)]
 
+pub mod cli;
 pub mod process;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};

@@ -37,7 +37,8 @@ impl Process {
     /// As [`Process::start`], on `port` (`vars` may set `LEPTOS_SITE_ADDR` to another host).
     pub async fn start_at(models_dir: &Path, port: u16, vars: &[(&str, &str)]) -> Self {
         let log = models_dir.with_extension(format!("{port}.log"));
-        let mut command = Command::new(env!("CARGO_BIN_EXE_server"));
+        let mut command = Command::new(env!("CARGO_BIN_EXE_model-manager"));
+        command.arg("serve");
         command
             .env("MODELS_DIR", models_dir)
             .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
