@@ -283,17 +283,20 @@ async fn detach_jobs_and_cancel() {
     let table = env.cli.run(&["jobs"]).await.expect(0);
     assert!(table.stdout.contains(&job[..8]) && table.stdout.contains("downloading"));
 
-    // Pause needs the issue 9 route: until the server has it, the CLI says so.
-    let paused = env.cli.run(&["pause", &job[..8]]).await;
-    match paused.code {
-        0 => assert!(paused.stdout.contains("paused"), "{paused:?}"),
-        _ => assert!(
-            paused
-                .stderr
-                .contains("does not support pausing downloads yet"),
-            "{paused:?}"
-        ),
-    }
+    let paused = env.cli.run(&["pause", &job[..8]]).await.expect(0);
+    assert!(paused.stdout.contains("paused"), "{paused:?}");
+    api.wait(&job, Duration::from_secs(5), |j| j["status"] == "paused")
+        .await;
+    let table = env.cli.run(&["jobs"]).await.expect(0);
+    assert!(table.stdout.contains("paused"), "{table:?}");
+    let resumed = env.cli.run(&["resume", &job[..8]]).await.expect(0);
+    assert!(!resumed.stdout.is_empty(), "{resumed:?}");
+    api.wait(&job, Duration::from_secs(5), |j| {
+        j["status"] == "downloading" || j["status"] == "queued"
+    })
+    .await;
+    // Resuming a job that runs is refused with the server's reason (409), not silently accepted.
+    env.cli.run(&["resume", &job[..8]]).await.expect(1);
 
     let cancelled = env.cli.run(&["cancel", &job[..8]]).await.expect(0);
     assert!(cancelled.stdout.starts_with("Cancelled"), "{cancelled:?}");
