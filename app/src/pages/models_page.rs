@@ -130,22 +130,22 @@ fn AvailableTab() -> impl IntoView {
                 <label for="filter-family">"Family"</label>
                 <select id="filter-family" name="family" on:change=move |ev| set_family("family", event_target_value(&ev))>
                     <option value="">"All families"</option>
-                    {ModelFamily::ALL.map(|f| {
+                    {ModelFamily::ALL.into_iter().map(|f| {
                         let v = to_wire(&f);
                         let vv = v.clone();
                         view! { <option value=v selected=move || current("family") == vv>{f.label()}</option> }
-                    }).to_vec()}
+                    }).collect_view()}
                 </select>
             </div>
             <div class="field">
                 <label for="filter-type">"Type"</label>
                 <select id="filter-type" name="type" on:change=move |ev| set_type("type", event_target_value(&ev))>
                     <option value="">"All types"</option>
-                    {ModelType::ALL.map(|t| {
+                    {ModelType::ALL.into_iter().map(|t| {
                         let v = to_wire(&t);
                         let vv = v.clone();
                         view! { <option value=v selected=move || current("type") == vv>{t.label()}</option> }
-                    }).to_vec()}
+                    }).collect_view()}
                 </select>
             </div>
             <div class="field">
