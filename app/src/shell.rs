@@ -8,7 +8,7 @@ use leptos_router::{
 use crate::{
     components::{AccessBar, ModelDownloadProgress},
     pages::{ExportPage, ModelsPage},
-    state::Downloads,
+    state::{Downloads, Hydrated},
 };
 
 /// The line for `kind` (`js`, `wasm`, `css`) in a site's `hash.txt` ("css: 0123abcd").
@@ -62,6 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     Downloads::provide();
+    Hydrated::provide();
     view! {
         <Title text="Model Manager" />
         <Router>

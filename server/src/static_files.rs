@@ -25,9 +25,17 @@ pub fn bundle(dir: &Path) -> axum::Router {
                 .then_some(HeaderValue::from_static(IMMUTABLE))
         },
     );
+    // Caches must keep the brotli, gzip and plain answers apart.
+    let vary = SetResponseHeaderLayer::if_not_present(
+        axum::http::header::VARY,
+        HeaderValue::from_static("accept-encoding"),
+    );
     let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
     axum::Router::new().fallback_service(axum::routing::get_service(
-        tower::ServiceBuilder::new().layer(cache).service(files),
+        tower::ServiceBuilder::new()
+            .layer(cache)
+            .layer(vary)
+            .service(files),
     ))
 }
 

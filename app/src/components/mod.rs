@@ -10,7 +10,7 @@ mod model_selector;
 
 pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
-pub use field_error::FieldError;
+pub use field_error::{described_by, error_id, FieldError};
 pub use installed_card::InstalledCard;
 pub use model_card::ModelCard;
 pub use model_download_progress::ModelDownloadProgress;

@@ -14,7 +14,7 @@ pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
-pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelType, SourceType};
+pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
 pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};
 
 /// A snake_case wire value ("base_model", "flux") as its enum, or `None`.
