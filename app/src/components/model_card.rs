@@ -1,5 +1,6 @@
 use leptos::{prelude::*, task::spawn_local};
 
+use super::CustomModelActions;
 use crate::{
     domain::{DownloadRequest, JobStatus, Model, ModelFamily, SourceType},
     format,
@@ -142,6 +143,7 @@ pub fn ModelCard(model: Model) -> impl IntoView {
             <p class="model-card__meta">{size}{model.license.clone().map(|l| format!(" · licence: {l}"))}</p>
             <div class="model-card__actions">
                 {state_view}
+                {(!model.built_in && !installed).then(|| view! { <CustomModelActions model=model.clone() /> })}
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </div>
         </li>

@@ -15,7 +15,9 @@ pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
-pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};
+pub use request::{
+    check_text, check_token, AddModelRequest, ModelPreview, ModelUpdate, PreviewFile,
+};
 
 /// A snake_case wire value ("base_model", "flux") as its enum, or `None`.
 pub fn from_wire<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::domain::{
     AddModelRequest, AppError, DownloadJob, DownloadRequest, InstalledList, InstalledModel, Model,
-    ModelFilter, ModelPreview, Verification,
+    ModelFilter, ModelPreview, ModelUpdate, Verification,
 };
 
 /// Built-in and custom models that pass `filter`. An empty filter (every field `None`) is sent
@@ -26,6 +26,15 @@ pub async fn preview_custom_model(
     #[server(default)] request: AddModelRequest,
 ) -> Result<ModelPreview, AppError> {
     crate::port::service()?.preview_custom_model(request).await
+}
+
+/// Edits a custom model (name, description, tags, type, family).
+#[server]
+pub async fn update_custom_model(
+    id: String,
+    #[server(default)] update: ModelUpdate,
+) -> Result<Model, AppError> {
+    crate::port::service()?.update_custom_model(&id, update).await
 }
 
 /// Removes a custom model that is not installed.
