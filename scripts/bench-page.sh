@@ -3,8 +3,9 @@
 # page under Slow 4G with a 4x CPU slowdown (end2end/bench/page.mjs), for the built site and,
 # when BENCH_BEFORE names another built site folder, for that one too (before/after).
 #   scripts/bench-page.sh [RUNS]                      the site of scripts/build-site.sh release
-#   BENCH_BEFORE=/path/to/old/site scripts/bench-page.sh
-# Both are served by the same release server binary (so the difference is the site's files).
+#   BENCH_BEFORE=/path/to/old/site [BENCH_BEFORE_SERVER=/path/to/old/server] scripts/bench-page.sh
+# The older site is served by BENCH_BEFORE_SERVER (default: the current binary): a site only
+# hydrates against the HTML of the server built with it.
 source "$(dirname "$0")/env.sh"
 runs="${1:-3}"
 server="$CARGO_TARGET_DIR/release/server"
@@ -29,13 +30,14 @@ sizes() {
   done
 }
 
-# bench LABEL SITE: the release server on SITE, then the browser measurement.
+# bench LABEL SITE [SERVER]: the release server on SITE, then the browser measurement.
 bench() {
+  local binary="${3:-$server}"
   local port
   port="$(free_port)"
   mkdir -p "$data/$1"
   MODELS_DIR="$data/$1" LEPTOS_SITE_ROOT="$2" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-    MODELS_MIN_FREE_BYTES=0 "$server" >"$data/$1.log" 2>&1 &
+    MODELS_MIN_FREE_BYTES=0 "$binary" >"$data/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break
@@ -46,5 +48,5 @@ bench() {
   (cd "$ROOT/end2end" && node bench/page.mjs "$1" "http://127.0.0.1:$port" "$runs")
 }
 
-if [ -n "${BENCH_BEFORE:-}" ]; then bench before "$BENCH_BEFORE"; echo; fi
+if [ -n "${BENCH_BEFORE:-}" ]; then bench before "$BENCH_BEFORE" "${BENCH_BEFORE_SERVER:-}"; echo; fi
 bench after "$SITE_DIR"

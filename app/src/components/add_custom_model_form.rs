@@ -1,6 +1,6 @@
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{described_by, FieldError};
+use super::{described_by, wire_options, FieldError};
 use crate::{
     domain::{
         from_wire, to_wire, AddModelRequest, AppError, ModelFamily, ModelPreview, ModelType,
@@ -298,21 +298,14 @@ pub fn AddCustomModelForm() -> impl IntoView {
                 <div class="field">
                     <label for="model-type">"Type"</label>
                     <select id="model-type" prop:value=move || model_type.get() on:change=move |ev| model_type.set(event_target_value(&ev))>
-                        {ModelType::ALL.into_iter().map(|t| {
-                            let v = to_wire(&t);
-                            let vv = v.clone();
-                            view! { <option value=v selected=move || model_type.get() == vv>{t.label()}</option> }
-                        }).collect_view()}
+                        {wire_options(ModelType::label, model_type.into())}
                     </select>
                 </div>
                 <div class="field">
                     <label for="model-family">"Family"</label>
                     <select id="model-family" prop:value=move || family.get() on:change=move |ev| family.set(event_target_value(&ev))>
                         <option value="">"Detect / custom"</option>
-                        {ModelFamily::ALL.into_iter().map(|f| {
-                            let v = to_wire(&f);
-                            view! { <option value=v>{f.label()}</option> }
-                        }).collect_view()}
+                        {wire_options(ModelFamily::label, family.into())}
                     </select>
                 </div>
                 {text("model-tags", "Tags (comma-separated)", tags, "portrait, fine-tune", "tags")}

@@ -1,6 +1,6 @@
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{described_by, FieldError};
+use super::{described_by, wire_options, FieldError};
 use crate::{
     components::add_custom_model_form::split_list,
     domain::{from_wire, to_wire, AppError, Model, ModelFamily, ModelType, ModelUpdate},
@@ -18,7 +18,7 @@ pub fn CustomModelActions(model: Model) -> impl IntoView {
     let error = RwSignal::new(None::<AppError>);
     let remove_button = NodeRef::<leptos::html::Button>::new();
     let yes_button = NodeRef::<leptos::html::Button>::new();
-    let id = model.id.clone();
+    let id = StoredValue::new(model.id.clone());
     // The confirmation takes focus when it opens.
     Effect::new(move || {
         if confirming.get() {
@@ -37,9 +37,8 @@ pub fn CustomModelActions(model: Model) -> impl IntoView {
         });
     };
     let remove = move |_| {
-        let id = id.clone();
         spawn_local(async move {
-            match remove_custom_model(id).await {
+            match remove_custom_model(id.get_value()).await {
                 Ok(()) => {
                     focus_id("tab-panel");
                     downloads.changed();
@@ -66,7 +65,7 @@ pub fn CustomModelActions(model: Model) -> impl IntoView {
                 <span class="confirm" role="group" aria-label="Confirm remove"
                     on:keydown=move |ev| if ev.key() == "Escape" { cancel_remove() }>
                     "Remove from the list?"
-                    <button type="button" class="btn btn--danger" node_ref=yes_button on:click=remove.clone()>"Yes, remove"</button>
+                    <button type="button" class="btn btn--danger" node_ref=yes_button on:click=remove>"Yes, remove"</button>
                     <button type="button" class="btn" on:click=move |_| cancel_remove()>"Keep"</button>
                 </span>
             </Show>
@@ -133,22 +132,14 @@ fn EditForm(
                     <label for=field_id("type")>"Type"</label>
                     <select id=field_id("type") prop:value=move || model_type.get()
                         on:change=move |ev| model_type.set(event_target_value(&ev))>
-                        {ModelType::ALL.into_iter().map(|t| {
-                            let v = to_wire(&t);
-                            let vv = v.clone();
-                            view! { <option value=v selected=move || model_type.get() == vv>{t.label()}</option> }
-                        }).collect_view()}
+                        {wire_options(ModelType::label, model_type.into())}
                     </select>
                 </div>
                 <div class="field">
                     <label for=field_id("family")>"Family"</label>
                     <select id=field_id("family") prop:value=move || family.get()
                         on:change=move |ev| family.set(event_target_value(&ev))>
-                        {ModelFamily::ALL.into_iter().map(|f| {
-                            let v = to_wire(&f);
-                            let vv = v.clone();
-                            view! { <option value=v selected=move || family.get() == vv>{f.label()}</option> }
-                        }).collect_view()}
+                        {wire_options(ModelFamily::label, family.into())}
                     </select>
                 </div>
             </div>

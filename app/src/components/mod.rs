@@ -2,6 +2,7 @@
 
 mod access_bar;
 mod add_custom_model_form;
+mod choice;
 mod custom_model_edit;
 mod field_error;
 mod installed_card;
@@ -11,6 +12,7 @@ mod model_selector;
 
 pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
+pub use choice::wire_options;
 pub use custom_model_edit::CustomModelActions;
 pub use field_error::{described_by, error_id, FieldError};
 pub use installed_card::InstalledCard;

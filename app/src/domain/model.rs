@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::Wire;
+
 /// What a model file is for. Serialised as the spec's snake_case names (`base_model`, `lora`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,6 +35,34 @@ impl ModelType {
             ModelType::TextEncoder => "Text encoder",
             ModelType::Captioner => "Captioner",
             ModelType::Other => "Other",
+        }
+    }
+}
+
+impl Wire for ModelType {
+    const VARIANTS: &'static [Self] = &Self::ALL;
+    fn wire(self) -> &'static str {
+        match self {
+            ModelType::BaseModel => "base_model",
+            ModelType::Lora => "lora",
+            ModelType::Vae => "vae",
+            ModelType::Adapter => "adapter",
+            ModelType::TextEncoder => "text_encoder",
+            ModelType::Captioner => "captioner",
+            ModelType::Other => "other",
+        }
+    }
+}
+
+impl Wire for ModelFamily {
+    const VARIANTS: &'static [Self] = &Self::ALL;
+    fn wire(self) -> &'static str {
+        match self {
+            ModelFamily::Zimage => "zimage",
+            ModelFamily::Qwen => "qwen",
+            ModelFamily::Flux => "flux",
+            ModelFamily::Sdxl => "sdxl",
+            ModelFamily::Custom => "custom",
         }
     }
 }
@@ -225,6 +255,19 @@ impl ModelSort {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wire_words_are_serde_names() {
+        for t in ModelType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.wire());
+            assert_eq!(super::super::from_wire::<ModelType>(t.wire()), Some(t));
+        }
+        for f in ModelFamily::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.wire());
+            assert_eq!(super::super::from_wire::<ModelFamily>(f.wire()), Some(f));
+        }
+        assert_eq!(super::super::from_wire::<ModelType>("spaceship"), None);
+    }
 
     #[test]
     fn sorts_by_name_size_and_family() {

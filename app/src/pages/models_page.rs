@@ -5,8 +5,8 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{AddCustomModelForm, InstalledCard, ModelCard},
-    domain::{from_wire, to_wire, ModelFamily, ModelFilter, ModelSort, ModelType},
+    components::{wire_options, AddCustomModelForm, InstalledCard, ModelCard},
+    domain::{from_wire, ModelFamily, ModelFilter, ModelSort, ModelType},
     format,
     server_fns::models::{list_installed, list_models},
     state::{Downloads, Hydrated},
@@ -178,22 +178,14 @@ fn AvailableTab() -> impl IntoView {
                 <label for="filter-family">"Family"</label>
                 <select id="filter-family" name="family" on:change=move |ev| set_family("family", event_target_value(&ev))>
                     <option value="">"All families"</option>
-                    {ModelFamily::ALL.into_iter().map(|f| {
-                        let v = to_wire(&f);
-                        let vv = v.clone();
-                        view! { <option value=v selected=move || current("family") == vv>{f.label()}</option> }
-                    }).collect_view()}
+                    {wire_options(ModelFamily::label, Signal::derive(move || current("family")))}
                 </select>
             </div>
             <div class="field">
                 <label for="filter-type">"Type"</label>
                 <select id="filter-type" name="type" on:change=move |ev| set_type("type", event_target_value(&ev))>
                     <option value="">"All types"</option>
-                    {ModelType::ALL.into_iter().map(|t| {
-                        let v = to_wire(&t);
-                        let vv = v.clone();
-                        view! { <option value=v selected=move || current("type") == vv>{t.label()}</option> }
-                    }).collect_view()}
+                    {wire_options(ModelType::label, Signal::derive(move || current("type")))}
                 </select>
             </div>
             <div class="field">
