@@ -218,3 +218,42 @@ test("Escape cancels a delete confirmation and focus returns to Delete", async (
   await expect(card).toHaveCount(0);
   await expect(page.locator("#tab-panel")).toBeFocused();
 });
+
+test("a custom model is edited and removed from its card", async ({ page, request }) => {
+  const r = await request.post("/api/models", {
+    data: { url: "https://203.0.113.7/files/edit-me.safetensors", name: "Edit me", type: "lora" },
+  });
+  expect(r.status(), await r.text()).toBe(201);
+  // The same source twice says it already exists.
+  const again = await request.post("/api/models", {
+    data: { url: "https://203.0.113.7/files/edit-me.safetensors", name: "Edit me too", type: "lora" },
+  });
+  expect(again.status()).toBe(409);
+  expect((await again.json()).error.message).toContain('already added as "Edit me"');
+
+  await open(page, "/?q=edit");
+  const card = page.locator(".model-card", { has: page.getByRole("heading", { name: "Edit me" }) });
+  await expect(card.locator(".badge", { hasText: "Custom" })).toHaveCount(1);
+  await card.getByRole("button", { name: "Edit" }).click();
+  await card.getByLabel("Name").fill("");
+  await card.getByRole("button", { name: "Save" }).click();
+  await expect(card.locator("#name-error")).toContainText("name");
+  await expect(card.getByLabel("Name")).toHaveAttribute("aria-describedby", "name-error");
+  await card.getByLabel("Name").fill("Edited LoRA");
+  await card.getByLabel("Tags (comma-separated)").fill("portrait, faces");
+  await shot(page, "05-editing-custom");
+  await card.getByRole("button", { name: "Save" }).click();
+  const edited = page.locator(".model-card", { has: page.getByRole("heading", { name: "Edited LoRA" }) });
+  await expect(edited).toBeVisible();
+  await expect(edited.locator(".tags")).toContainText("portrait");
+
+  await edited.getByRole("button", { name: "Remove" }).click();
+  await expect(edited.getByRole("button", { name: "Yes, remove" })).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(edited.getByRole("button", { name: "Remove" })).toBeFocused();
+  await edited.getByRole("button", { name: "Remove" }).click();
+  await edited.getByRole("button", { name: "Yes, remove" }).click();
+  await expect(edited).toHaveCount(0);
+  const list = await (await request.get("/api/models?query=edited")).json();
+  expect(list.models).toEqual([]);
+});

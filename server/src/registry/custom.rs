@@ -70,11 +70,11 @@ impl CustomModel {
     /// True when both fetch the same thing: the same Hugging Face repo, revision and files,
     /// the same CivitAI version, or the same link.
     pub fn same_source(&self, other: &CustomModel) -> bool {
-        let paths = |m: &CustomModel| {
+        fn paths(m: &CustomModel) -> Vec<&str> {
             let mut p: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
             p.sort_unstable();
             p
-        };
+        }
         match (&self.source, &other.source) {
             (
                 CustomSource::Huggingface { repo, revision },
