@@ -102,7 +102,9 @@ pub fn date(rfc3339: &str) -> String {
         let (y, m, d) = (ymd.next()?, ymd.next()?, ymd.next()?);
         let month = MONTHS.get(m.parse::<usize>().ok()?.checked_sub(1)?)?;
         let day: u32 = d.parse().ok()?;
-        let hm = time.get(..5).filter(|t| t.as_bytes().get(2) == Some(&b':'))?;
+        let hm = time
+            .get(..5)
+            .filter(|t| t.as_bytes().get(2) == Some(&b':'))?;
         let utc = time.ends_with('Z') || time.ends_with("+00:00");
         Some(format!(
             "{day} {month} {y}, {hm}{}",

@@ -99,7 +99,9 @@ fn huggingface(path: &str) -> Result<Pasted, PasteError> {
     Ok(Pasted::Huggingface {
         repo,
         revision,
-        file: sub.clone().filter(|_| matches!(kind, Some("blob" | "resolve"))),
+        file: sub
+            .clone()
+            .filter(|_| matches!(kind, Some("blob" | "resolve"))),
         folder: sub.filter(|_| kind == Some("tree")),
     })
 }
@@ -141,13 +143,30 @@ mod tests {
     #[test]
     fn hugging_face_links_fill_repo_revision_and_file() {
         let cases = [
-            ("https://huggingface.co/org/repo", hf("org/repo", None, None, None)),
-            ("https://huggingface.co/org/repo/", hf("org/repo", None, None, None)),
-            ("  https://www.huggingface.co/org/repo  ", hf("org/repo", None, None, None)),
-            ("https://hf.co/org/repo#model-card", hf("org/repo", None, None, None)),
+            (
+                "https://huggingface.co/org/repo",
+                hf("org/repo", None, None, None),
+            ),
+            (
+                "https://huggingface.co/org/repo/",
+                hf("org/repo", None, None, None),
+            ),
+            (
+                "  https://www.huggingface.co/org/repo  ",
+                hf("org/repo", None, None, None),
+            ),
+            (
+                "https://hf.co/org/repo#model-card",
+                hf("org/repo", None, None, None),
+            ),
             (
                 "https://huggingface.co/org/repo/blob/main/unet/model.safetensors",
-                hf("org/repo", Some("main"), Some("unet/model.safetensors"), None),
+                hf(
+                    "org/repo",
+                    Some("main"),
+                    Some("unet/model.safetensors"),
+                    None,
+                ),
             ),
             (
                 "https://huggingface.co/org/repo/resolve/v1.0/x.gguf?download=true",
@@ -157,12 +176,18 @@ mod tests {
                 "https://huggingface.co/org/repo/tree/main/vae",
                 hf("org/repo", Some("main"), None, Some("vae")),
             ),
-            ("https://huggingface.co/org/repo/tree/dev", hf("org/repo", Some("dev"), None, None)),
+            (
+                "https://huggingface.co/org/repo/tree/dev",
+                hf("org/repo", Some("dev"), None, None),
+            ),
             (
                 "https://huggingface.co/org/repo/blob/refs%2Fpr%2F3/a%20b.safetensors",
                 hf("org/repo", Some("refs/pr/3"), Some("a b.safetensors"), None),
             ),
-            ("http://huggingface.co/org/repo/discussions", hf("org/repo", None, None, None)),
+            (
+                "http://huggingface.co/org/repo/discussions",
+                hf("org/repo", None, None, None),
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(parse_pasted(text), Ok(want), "{text}");

@@ -15,7 +15,9 @@ use crate::{
 pub fn hash_for<'a>(hash_txt: &'a str, kind: &str) -> Option<&'a str> {
     hash_txt.lines().find_map(|line| {
         let (k, v) = line.split_once(':')?;
-        (k.trim() == kind).then(|| v.trim()).filter(|v| !v.is_empty())
+        (k.trim() == kind)
+            .then(|| v.trim())
+            .filter(|v| !v.is_empty())
     })
 }
 

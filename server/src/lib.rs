@@ -41,8 +41,8 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         login: auth.enabled(),
     };
     let context_service: SharedService = service.clone();
-    let bundle_dir = std::path::Path::new(&*leptos_options.site_root)
-        .join(&*leptos_options.site_pkg_dir);
+    let bundle_dir =
+        std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
     let bundle_route = format!("/{}", leptos_options.site_pkg_dir);
     Router::new()
         .nest_service(&bundle_route, static_files::bundle(&bundle_dir))

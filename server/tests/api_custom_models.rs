@@ -115,8 +115,10 @@ async fn every_civitai_url_form_resolves_to_the_right_version_and_file() {
     assert_eq!(first["source"]["baseModel"], "Flux.1 D");
     // Same name twice (another source) gets distinct ids.
     let (status, body) = env
-        .add(json!({"url": "https://203.0.113.7/files/ds.safetensors", "name": "DreamShaper 8",
-                    "type": "lora"}))
+        .add(
+            json!({"url": "https://203.0.113.7/files/ds.safetensors", "name": "DreamShaper 8",
+                    "type": "lora"}),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     let ids: Vec<_> = env
@@ -336,10 +338,20 @@ async fn custom_models_are_edited_with_patch_and_a_source_is_added_once() {
     let id = added["model"]["id"].as_str().unwrap().to_string();
 
     // The same link again says it already exists, and saves nothing.
-    let (status, again) = env.add(json!({"url": "https://203.0.113.7/files/edit-me.safetensors",
-                                         "name": "Another name", "type": "lora"})).await;
+    let (status, again) = env
+        .add(
+            json!({"url": "https://203.0.113.7/files/edit-me.safetensors",
+                                         "name": "Another name", "type": "lora"}),
+        )
+        .await;
     assert_eq!(status, 409, "{again}");
-    assert!(again["error"]["message"].as_str().unwrap().contains("already added as \"edit-me\""), "{again}");
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already added as \"edit-me\""),
+        "{again}"
+    );
     assert_eq!(db(&env.server)["customModels"].as_array().unwrap().len(), 1);
 
     let patch = |query: &str, body: Value| {
@@ -348,10 +360,13 @@ async fn custom_models_are_edited_with_patch_and_a_source_is_added_once() {
             .json(&body)
             .send()
     };
-    let edited = patch(&format!("?id={id}"), json!({"name": "Portrait LoRA", "tags": ["Portrait", "faces"],
-                                                    "family": "sdxl"}))
-        .await
-        .unwrap();
+    let edited = patch(
+        &format!("?id={id}"),
+        json!({"name": "Portrait LoRA", "tags": ["Portrait", "faces"],
+                                                    "family": "sdxl"}),
+    )
+    .await
+    .unwrap();
     assert_eq!(edited.status(), 200);
     let edited: Value = edited.json().await.unwrap();
     assert_eq!(edited["model"]["name"], "Portrait LoRA");
@@ -363,18 +378,38 @@ async fn custom_models_are_edited_with_patch_and_a_source_is_added_once() {
     assert_eq!(listed["name"], "Portrait LoRA");
 
     // Bad input is a 400 naming the field, and changes nothing.
-    let bad = patch(&format!("?id={id}"), json!({"name": "  "})).await.unwrap();
+    let bad = patch(&format!("?id={id}"), json!({"name": "  "}))
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
     let bad: Value = bad.json().await.unwrap();
     assert_eq!(bad["error"]["field"], "name", "{bad}");
-    let bad_type = patch(&format!("?id={id}"), json!({"type": "spaceship"})).await.unwrap();
+    let bad_type = patch(&format!("?id={id}"), json!({"type": "spaceship"}))
+        .await
+        .unwrap();
     assert_eq!(bad_type.status(), 400);
     assert_eq!(
-        env.models().await.iter().find(|m| m["id"] == id.as_str()).unwrap()["name"],
+        env.models()
+            .await
+            .iter()
+            .find(|m| m["id"] == id.as_str())
+            .unwrap()["name"],
         "Portrait LoRA"
     );
     // Unknown and built-in models.
-    assert_eq!(patch("?id=nope", json!({"name": "x"})).await.unwrap().status(), 404);
-    assert_eq!(patch("?id=flux-1-dev", json!({"name": "x"})).await.unwrap().status(), 400);
+    assert_eq!(
+        patch("?id=nope", json!({"name": "x"}))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        patch("?id=flux-1-dev", json!({"name": "x"}))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
     assert_eq!(patch("", json!({"name": "x"})).await.unwrap().status(), 400);
 }

@@ -49,7 +49,8 @@ async fn a_preview_that_could_not_reach_the_hub_says_so() {
     let endpoint = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
     let server = common::start(&[("HF_ENDPOINT", &endpoint)]).await;
-    let form = "request[huggingfaceRepo]=acme/offline&request[huggingfaceFiles][0]=model.safetensors\
+    let form =
+        "request[huggingfaceRepo]=acme/offline&request[huggingfaceFiles][0]=model.safetensors\
                 &request[sourceType]=huggingface";
     let (status, body) = call(&server, PreviewCustomModel::PATH, form).await;
     assert_eq!(status, 200, "{body}");
@@ -61,10 +62,17 @@ async fn a_preview_that_could_not_reach_the_hub_says_so() {
     // With the Hub reachable there is no warning (the field is absent).
     let hf = fakes::serve(fakes::huggingface()).await;
     let online = common::start(&[("HF_ENDPOINT", &hf)]).await;
-    let form = "request[huggingfaceRepo]=acme/public-model&request[huggingfaceFiles][0]=model.safetensors";
+    let form =
+        "request[huggingfaceRepo]=acme/public-model&request[huggingfaceFiles][0]=model.safetensors";
     let (status, body) = call(&online, PreviewCustomModel::PATH, form).await;
     assert_eq!(status, 200, "{body}");
-    assert!(serde_json::from_str::<Value>(&body).unwrap().get("warning").is_none(), "{body}");
+    assert!(
+        serde_json::from_str::<Value>(&body)
+            .unwrap()
+            .get("warning")
+            .is_none(),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -15,7 +15,10 @@ pub fn described_by(
 ) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
     move || {
         error
-            .with(|e| e.as_ref().is_some_and(|e| e.field.as_deref() == Some(field)))
+            .with(|e| {
+                e.as_ref()
+                    .is_some_and(|e| e.field.as_deref() == Some(field))
+            })
             .then(|| error_id(field))
     }
 }

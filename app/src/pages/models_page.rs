@@ -130,10 +130,15 @@ fn AvailableTab() -> impl IntoView {
     let navigate = use_navigate();
     let downloads = Downloads::get();
     let filter = Memo::new(move |_| query.with(|q| filter_from_query(|k| q.get(k))));
-    let sort = Memo::new(move |_| ModelSort::from_wire(&query.with(|q| q.get("sort")).unwrap_or_default()));
+    let sort = Memo::new(move |_| {
+        ModelSort::from_wire(&query.with(|q| q.get("sort")).unwrap_or_default())
+    });
     // The whole list once (again only when installs change); search, filters and sort run here,
     // so typing sends no request.
-    let models = Resource::new(move || downloads.version.get(), |_| list_models(ModelFilter::default()));
+    let models = Resource::new(
+        move || downloads.version.get(),
+        |_| list_models(ModelFilter::default()),
+    );
 
     // Writes one query parameter, keeping the others (and the tab) as they are.
     let set = move |key: &'static str, value: String| {

@@ -34,7 +34,9 @@ pub async fn update_custom_model(
     id: String,
     #[server(default)] update: ModelUpdate,
 ) -> Result<Model, AppError> {
-    crate::port::service()?.update_custom_model(&id, update).await
+    crate::port::service()?
+        .update_custom_model(&id, update)
+        .await
 }
 
 /// Removes a custom model that is not installed.

@@ -85,9 +85,7 @@ impl CustomModel {
             ) => repo.eq_ignore_ascii_case(r2) && revision == v2 && paths(self) == paths(other),
             (
                 CustomSource::Civitai { version_id, .. },
-                CustomSource::Civitai {
-                    version_id: v2, ..
-                },
+                CustomSource::Civitai { version_id: v2, .. },
             ) => version_id == v2,
             (CustomSource::Url { url }, CustomSource::Url { url: u2 }) => url == u2,
             _ => false,

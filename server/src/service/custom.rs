@@ -83,14 +83,14 @@ fn tags(req: &AddModelRequest) -> Result<Vec<String>, AppError> {
 }
 
 /// The saved model that fetches what `model` would, as a 409 that names it.
-pub(super) fn refuse_duplicate(
-    saved: &[CustomModel],
-    model: &CustomModel,
-) -> Result<(), AppError> {
+pub(super) fn refuse_duplicate(saved: &[CustomModel], model: &CustomModel) -> Result<(), AppError> {
     match saved.iter().find(|m| m.same_source(model)) {
         Some(m) => Err(AppError::new(
             ErrorCode::Conflict,
-            format!("this source was already added as \"{}\" (id {})", m.name, m.id),
+            format!(
+                "this source was already added as \"{}\" (id {})",
+                m.name, m.id
+            ),
         )),
         None => Ok(()),
     }
@@ -379,9 +379,17 @@ mod tests {
         let again = hf("org/repo", "main", &["b.safetensors", "a.safetensors"]);
         let err = refuse_duplicate(&saved, &again).unwrap_err();
         assert_eq!(err.code, ErrorCode::Conflict);
-        assert!(err.message.contains("already added as \"Org/Repo\""), "{}", err.message);
+        assert!(
+            err.message.contains("already added as \"Org/Repo\""),
+            "{}",
+            err.message
+        );
         // Another revision or another file set is another model.
-        assert!(refuse_duplicate(&saved, &hf("org/repo", "dev", &["a.safetensors", "b.safetensors"])).is_ok());
+        assert!(refuse_duplicate(
+            &saved,
+            &hf("org/repo", "dev", &["a.safetensors", "b.safetensors"])
+        )
+        .is_ok());
         assert!(refuse_duplicate(&saved, &hf("org/repo", "main", &["a.safetensors"])).is_ok());
     }
 
@@ -402,9 +410,18 @@ mod tests {
 
         let before = model.clone();
         for bad in [
-            ModelUpdate { name: Some("   ".into()), ..Default::default() },
-            ModelUpdate { name: Some("x".repeat(201)), ..Default::default() },
-            ModelUpdate { description: Some("bad\u{0}".into()), ..Default::default() },
+            ModelUpdate {
+                name: Some("   ".into()),
+                ..Default::default()
+            },
+            ModelUpdate {
+                name: Some("x".repeat(201)),
+                ..Default::default()
+            },
+            ModelUpdate {
+                description: Some("bad\u{0}".into()),
+                ..Default::default()
+            },
         ] {
             let mut copy = model.clone();
             assert!(apply_update(&mut copy, &bad).is_err(), "{bad:?}");

@@ -187,7 +187,9 @@ impl ModelService for Service {
                         .custom_models
                         .iter_mut()
                         .find(|m| m.id == id)
-                        .ok_or_else(|| AppError::not_found(format!("no custom model with id {id}")))?;
+                        .ok_or_else(|| {
+                            AppError::not_found(format!("no custom model with id {id}"))
+                        })?;
                     let moves_files = update.model_type.is_some_and(|t| t != model.model_type)
                         || update.family.is_some_and(|f| f != model.family);
                     if let (true, Some(copy)) = (moves_files, &installed) {
