@@ -8,7 +8,7 @@ use leptos_router::{
 use crate::{
     components::{AccessBar, ModelDownloadProgress},
     pages::{ExportPage, ModelsPage},
-    state::{Downloads, Hydrated},
+    state::{focus_id, Downloads, Hydrated},
 };
 
 /// The line for `kind` (`js`, `wasm`, `css`) in a site's `hash.txt` ("css: 0123abcd").
@@ -68,7 +68,9 @@ pub fn App() -> impl IntoView {
     view! {
         <Title text="Model Manager" />
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            // The router takes in-page links over, so the link moves focus itself.
+            <a class="skip-link" href="#main"
+                on:click=|ev| { ev.prevent_default(); focus_id("main") }>"Skip to content"</a>
             <header class="topbar">
                 <A href="/" attr:class="brand">"Model Manager"</A>
                 <nav aria-label="Main">

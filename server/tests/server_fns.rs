@@ -6,7 +6,7 @@ mod fakes;
 
 use app::server_fns::{
     export::ExportConfig,
-    models::{AddCustomModel, ListModels, PreviewCustomModel},
+    models::{AddCustomModel, ListModels, PreviewCustomModel, UpdateCustomModel},
 };
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
@@ -73,6 +73,40 @@ async fn a_preview_that_could_not_reach_the_hub_says_so() {
             .is_none(),
         "{body}"
     );
+}
+
+/// The edit form sends every field: an emptied name is refused (the URL encoding used to turn
+/// it into "absent", so the save quietly kept the old name), an emptied description is cleared.
+#[tokio::test]
+async fn the_edit_form_refuses_an_empty_name_and_clears_an_empty_description() {
+    let server = common::start(&[]).await;
+    let client = common::api::Api::new(&server.url(""));
+    let (status, body) = client
+        .post(
+            "/api/models",
+            serde_json::json!({"url": "https://203.0.113.7/f/e.safetensors", "name": "E",
+                               "description": "old words", "type": "lora"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        &server,
+        UpdateCustomModel::PATH,
+        "id=e&edit[name]=&edit[type]=lora",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("name"), "{body}");
+    let (status, body) = call(
+        &server,
+        UpdateCustomModel::PATH,
+        "id=e&edit[name]=E2&edit[description]=",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let model: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(model["name"], "E2");
+    assert_eq!(model["description"], "");
 }
 
 #[tokio::test]

@@ -3,7 +3,7 @@ use leptos::{prelude::*, task::spawn_local};
 use super::{described_by, wire_options, FieldError};
 use crate::{
     components::add_custom_model_form::split_list,
-    domain::{from_wire, to_wire, AppError, Model, ModelFamily, ModelType, ModelUpdate},
+    domain::{from_wire, to_wire, AppError, CustomModelEdit, Model, ModelFamily, ModelType},
     server_fns::models::{remove_custom_model, update_custom_model},
     state::{focus_id, Downloads, Hydrated},
 };
@@ -94,10 +94,10 @@ fn EditForm(
     let id = model.id.clone();
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let update = ModelUpdate {
-            name: Some(name.get_untracked()),
-            description: Some(description.get_untracked()),
-            tags: Some(split_list(&tags.get_untracked(), &[','])),
+        let update = CustomModelEdit {
+            name: name.get_untracked(),
+            description: description.get_untracked(),
+            tags: split_list(&tags.get_untracked(), &[',']),
             model_type: from_wire(&model_type.get_untracked()),
             family: from_wire(&family.get_untracked()),
         };

@@ -16,7 +16,8 @@ pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlo
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
 pub use request::{
-    check_text, check_token, AddModelRequest, ModelPreview, ModelUpdate, PreviewFile,
+    check_text, check_token, AddModelRequest, CustomModelEdit, ModelPreview, ModelUpdate,
+    PreviewFile,
 };
 
 /// An enum the URL, forms and JSON name by a snake_case word ("base_model", "flux"). Read and

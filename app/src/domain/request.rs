@@ -16,6 +16,32 @@ pub struct ModelPreview {
     pub warning: Option<String>,
 }
 
+/// The edit form's fields, sent whole by the page: the server functions' URL encoding cannot
+/// tell an emptied field from an absent one, so the page never sends "absent" (an emptied
+/// description or tag list is cleared; an emptied name is refused).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomModelEdit {
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    #[serde(rename = "type")]
+    pub model_type: Option<ModelType>,
+    pub family: Option<ModelFamily>,
+}
+
+impl From<CustomModelEdit> for ModelUpdate {
+    fn from(edit: CustomModelEdit) -> Self {
+        ModelUpdate {
+            name: Some(edit.name),
+            description: Some(edit.description),
+            tags: Some(edit.tags),
+            model_type: edit.model_type,
+            family: edit.family,
+        }
+    }
+}
+
 /// Changes to a custom model (`PATCH /api/models?id=`): each field given replaces the saved
 /// one; absent fields stay as they are. The source cannot change (add another model instead).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
