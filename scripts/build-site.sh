@@ -3,7 +3,8 @@
 #   build-site.sh release   optimised, wasm-opt'ed (what `run` and the tests use)
 #   build-site.sh debug     fast, unoptimised
 # cargo-leptos needs a ~40 minute install; this pipeline produces the same site layout
-# (target/site/pkg/model-manager.{js,wasm,css}) with tools that install in minutes.
+# (target/site/pkg/model-manager.<hash>.{js,wasm,css}, each with .br and .gz copies, and
+# target/site/hash.txt naming the hashes) with tools that install in minutes.
 source "$(dirname "$0")/env.sh"
 mode="${1:-release}"
 case "$mode" in
@@ -38,6 +39,8 @@ rm -rf "$SITE_DIR.new"
 mkdir -p "$SITE_DIR.new/pkg"
 cp -r public/. "$SITE_DIR.new/"
 cp "$tmp"/* "$SITE_DIR.new/pkg/"
+log "content-hashed names and brotli/gzip copies"
+node "$ROOT/scripts/hash-assets.mjs" "$SITE_DIR.new" "$SITE_DIR.new/pkg" "$LEPTOS_OUTPUT_NAME"
 rm -rf "$SITE_DIR.old"
 mv "$SITE_DIR" "$SITE_DIR.old"
 mv "$SITE_DIR.new" "$SITE_DIR"
@@ -46,6 +49,5 @@ rm -rf "$SITE_DIR.old"
 log "building the server ($mode) and the fake hub for browser tests"
 cargo build -p server --bin model-manager --example fake_hub --profile "$server_profile"
 
-wasm="$pkg/$LEPTOS_OUTPUT_NAME.wasm"
-printf 'site: %s\nwasm: %s bytes (%s gzipped)\n' "$SITE_DIR" \
-  "$(stat -c %s "$wasm")" "$(gzip -9c "$wasm" | wc -c)" >&2
+printf 'site: %s\n' "$SITE_DIR" >&2
+ls -l "$pkg" >&2

@@ -121,6 +121,39 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     Ok((number * scale).round() as u64)
 }
 
+/// "1 model", "3 models", "0 models".
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// An RFC 3339 timestamp ("2026-11-28T07:35:12.5Z") as a person reads it: "28 Nov 2026, 07:35
+/// UTC". Anything else is shown as it came.
+pub fn date(rfc3339: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parsed = (|| {
+        let (day, time) = rfc3339.split_once('T')?;
+        let mut ymd = day.splitn(3, '-');
+        let (y, m, d) = (ymd.next()?, ymd.next()?, ymd.next()?);
+        let month = MONTHS.get(m.parse::<usize>().ok()?.checked_sub(1)?)?;
+        let day: u32 = d.parse().ok()?;
+        let hm = time
+            .get(..5)
+            .filter(|t| t.as_bytes().get(2) == Some(&b':'))?;
+        let utc = time.ends_with('Z') || time.ends_with("+00:00");
+        Some(format!(
+            "{day} {month} {y}, {hm}{}",
+            if utc { " UTC" } else { "" }
+        ))
+    })();
+    parsed.unwrap_or_else(|| rfc3339.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +197,17 @@ mod tests {
         );
         assert_eq!(query_string(&[("q", "flux dev&x")]), "?q=flux%20dev%26x");
         assert_eq!(query_string(&[("q", "")]), "");
+    }
+
+    #[test]
+    fn counts_and_dates_read_like_english() {
+        assert_eq!(count(1, "model"), "1 model");
+        assert_eq!(count(0, "model"), "0 models");
+        assert_eq!(count(15, "model"), "15 models");
+        assert_eq!(date("2026-11-28T07:35:12.123Z"), "28 Nov 2026, 07:35 UTC");
+        assert_eq!(date("2026-01-02T23:05:00+00:00"), "2 Jan 2026, 23:05 UTC");
+        assert_eq!(date("2026-13-02T23:05:00Z"), "2026-13-02T23:05:00Z");
+        assert_eq!(date("yesterday"), "yesterday");
     }
 
     #[test]

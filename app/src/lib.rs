@@ -6,6 +6,7 @@ pub mod components;
 pub mod domain;
 pub mod format;
 pub mod pages;
+pub mod paste;
 #[cfg(feature = "ssr")]
 pub mod port;
 pub mod server_fns;

@@ -4,9 +4,7 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
-    DownloadSettingsUpdate, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
-    ModelBlockPreview, ModelFilter, ModelPreview, Verification,
+    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Verification,
 };
 
 #[async_trait::async_trait]
@@ -20,6 +18,8 @@ pub trait ModelService: Send + Sync + 'static {
         &self,
         request: AddModelRequest,
     ) -> Result<ModelPreview, AppError>;
+    /// Edits a custom model's name, description, tags, type or family.
+    async fn update_custom_model(&self, id: &str, update: ModelUpdate) -> Result<Model, AppError>;
     /// Removes a custom model that is not installed.
     async fn remove_custom_model(&self, id: &str) -> Result<(), AppError>;
     /// Installed models, their total size and the volume's free space.

@@ -16,6 +16,66 @@ pub async fn sleep_ms(ms: u32) {
     let _ = ms;
 }
 
+/// Moves keyboard focus to the element with `id` (browser only), e.g. the tab panel after the
+/// card that had focus was deleted.
+pub fn focus_id(id: &str) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(el) = document()
+            .get_element_by_id(id)
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = id;
+}
+
+/// Puts `text` on the clipboard (browser only); false when the browser refused.
+pub async fn copy_text(text: String) -> bool {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let promise = window().navigator().clipboard().write_text(&text);
+        wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = text;
+        false
+    }
+}
+
+/// Whether the page is hydrated: false in the server's HTML, true once the WASM runs (effects
+/// run only in the browser). Controls that need the WASM are disabled until then, so an early
+/// click is never silently lost; with JavaScript off they stay disabled.
+#[derive(Clone, Copy)]
+pub struct Hydrated(RwSignal<bool>);
+
+impl Hydrated {
+    pub fn provide() -> Self {
+        let this = Self(RwSignal::new(false));
+        Effect::new(move || this.0.set(true));
+        provide_context(this);
+        this
+    }
+
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+
+    /// Reactive: true once hydrated.
+    pub fn yes(self) -> bool {
+        self.0.get()
+    }
+
+    /// Reactive: true until hydrated (for `disabled=`).
+    pub fn not_yet(self) -> bool {
+        !self.0.get()
+    }
+}
+
 /// Jobs as the server last reported them, and whether polling runs.
 #[derive(Clone, Copy)]
 pub struct Downloads {

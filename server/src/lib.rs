@@ -14,6 +14,7 @@ mod serve;
 pub mod service;
 pub mod site;
 pub mod sources;
+pub mod static_files;
 pub mod storage;
 
 use std::sync::Arc;
@@ -30,8 +31,9 @@ use service::Service;
 
 pub use serve::{serve, HttpLimits};
 
-/// The whole HTTP surface: REST API, server functions, SSR pages and static files, behind
-/// the access guard (`auth`), plus the login.
+/// The whole HTTP surface: REST API, server functions, SSR pages and static files (the
+/// hashed bundle cached as immutable, everything else `no-cache`), behind the access guard
+/// (`auth`), plus the login.
 pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Router {
     let routes = generate_route_list(App);
     let auth = auth::Auth::new(service.config());
@@ -40,7 +42,11 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         login: auth.enabled(),
     };
     let context_service: SharedService = service.clone();
+    let bundle_dir =
+        std::path::Path::new(&*leptos_options.site_root).join(&*leptos_options.site_pkg_dir);
+    let bundle_route = format!("/{}", leptos_options.site_pkg_dir);
     Router::new()
+        .nest_service(&bundle_route, static_files::bundle(&bundle_dir))
         .leptos_routes_with_context(
             &leptos_options,
             routes,
@@ -61,4 +67,5 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         .merge(api::router(service))
         .merge(auth::routes(auth.clone()))
         .layer(from_fn_with_state(auth, auth::guard))
+        .layer(static_files::no_cache_by_default())
 }

@@ -1,7 +1,7 @@
 //! The site settings: `Leptos.toml` at the top of the workspace, compiled in, with each
 //! setting overridable at run time by its `LEPTOS_*` environment variable.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, path::Path};
 
 use leptos::config::{errors::LeptosConfigError, get_config_from_str, LeptosOptions};
 use serde::Deserialize;
@@ -24,11 +24,31 @@ pub fn file() -> SiteFile {
     toml::from_str(LEPTOS_TOML).expect("Leptos.toml is valid (tested below)")
 }
 
-/// `Leptos.toml` with the `LEPTOS_*` variables of the environment over it.
+/// `Leptos.toml` with the `LEPTOS_*` variables of the environment over it, and the site's
+/// hashed bundle names when it has them.
 pub fn leptos_options() -> Result<LeptosOptions, LeptosConfigError> {
     // The reader expects cargo-leptos's section header; the file holds just its keys.
-    get_config_from_str(&format!("[package.metadata.leptos]\n{LEPTOS_TOML}"))
+    let mut options = get_config_from_str(&format!("[package.metadata.leptos]\n{LEPTOS_TOML}"))?;
+    use_hashed_names(&mut options);
+    Ok(options)
 }
+
+/// A site built by `scripts/build-site.sh` has `hash.txt` in its root (written by
+/// `scripts/hash-assets.mjs`): the page then names `<output>.<hash>.{js,wasm,css}`. Leptos
+/// looks for the file beside the executable unless given an absolute path, so it gets one.
+/// A site without it (cargo-leptos) keeps the plain names.
+pub fn use_hashed_names(options: &mut LeptosOptions) {
+    let root = Path::new(&*options.site_root);
+    let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
+    let hash_file = root.join(HASH_FILE);
+    if hash_file.is_file() {
+        options.hash_files = true;
+        options.hash_file = hash_file.to_string_lossy().into();
+    }
+}
+
+/// The hash file's name in the site root.
+pub const HASH_FILE: &str = "hash.txt";
 
 #[cfg(test)]
 mod tests {
@@ -64,6 +84,24 @@ mod tests {
         assert_eq!(
             config["env"]["LEPTOS_OUTPUT_NAME"].as_str(),
             Some(file().output_name.as_str())
+        );
+    }
+
+    #[test]
+    fn a_hashed_site_is_named_by_its_hash_file() {
+        let site = tempfile::tempdir().unwrap();
+        let mut options = leptos_options().unwrap();
+        options.site_root = site.path().to_string_lossy().into();
+        use_hashed_names(&mut options);
+        assert!(!options.hash_files, "no hash.txt: plain names");
+
+        std::fs::write(site.path().join(HASH_FILE), "js: 1\nwasm: 2\ncss: 3\n").unwrap();
+        use_hashed_names(&mut options);
+        assert!(options.hash_files);
+        assert_eq!(
+            Path::new(&*options.hash_file),
+            site.path().join(HASH_FILE),
+            "absolute, so leptos does not look beside the executable"
         );
     }
 

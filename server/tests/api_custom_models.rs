@@ -77,8 +77,19 @@ async fn every_civitai_url_form_resolves_to_the_right_version_and_file() {
         ("urn:air:flux1:lora:civitai:4384@128713", 128713, "8"),
         ("urn:air:flux1:lora:civitai:4384", 128713, "8"),
     ];
+    let mut seen = std::collections::HashSet::new();
     for (url, version, version_name) in cases {
         let (status, body) = env.add(json!({ "civitaiUrl": url })).await;
+        if !seen.insert(version) {
+            // A version added before: a 409 that names the model it was added as.
+            assert_eq!(status, 409, "{url}: {body}");
+            let message = body["error"]["message"].as_str().unwrap();
+            assert!(
+                message.contains(&format!("already added as \"DreamShaper {version_name}\"")),
+                "{url}: {body}"
+            );
+            continue;
+        }
         assert_eq!(status, 201, "{url}: {body}");
         let model = &body["model"];
         assert_eq!(model["source"], "civitai", "{url}");
@@ -102,7 +113,14 @@ async fn every_civitai_url_form_resolves_to_the_right_version_and_file() {
     );
     assert_eq!(first["source"]["versionId"], 128713);
     assert_eq!(first["source"]["baseModel"], "Flux.1 D");
-    // Same name twice gets distinct ids.
+    // Same name twice (another source) gets distinct ids.
+    let (status, body) = env
+        .add(
+            json!({"url": "https://203.0.113.7/files/ds.safetensors", "name": "DreamShaper 8",
+                    "type": "lora"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
     let ids: Vec<_> = env
         .models()
         .await
@@ -110,7 +128,7 @@ async fn every_civitai_url_form_resolves_to_the_right_version_and_file() {
         .filter(|m| m["builtIn"] == false)
         .map(|m| m["id"].as_str().unwrap().to_string())
         .collect();
-    assert_eq!(ids.len(), cases.len());
+    assert_eq!(ids.len(), 3, "{ids:?}");
     assert!(
         ids.contains(&"dreamshaper-8".to_string()) && ids.contains(&"dreamshaper-8-2".to_string()),
         "{ids:?}"
@@ -308,4 +326,90 @@ async fn custom_models_survive_a_restart_and_can_be_removed() {
         .await
         .unwrap();
     assert_eq!(built_in.status(), 400);
+}
+
+#[tokio::test]
+async fn custom_models_are_edited_with_patch_and_a_source_is_added_once() {
+    let env = env().await;
+    let body = json!({"url": "https://203.0.113.7/files/edit-me.safetensors", "type": "lora",
+                      "sha256": fakes::SHA_A});
+    let (status, added) = env.add(body.clone()).await;
+    assert_eq!(status, 201, "{added}");
+    let id = added["model"]["id"].as_str().unwrap().to_string();
+
+    // The same link again says it already exists, and saves nothing.
+    let (status, again) = env
+        .add(
+            json!({"url": "https://203.0.113.7/files/edit-me.safetensors",
+                                         "name": "Another name", "type": "lora"}),
+        )
+        .await;
+    assert_eq!(status, 409, "{again}");
+    assert!(
+        again["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("already added as \"edit-me\""),
+        "{again}"
+    );
+    assert_eq!(db(&env.server)["customModels"].as_array().unwrap().len(), 1);
+
+    let patch = |query: &str, body: Value| {
+        env.client
+            .patch(env.server.url(&format!("/api/models{query}")))
+            .json(&body)
+            .send()
+    };
+    let edited = patch(
+        &format!("?id={id}"),
+        json!({"name": "Portrait LoRA", "tags": ["Portrait", "faces"],
+                                                    "family": "sdxl"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(edited.status(), 200);
+    let edited: Value = edited.json().await.unwrap();
+    assert_eq!(edited["model"]["name"], "Portrait LoRA");
+    assert_eq!(edited["model"]["tags"], json!(["portrait", "faces"]));
+    assert_eq!(edited["model"]["family"], "sdxl");
+    assert_eq!(edited["model"]["type"], "lora", "fields not sent stay");
+    let listed = env.models().await;
+    let listed = listed.iter().find(|m| m["id"] == id.as_str()).unwrap();
+    assert_eq!(listed["name"], "Portrait LoRA");
+
+    // Bad input is a 400 naming the field, and changes nothing.
+    let bad = patch(&format!("?id={id}"), json!({"name": "  "}))
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let bad: Value = bad.json().await.unwrap();
+    assert_eq!(bad["error"]["field"], "name", "{bad}");
+    let bad_type = patch(&format!("?id={id}"), json!({"type": "spaceship"}))
+        .await
+        .unwrap();
+    assert_eq!(bad_type.status(), 400);
+    assert_eq!(
+        env.models()
+            .await
+            .iter()
+            .find(|m| m["id"] == id.as_str())
+            .unwrap()["name"],
+        "Portrait LoRA"
+    );
+    // Unknown and built-in models.
+    assert_eq!(
+        patch("?id=nope", json!({"name": "x"}))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        patch("?id=flux-1-dev", json!({"name": "x"}))
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    assert_eq!(patch("", json!({"name": "x"})).await.unwrap().status(), 400);
 }

@@ -171,11 +171,21 @@ async fn deleting_one_of_two_copies_keeps_the_file_in_the_cache() {
         "hf/acme/shared/model.safetensors",
         FakeFile::new(weights.clone()),
     );
+    // Two models that share a file (the same source twice is refused at add time, so the
+    // second also takes the repo's config).
+    env.hub.put(
+        "hf/acme/shared/config.json",
+        FakeFile::new(br#"{"_class_name": "FluxTransformer2DModel"}"#.to_vec()),
+    );
     let first = env
         .install_as("Shared A", "acme/shared", &["model.safetensors"])
         .await;
     let second = env
-        .install_as("Shared B", "acme/shared", &["model.safetensors"])
+        .install_as(
+            "Shared B",
+            "acme/shared",
+            &["model.safetensors", "config.json"],
+        )
         .await;
     let (status, answer) = env
         .api

@@ -2,10 +2,11 @@
 //! browser uses (URL-encoded form bodies).
 
 mod common;
+mod fakes;
 
 use app::server_fns::{
     export::ExportConfig,
-    models::{AddCustomModel, ListModels, PreviewCustomModel},
+    models::{AddCustomModel, ListModels, PreviewCustomModel, UpdateCustomModel},
 };
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
@@ -39,6 +40,75 @@ async fn the_model_list_accepts_an_empty_filter() {
 }
 
 /// An empty add form is a validation error a person can act on, not a decoding error.
+/// A Check whose Hub cannot be reached says so (it used to look like a success: sizes just
+/// went missing), and the model can still be added.
+#[tokio::test]
+async fn a_preview_that_could_not_reach_the_hub_says_so() {
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let server = common::start(&[("HF_ENDPOINT", &endpoint)]).await;
+    let form =
+        "request[huggingfaceRepo]=acme/offline&request[huggingfaceFiles][0]=model.safetensors\
+                &request[sourceType]=huggingface";
+    let (status, body) = call(&server, PreviewCustomModel::PATH, form).await;
+    assert_eq!(status, 200, "{body}");
+    let preview: Value = serde_json::from_str(&body).unwrap();
+    let warning = preview["warning"].as_str().unwrap_or_default();
+    assert!(warning.contains("Could not reach Hugging Face"), "{body}");
+    assert_eq!(preview["model"]["name"], "offline", "{body}");
+
+    // With the Hub reachable there is no warning (the field is absent).
+    let hf = fakes::serve(fakes::huggingface()).await;
+    let online = common::start(&[("HF_ENDPOINT", &hf)]).await;
+    let form =
+        "request[huggingfaceRepo]=acme/public-model&request[huggingfaceFiles][0]=model.safetensors";
+    let (status, body) = call(&online, PreviewCustomModel::PATH, form).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        serde_json::from_str::<Value>(&body)
+            .unwrap()
+            .get("warning")
+            .is_none(),
+        "{body}"
+    );
+}
+
+/// The edit form sends every field: an emptied name is refused (the URL encoding used to turn
+/// it into "absent", so the save quietly kept the old name), an emptied description is cleared.
+#[tokio::test]
+async fn the_edit_form_refuses_an_empty_name_and_clears_an_empty_description() {
+    let server = common::start(&[]).await;
+    let client = common::api::Api::new(&server.url(""));
+    let (status, body) = client
+        .post(
+            "/api/models",
+            serde_json::json!({"url": "https://203.0.113.7/f/e.safetensors", "name": "E",
+                               "description": "old words", "type": "lora"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = call(
+        &server,
+        UpdateCustomModel::PATH,
+        "id=e&edit[name]=&edit[type]=lora",
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("name"), "{body}");
+    let (status, body) = call(
+        &server,
+        UpdateCustomModel::PATH,
+        "id=e&edit[name]=E2&edit[description]=",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let model: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(model["name"], "E2");
+    assert_eq!(model["description"], "");
+}
+
 #[tokio::test]
 async fn adding_nothing_says_what_is_missing() {
     let server = common::start(&[]).await;

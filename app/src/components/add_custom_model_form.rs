@@ -1,14 +1,15 @@
 use leptos::{prelude::*, task::spawn_local};
 
-use super::FieldError;
+use super::{described_by, wire_options, FieldError};
 use crate::{
     domain::{
         from_wire, to_wire, AddModelRequest, AppError, ModelFamily, ModelPreview, ModelType,
         SourceType,
     },
     format,
+    paste::{parse_pasted, PasteError, Pasted},
     server_fns::models::{add_custom_model, preview_custom_model},
-    state::Downloads,
+    state::{Downloads, Hydrated},
 };
 
 /// Splits "a, b\nc" into trimmed, non-empty items.
@@ -29,6 +30,7 @@ fn opt(s: String) -> Option<String> {
 #[component]
 pub fn AddCustomModelForm() -> impl IntoView {
     let downloads = Downloads::get();
+    let hydrated = Hydrated::get();
     let source = RwSignal::new(SourceType::Huggingface);
     let name = RwSignal::new(String::new());
     let model_type = RwSignal::new(String::from("base_model"));
@@ -85,13 +87,48 @@ pub fn AddCustomModelForm() -> impl IntoView {
         r
     };
 
+    // A link pasted (or typed) into Repository fills what it says: repo, revision and file or
+    // folder; a CivitAI link switches the source.
+    let on_repo = move |value: String| {
+        error.set(None);
+        match parse_pasted(&value) {
+            Ok(Pasted::Huggingface {
+                repo: r,
+                revision: rev,
+                file,
+                folder,
+            }) => {
+                repo.set(r);
+                if let Some(rev) = rev {
+                    revision.set(rev);
+                }
+                if let Some(f) = file.or(folder.map(|d| format!("{d}/"))) {
+                    files.set(f);
+                }
+            }
+            Ok(Pasted::Civitai { url }) => {
+                repo.set(String::new());
+                civitai_url.set(url);
+                source.set(SourceType::Civitai);
+            }
+            Err(PasteError::Unsupported(why)) => {
+                repo.set(value);
+                error.set(Some(AppError::invalid("huggingfaceRepo", why)));
+            }
+            Err(PasteError::NotALink) => repo.set(value),
+        }
+    };
+
     let check = move |_| {
         busy.set(true);
         error.set(None);
         preview.set(None);
         spawn_local(async move {
             match preview_custom_model(request()).await {
-                Ok(p) => preview.set(Some(p)),
+                Ok(p) => {
+                    prefill(&p, name, model_type, family);
+                    preview.set(Some(p));
+                }
                 Err(e) => error.set(Some(e)),
             }
             busy.set(false);
@@ -184,6 +221,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
             <div class="field">
                 <label for=id>{label}</label>
                 <input id=id type="text" placeholder=placeholder prop:value=move || signal.get()
+                    aria-describedby=described_by(error, field)
                     on:input=move |ev| signal.set(event_target_value(&ev)) />
                 <FieldError error field=field />
             </div>
@@ -197,7 +235,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
             <div class="field">
                 <label for=id>{label}</label>
                 <input id=id type="password" autocomplete="off" placeholder="optional; used once, never stored"
-                    prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) />
+                    aria-describedby=described_by(error, field) prop:value=move || signal.get() on:input=move |ev| signal.set(event_target_value(&ev)) />
                 <FieldError error field=field />
             </div>
         }
@@ -214,10 +252,16 @@ pub fn AddCustomModelForm() -> impl IntoView {
             </fieldset>
 
             <Show when=move || source.get() == SourceType::Huggingface>
-                {text("hf-repo", "Repository", repo, "owner/model-name", "huggingfaceRepo")}
+                <div class="field">
+                    <label for="hf-repo">"Repository"</label>
+                    <input id="hf-repo" type="text" placeholder="owner/model-name or a huggingface.co link"
+                        prop:value=move || repo.get() aria-describedby=described_by(error, "huggingfaceRepo")
+                        on:input=move |ev| on_repo(event_target_value(&ev)) />
+                    <FieldError error field="huggingfaceRepo" />
+                </div>
                 <div class="field">
                     <label for="hf-files">"Files (one per line)"</label>
-                    <textarea id="hf-files" rows="3" placeholder="model.safetensors" prop:value=move || files.get()
+                    <textarea id="hf-files" rows="3" placeholder="model.safetensors" aria-describedby=described_by(error, "huggingfaceFiles") prop:value=move || files.get()
                         on:input=move |ev| files.set(event_target_value(&ev))></textarea>
                     <FieldError error field="huggingfaceFiles" />
                 </div>
@@ -236,7 +280,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
             <Show when=move || source.get() == SourceType::Upload>
                 <div class="field">
                     <label for="upload-file">"Model file (.safetensors, .gguf, .ckpt, .pt, .pth, .bin)"</label>
-                    <input id="upload-file" type="file" node_ref=file_input accept=".safetensors,.gguf,.ckpt,.pt,.pth,.bin" />
+                    <input id="upload-file" type="file" node_ref=file_input aria-describedby=described_by(error, "file") accept=".safetensors,.gguf,.ckpt,.pt,.pth,.bin" />
                     <FieldError error field="file" />
                 </div>
                 {move || progress.get().map(|p| view! {
@@ -254,21 +298,14 @@ pub fn AddCustomModelForm() -> impl IntoView {
                 <div class="field">
                     <label for="model-type">"Type"</label>
                     <select id="model-type" prop:value=move || model_type.get() on:change=move |ev| model_type.set(event_target_value(&ev))>
-                        {ModelType::ALL.map(|t| {
-                            let v = to_wire(&t);
-                            let vv = v.clone();
-                            view! { <option value=v selected=move || model_type.get() == vv>{t.label()}</option> }
-                        }).to_vec()}
+                        {wire_options(ModelType::label, model_type.into())}
                     </select>
                 </div>
                 <div class="field">
                     <label for="model-family">"Family"</label>
                     <select id="model-family" prop:value=move || family.get() on:change=move |ev| family.set(event_target_value(&ev))>
                         <option value="">"Detect / custom"</option>
-                        {ModelFamily::ALL.map(|f| {
-                            let v = to_wire(&f);
-                            view! { <option value=v>{f.label()}</option> }
-                        }).to_vec()}
+                        {wire_options(ModelFamily::label, family.into())}
                     </select>
                 </div>
                 {text("model-tags", "Tags (comma-separated)", tags, "portrait, fine-tune", "tags")}
@@ -282,7 +319,8 @@ pub fn AddCustomModelForm() -> impl IntoView {
             </Show>
 
             {move || preview.get().map(|p| view! {
-                <div class="preview" role="status">
+                <div class=if p.warning.is_some() { "preview preview--warn" } else { "preview" } role="status">
+                    {p.warning.clone().map(|w| view! { <p class="preview__warning"><strong>"Not checked: "</strong>{w}</p> })}
                     <strong>{p.model.name.clone()}</strong>
                     <span>{format!(" · {} · {}", p.model.family.label(), p.model.model_type.label())}</span>
                     <p class="muted">{p.detail.clone()}</p>
@@ -299,13 +337,30 @@ pub fn AddCustomModelForm() -> impl IntoView {
 
             <div class="form__actions">
                 <Show when=move || source.get() == SourceType::Civitai || source.get() == SourceType::Huggingface>
-                    <button type="button" class="btn" on:click=check disabled=move || busy.get()>"Check"</button>
+                    <button type="button" class="btn" on:click=check disabled=move || busy.get() || hydrated.not_yet()>"Check"</button>
                 </Show>
-                <button type="submit" class="btn btn--primary" disabled=move || busy.get()>
+                <button type="submit" class="btn btn--primary" disabled=move || busy.get() || hydrated.not_yet()>
                     {move || if source.get() == SourceType::Upload { "Upload" } else { "Add model" }}
                 </button>
             </div>
         </form>
+    }
+}
+
+/// What the source says fills the fields the user left alone, and type and family follow the
+/// preview unless a family was chosen: the form never silently disagrees with the preview.
+fn prefill(
+    p: &ModelPreview,
+    name: RwSignal<String>,
+    model_type: RwSignal<String>,
+    family: RwSignal<String>,
+) {
+    if name.get_untracked().trim().is_empty() {
+        name.set(p.model.name.clone());
+    }
+    if family.get_untracked().is_empty() {
+        model_type.set(to_wire(&p.model.model_type));
+        family.set(to_wire(&p.model.family));
     }
 }
 

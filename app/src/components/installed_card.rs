@@ -4,13 +4,14 @@ use crate::{
     domain::{InstalledModel, Verification},
     format,
     server_fns::models::{delete_installed, verify_installed},
-    state::Downloads,
+    state::{copy_text, focus_id, Downloads, Hydrated},
 };
 
 /// An installed model: its files and size, the integrity check, and delete behind a confirmation.
 #[component]
 pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
     let downloads = Downloads::get();
+    let hydrated = Hydrated::get();
     let verification = RwSignal::new(model.last_verification.clone());
     let checking = RwSignal::new(false);
     let confirming = RwSignal::new(false);
@@ -32,11 +33,33 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
             });
         }
     };
+    let delete_button = NodeRef::<leptos::html::Button>::new();
+    let yes_button = NodeRef::<leptos::html::Button>::new();
+    // The confirmation takes focus when it opens, and gives it back to Delete when cancelled.
+    Effect::new(move || {
+        if confirming.get() {
+            if let Some(b) = yes_button.get() {
+                let _ = b.focus();
+            }
+        }
+    });
+    let cancel = move || {
+        confirming.set(false);
+        request_animation_frame(move || {
+            if let Some(b) = delete_button.get_untracked() {
+                let _ = b.focus();
+            }
+        });
+    };
     let delete = move |_| {
         let id = id.clone();
         spawn_local(async move {
             match delete_installed(id).await {
-                Ok(_) => downloads.changed(),
+                Ok(_) => {
+                    // This card goes away: focus lands on the list, not at the top of the page.
+                    focus_id("tab-panel");
+                    downloads.changed();
+                }
                 Err(e) => error.set(Some(e.message)),
             }
             confirming.set(false);
@@ -52,25 +75,52 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
             </div>
             <p class="model-card__meta">{format::bytes(model.total_size_bytes)}</p>
             <ul class="files">
-                {files.into_iter().map(|f| view! { <li><code>{f.path}</code>" · "{format::bytes(f.size_bytes)}</li> }).collect_view()}
+                {files.into_iter().map(|f| view! { <FileLine path=f.path size=f.size_bytes /> }).collect_view()}
             </ul>
-            <p class="muted">"Installed " {model.installed_at.clone()}</p>
+            <p class="muted">"Installed " <time datetime=model.installed_at.clone()>{format::date(&model.installed_at)}</time></p>
             {move || verification.get().map(|v| view! { <VerificationResult v /> })}
             <div class="model-card__actions">
-                <button type="button" class="btn" on:click=verify disabled=move || checking.get()>
+                <button type="button" class="btn" on:click=verify disabled=move || checking.get() || hydrated.not_yet()>
                     {move || if checking.get() { "Checking…" } else { "Verify files" }}
                 </button>
                 <Show when=move || confirming.get() fallback=move || view! {
-                    <button type="button" class="btn btn--danger" on:click=move |_| confirming.set(true)>"Delete"</button>
+                    <button type="button" class="btn btn--danger" disabled=move || hydrated.not_yet()
+                        node_ref=delete_button on:click=move |_| confirming.set(true)>"Delete"</button>
                 }>
-                    <span class="confirm" role="group" aria-label="Confirm delete">
+                    // Escape keeps the files, like "Keep".
+                    <span class="confirm" role="group" aria-label="Confirm delete"
+                        on:keydown=move |ev| if ev.key() == "Escape" { cancel() }>
                         "Delete the files?"
-                        <button type="button" class="btn btn--danger" on:click=delete.clone()>"Yes, delete"</button>
-                        <button type="button" class="btn" on:click=move |_| confirming.set(false)>"Keep"</button>
+                        <button type="button" class="btn btn--danger" node_ref=yes_button on:click=delete.clone()>"Yes, delete"</button>
+                        <button type="button" class="btn" on:click=move |_| cancel()>"Keep"</button>
                     </span>
                 </Show>
             </div>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
+        </li>
+    }
+}
+
+/// One installed file, with a button that copies its path.
+#[component]
+fn FileLine(path: String, size: u64) -> impl IntoView {
+    let copied = RwSignal::new(None::<bool>);
+    let hydrated = Hydrated::get();
+    let text = path.clone();
+    let copy = move |_| {
+        let text = text.clone();
+        spawn_local(async move { copied.set(Some(copy_text(text).await)) });
+    };
+    view! {
+        <li>
+            <code>{path.clone()}</code>" · "{format::bytes(size)}" "
+            <button type="button" class="btn btn--small" on:click=copy
+                disabled=move || hydrated.not_yet() aria-label=format!("Copy path {path}")>"Copy path"</button>
+            <span class="muted" role="status">{move || match copied.get() {
+                Some(true) => "Copied",
+                Some(false) => "Copy failed: select the path instead",
+                None => "",
+            }}</span>
         </li>
     }
 }

@@ -2,6 +2,8 @@
 
 mod access_bar;
 mod add_custom_model_form;
+mod choice;
+mod custom_model_edit;
 mod download_settings;
 mod field_error;
 mod installed_card;
@@ -11,8 +13,10 @@ mod model_selector;
 
 pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
+pub use choice::wire_options;
+pub use custom_model_edit::CustomModelActions;
 pub use download_settings::DownloadSettingsForm;
-pub use field_error::FieldError;
+pub use field_error::{described_by, error_id, FieldError};
 pub use installed_card::InstalledCard;
 pub use model_card::ModelCard;
 pub use model_download_progress::ModelDownloadProgress;

@@ -1,16 +1,18 @@
 use leptos::{prelude::*, task::spawn_local};
 
+use super::CustomModelActions;
 use crate::{
-    domain::{DownloadRequest, JobStatus, Model, SourceType},
+    domain::{DownloadRequest, JobStatus, Model, ModelFamily, SourceType},
     format,
     server_fns::models::start_download,
-    state::Downloads,
+    state::{Downloads, Hydrated},
 };
 
 /// One model of the catalog: what it is, and its download state with the actions that fit.
 #[component]
 pub fn ModelCard(model: Model) -> impl IntoView {
     let downloads = Downloads::get();
+    let hydrated = Hydrated::get();
     let model_id = model.id.clone();
     let job = {
         let id = model_id.clone();
@@ -79,8 +81,12 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                     _ => format!("{:.0}% · {}", pct, format::speed(j.speed_bytes_per_sec)),
                 };
                 view! {
-                    <div class="card-progress" role="status">
-                        <div class="bar"><div class="bar__fill" style=format!("width:{pct:.1}%")></div></div>
+                    <div class="card-progress">
+                        <div class="bar" role="progressbar" aria-label=format!("Download of {}", j.model_name)
+                            aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")
+                            aria-valuetext=label.clone()>
+                            <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
+                        </div>
                         <span class="card-progress__label">{label}</span>
                     </div>
                 }
@@ -105,7 +111,7 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                                 on:input=move |ev| token.set(event_target_value(&ev)) />
                         </label>
                     })}
-                    <button type="button" class="btn btn--primary" disabled=move || busy.get()
+                    <button type="button" class="btn btn--primary" disabled=move || busy.get() || hydrated.not_yet()
                         on:click=move |_| start()>
                         {if status == Some(JobStatus::Failed) { "Retry download" } else if status == Some(JobStatus::Paused) { "Resume download" } else { "Download" }}
                     </button>
@@ -116,10 +122,11 @@ pub fn ModelCard(model: Model) -> impl IntoView {
     };
 
     view! {
-        <li class="model-card" data-model-id=model.id.clone()>
+        <li class="model-card" data-model-id=model.id.clone() data-size=model.size_bytes.map(|s| s.to_string())>
             <div class="model-card__head">
                 <h3>{model.name.clone()}</h3>
-                <span class="badge">{model.family.label()}</span>
+                // A custom model's family "Custom" and its "Custom" badge would say it twice.
+                {(model.built_in || model.family != ModelFamily::Custom).then(|| view! { <span class="badge">{model.family.label()}</span> })}
                 <span class="badge badge--muted">{model.model_type.label()}</span>
                 {model.requires_token.then(|| view! { <span class="badge badge--warn" title="Needs a token">"Gated"</span> })}
                 {(!model.built_in).then(|| view! { <span class="badge badge--muted">"Custom"</span> })}
@@ -130,9 +137,13 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                 Some(href) => view! { <a class="model-card__repo" href=href target="_blank" rel="noopener">{repo}</a> }.into_any(),
                 None => view! { <p class="model-card__repo">{repo}</p> }.into_any(),
             })}
+            {(!model.tags.is_empty()).then(|| view! {
+                <ul class="tags" aria-label="Tags">{model.tags.iter().map(|t| view! { <li>{t.clone()}</li> }).collect_view()}</ul>
+            })}
             <p class="model-card__meta">{size}{model.license.clone().map(|l| format!(" · licence: {l}"))}</p>
             <div class="model-card__actions">
                 {state_view}
+                {(!model.built_in && !installed).then(|| view! { <CustomModelActions model=model.clone() /> })}
                 {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </div>
         </li>

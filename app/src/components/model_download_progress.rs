@@ -145,7 +145,7 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
                 </span>
             </div>
             <div class="job__file">{file}</div>
-            <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")>
+            <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}") aria-label=format!("Download of {}", job.model_name)>
                 <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
             </div>
             <div class="job__status">{status_text(&job)}</div>

@@ -15,24 +15,32 @@ pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
-pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelType, SourceType};
-pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};
 pub use settings::{
     DownloadSettings, DownloadSettingsUpdate, MAX_CONCURRENT_JOBS, MAX_CONNECTIONS_PER_FILE,
     MIN_RATE_LIMIT,
 };
+pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
+pub use request::{
+    check_text, check_token, AddModelRequest, CustomModelEdit, ModelPreview, ModelUpdate,
+    PreviewFile,
+};
+
+/// An enum the URL, forms and JSON name by a snake_case word ("base_model", "flux"). Read and
+/// written without serde at run time, so the browser bundle carries no JSON `Value` machinery
+/// for it; a test per enum keeps `wire` equal to serde's name.
+pub trait Wire: Copy + 'static {
+    const VARIANTS: &'static [Self];
+    fn wire(self) -> &'static str;
+}
 
 /// A snake_case wire value ("base_model", "flux") as its enum, or `None`.
-pub fn from_wire<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {
-    serde_json::from_value(serde_json::Value::String(value.to_string())).ok()
+pub fn from_wire<T: Wire>(value: &str) -> Option<T> {
+    T::VARIANTS.iter().copied().find(|t| t.wire() == value)
 }
 
 /// An enum as its snake_case wire value.
-pub fn to_wire<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+pub fn to_wire<T: Wire>(value: &T) -> String {
+    value.wire().to_string()
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
 
+use super::Wire;
+
 /// What a model file is for. Serialised as the spec's snake_case names (`base_model`, `lora`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,6 +35,34 @@ impl ModelType {
             ModelType::TextEncoder => "Text encoder",
             ModelType::Captioner => "Captioner",
             ModelType::Other => "Other",
+        }
+    }
+}
+
+impl Wire for ModelType {
+    const VARIANTS: &'static [Self] = &Self::ALL;
+    fn wire(self) -> &'static str {
+        match self {
+            ModelType::BaseModel => "base_model",
+            ModelType::Lora => "lora",
+            ModelType::Vae => "vae",
+            ModelType::Adapter => "adapter",
+            ModelType::TextEncoder => "text_encoder",
+            ModelType::Captioner => "captioner",
+            ModelType::Other => "other",
+        }
+    }
+}
+
+impl Wire for ModelFamily {
+    const VARIANTS: &'static [Self] = &Self::ALL;
+    fn wire(self) -> &'static str {
+        match self {
+            ModelFamily::Zimage => "zimage",
+            ModelFamily::Qwen => "qwen",
+            ModelFamily::Flux => "flux",
+            ModelFamily::Sdxl => "sdxl",
+            ModelFamily::Custom => "custom",
         }
     }
 }
@@ -170,9 +200,95 @@ impl ModelFilter {
     }
 }
 
+/// The orders the model list offers (`?sort=`); the catalog's own order when none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ModelSort {
+    #[default]
+    Catalog,
+    Name,
+    /// Largest first; unknown sizes last.
+    Size,
+    Family,
+}
+
+impl ModelSort {
+    pub const ALL: [ModelSort; 4] = [Self::Catalog, Self::Name, Self::Size, Self::Family];
+
+    /// The URL's value (`""` for the catalog order).
+    pub fn wire(self) -> &'static str {
+        match self {
+            Self::Catalog => "",
+            Self::Name => "name",
+            Self::Size => "size",
+            Self::Family => "family",
+        }
+    }
+
+    pub fn from_wire(value: &str) -> Self {
+        Self::ALL
+            .into_iter()
+            .find(|s| s.wire() == value)
+            .unwrap_or_default()
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Catalog => "Recommended",
+            Self::Name => "Name",
+            Self::Size => "Size (largest first)",
+            Self::Family => "Family",
+        }
+    }
+
+    /// Sorts `models` in place; ties keep the catalog order.
+    pub fn apply(self, models: &mut [Model]) {
+        let name = |m: &Model| m.name.to_lowercase();
+        match self {
+            Self::Catalog => {}
+            Self::Name => models.sort_by_key(name),
+            Self::Size => models.sort_by_key(|m| std::cmp::Reverse(m.size_bytes)),
+            Self::Family => models.sort_by_key(|m| (m.family.label(), name(m))),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wire_words_are_serde_names() {
+        for t in ModelType::ALL {
+            assert_eq!(serde_json::to_value(t).unwrap(), t.wire());
+            assert_eq!(super::super::from_wire::<ModelType>(t.wire()), Some(t));
+        }
+        for f in ModelFamily::ALL {
+            assert_eq!(serde_json::to_value(f).unwrap(), f.wire());
+            assert_eq!(super::super::from_wire::<ModelFamily>(f.wire()), Some(f));
+        }
+        assert_eq!(super::super::from_wire::<ModelType>("spaceship"), None);
+    }
+
+    #[test]
+    fn sorts_by_name_size_and_family() {
+        let mut a = model("beta", ModelFamily::Sdxl, &[]);
+        a.size_bytes = Some(5);
+        let mut b = model("Alpha", ModelFamily::Sdxl, &[]);
+        b.size_bytes = None;
+        let mut c = model("gamma", ModelFamily::Flux, &[]);
+        c.size_bytes = Some(9);
+        let names = |sort: ModelSort| {
+            let mut list = vec![a.clone(), b.clone(), c.clone()];
+            sort.apply(&mut list);
+            list.into_iter().map(|m| m.name).collect::<Vec<_>>()
+        };
+        assert_eq!(names(ModelSort::Catalog), ["beta", "Alpha", "gamma"]);
+        assert_eq!(names(ModelSort::Name), ["Alpha", "beta", "gamma"]);
+        assert_eq!(names(ModelSort::Size), ["gamma", "beta", "Alpha"]);
+        assert_eq!(names(ModelSort::Family), ["gamma", "Alpha", "beta"]);
+        assert_eq!(ModelSort::from_wire("size"), ModelSort::Size);
+        assert_eq!(ModelSort::from_wire("bogus"), ModelSort::Catalog);
+    }
 
     fn model(name: &str, family: ModelFamily, tags: &[&str]) -> Model {
         Model {

@@ -10,6 +10,49 @@ pub struct ModelPreview {
     pub files: Vec<PreviewFile>,
     /// Where it comes from, in words ("CivitAI model 4384, version 8 (128713), Flux.1 D").
     pub detail: String,
+    /// What could not be checked (the Hub was unreachable), so the preview does not look like
+    /// a success it is not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warning: Option<String>,
+}
+
+/// The edit form's fields, sent whole by the page: the server functions' URL encoding cannot
+/// tell an emptied field from an absent one, so the page never sends "absent" (an emptied
+/// description or tag list is cleared; an emptied name is refused).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomModelEdit {
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    #[serde(rename = "type")]
+    pub model_type: Option<ModelType>,
+    pub family: Option<ModelFamily>,
+}
+
+impl From<CustomModelEdit> for ModelUpdate {
+    fn from(edit: CustomModelEdit) -> Self {
+        ModelUpdate {
+            name: Some(edit.name),
+            description: Some(edit.description),
+            tags: Some(edit.tags),
+            model_type: edit.model_type,
+            family: edit.family,
+        }
+    }
+}
+
+/// Changes to a custom model (`PATCH /api/models?id=`): each field given replaces the saved
+/// one; absent fields stay as they are. The source cannot change (add another model instead).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ModelUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub tags: Option<Vec<String>>,
+    #[serde(rename = "type")]
+    pub model_type: Option<ModelType>,
+    pub family: Option<ModelFamily>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

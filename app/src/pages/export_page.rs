@@ -1,7 +1,7 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    components::{FieldError, ModelSelector},
+    components::{described_by, FieldError, ModelSelector},
     domain::{
         AppError, Companion, DownloadRequest, ExportRequest, ExportResult, ModelBlockPreview,
         ModelType,
@@ -11,7 +11,7 @@ use crate::{
         export::{dataset_folders, export_config, preview_model_block},
         models::start_download,
     },
-    state::Downloads,
+    state::{Downloads, Hydrated},
 };
 
 /// Export to AI Toolkit: a dataset folder, a trigger word, a run name and (optionally) an
@@ -42,8 +42,7 @@ pub fn ExportPage() -> impl IntoView {
     let result = RwSignal::new(None::<ExportResult>);
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
+    let hydrated = Hydrated::get();
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -65,7 +64,7 @@ pub fn ExportPage() -> impl IntoView {
     };
 
     view! {
-        <section class="export" data-hydrated=move || hydrated.get().to_string()>
+        <section class="export" data-hydrated=move || hydrated.yes().to_string()>
             <h1>"Export to AI Toolkit"</h1>
             <form class="form panel" on:submit=submit novalidate>
                 <div class="field">
@@ -75,7 +74,7 @@ pub fn ExportPage() -> impl IntoView {
                             match datasets.await {
                                 Ok(list) if list.is_empty() => view! { <p class="empty" id="dataset">"No dataset folders found on the server."</p> }.into_any(),
                                 Ok(list) => view! {
-                                    <select id="dataset" required on:change=move |ev| dataset.set(event_target_value(&ev))>
+                                    <select id="dataset" required aria-describedby=described_by(error, "datasetFolder") on:change=move |ev| dataset.set(event_target_value(&ev))>
                                         <option value="">"Choose a folder"</option>
                                         {list.into_iter().map(|d| view! {
                                             <option value=d.path.clone()>{format!("{} ({} images)", d.name, d.image_count)}</option>
@@ -91,13 +90,13 @@ pub fn ExportPage() -> impl IntoView {
                 <div class="grid-2">
                     <div class="field">
                         <label for="trigger">"Trigger word"</label>
-                        <input id="trigger" type="text" placeholder="ohwx" prop:value=move || trigger.get()
+                        <input id="trigger" type="text" placeholder="ohwx" aria-describedby=described_by(error, "triggerWord") prop:value=move || trigger.get()
                             on:input=move |ev| trigger.set(event_target_value(&ev)) />
                         <FieldError error field="triggerWord" />
                     </div>
                     <div class="field">
                         <label for="run-name">"Run name *"</label>
-                        <input id="run-name" type="text" placeholder="my_first_lora" required prop:value=move || run_name.get()
+                        <input id="run-name" type="text" placeholder="my_first_lora" required aria-describedby=described_by(error, "runName") prop:value=move || run_name.get()
                             on:input=move |ev| run_name.set(event_target_value(&ev)) />
                         <FieldError error field="runName" />
                     </div>
@@ -115,7 +114,7 @@ pub fn ExportPage() -> impl IntoView {
                 </Transition>
                 {move || error.get().filter(|e| e.field.is_none()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
                 <div class="form__actions">
-                    <button type="submit" class="btn btn--primary" disabled=move || busy.get()>"Create config"</button>
+                    <button type="submit" class="btn btn--primary" disabled=move || busy.get() || hydrated.not_yet()>"Create config"</button>
                 </div>
             </form>
             {move || result.get().map(|r| {
@@ -187,8 +186,9 @@ fn CompanionAction(companion: Companion) -> impl IntoView {
             }
         });
     };
+    let hydrated = Hydrated::get();
     view! {
-        <button type="button" class="btn" disabled=move || started.get() on:click=start>
+        <button type="button" class="btn" disabled=move || started.get() || hydrated.not_yet() on:click=start>
             {move || if started.get() { format!("Downloading {}…", companion.name) } else { format!("Download {}", companion.name) }}
         </button>
         {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}

@@ -5,11 +5,11 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{AddCustomModelForm, InstalledCard, ModelCard},
-    domain::{from_wire, to_wire, ModelFamily, ModelFilter, ModelType},
+    components::{wire_options, AddCustomModelForm, InstalledCard, ModelCard},
+    domain::{from_wire, ModelFamily, ModelFilter, ModelSort, ModelType},
     format,
     server_fns::models::{list_installed, list_models},
-    state::Downloads,
+    state::{Downloads, Hydrated},
 };
 
 /// Which tab the URL asks for.
@@ -21,6 +21,39 @@ pub enum Tab {
 }
 
 impl Tab {
+    pub const ALL: [Tab; 3] = [Tab::Available, Tab::Installed, Tab::Add];
+
+    /// The URL's value.
+    pub fn wire(self) -> &'static str {
+        match self {
+            Tab::Available => "available",
+            Tab::Installed => "installed",
+            Tab::Add => "add",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Tab::Available => "Available",
+            Tab::Installed => "Installed",
+            Tab::Add => "Add custom",
+        }
+    }
+
+    /// The tab a key moves to from this one (WAI-ARIA tabs: arrows wrap, Home and End).
+    pub fn after_key(self, key: &str) -> Option<Tab> {
+        let i = Tab::ALL.iter().position(|t| *t == self)?;
+        let n = Tab::ALL.len();
+        let to = match key {
+            "ArrowRight" => (i + 1) % n,
+            "ArrowLeft" => (i + n - 1) % n,
+            "Home" => 0,
+            "End" => n - 1,
+            _ => return None,
+        };
+        Some(Tab::ALL[to])
+    }
+
     pub fn from_query(value: Option<&str>) -> Self {
         match value {
             Some("installed") => Tab::Installed,
@@ -45,34 +78,48 @@ pub fn filter_from_query(get: impl Fn(&str) -> Option<String>) -> ModelFilter {
 }
 
 /// The Models page: Available, Installed and Add custom tabs; tab and filters live in the URL.
+/// The tabs follow the WAI-ARIA pattern: one tab stop, arrow keys, Home and End.
 #[component]
 pub fn ModelsPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k));
     let tab = Memo::new(move |_| Tab::from_query(param("tab").as_deref()));
-    // Effects run only in the browser, so this marks the page as hydrated for tests and CSS.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move || hydrated.set(true));
-
-    let tab_link = move |t: Tab, label: &'static str, value: &'static str| {
+    let hydrated = Hydrated::get();
+    let navigate = use_navigate();
+    let refs = Tab::ALL.map(|_| NodeRef::<leptos::html::A>::new());
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let Some(to) = tab.get_untracked().after_key(&ev.key()) else {
+            return;
+        };
+        ev.prevent_default();
+        navigate(&format!("/?tab={}", to.wire()), NavigateOptions::default());
+        let index = Tab::ALL.iter().position(|t| *t == to).unwrap_or(0);
+        if let Some(a) = refs[index].get_untracked() {
+            let _ = a.focus();
+        }
+    };
+    let tab_link = move |t: Tab, node_ref: NodeRef<leptos::html::A>| {
         view! {
-            <a href=format!("/?tab={value}") role="tab" class="tab"
-                aria-selected=move || (tab.get() == t).to_string()>{label}</a>
+            <a href=format!("/?tab={}", t.wire()) role="tab" class="tab" id=format!("tab-{}", t.wire())
+                node_ref=node_ref aria-controls="tab-panel"
+                aria-selected=move || (tab.get() == t).to_string()
+                tabindex=move || if tab.get() == t { "0" } else { "-1" }>{t.label()}</a>
         }
     };
     view! {
-        <section class="models" data-hydrated=move || hydrated.get().to_string()>
+        <section class="models" data-hydrated=move || hydrated.yes().to_string()>
             <h1>"Models"</h1>
-            <nav class="tabs" role="tablist" aria-label="Model views">
-                {tab_link(Tab::Available, "Available", "available")}
-                {tab_link(Tab::Installed, "Installed", "installed")}
-                {tab_link(Tab::Add, "Add custom", "add")}
-            </nav>
-            {move || match tab.get() {
-                Tab::Available => view! { <AvailableTab /> }.into_any(),
-                Tab::Installed => view! { <InstalledTab /> }.into_any(),
-                Tab::Add => view! { <section class="panel"><h2>"Add a custom model"</h2><AddCustomModelForm /></section> }.into_any(),
-            }}
+            <div class="tabs" role="tablist" aria-label="Model views" on:keydown=on_key>
+                {Tab::ALL.into_iter().zip(refs).map(|(t, r)| tab_link(t, r)).collect_view()}
+            </div>
+            <div role="tabpanel" id="tab-panel" tabindex="-1"
+                aria-labelledby=move || format!("tab-{}", tab.get().wire())>
+                {move || match tab.get() {
+                    Tab::Available => view! { <AvailableTab /> }.into_any(),
+                    Tab::Installed => view! { <InstalledTab /> }.into_any(),
+                    Tab::Add => view! { <section class="panel"><h2>"Add a custom model"</h2><AddCustomModelForm /></section> }.into_any(),
+                }}
+            </div>
         </section>
     }
 }
@@ -83,15 +130,20 @@ fn AvailableTab() -> impl IntoView {
     let navigate = use_navigate();
     let downloads = Downloads::get();
     let filter = Memo::new(move |_| query.with(|q| filter_from_query(|k| q.get(k))));
+    let sort = Memo::new(move |_| {
+        ModelSort::from_wire(&query.with(|q| q.get("sort")).unwrap_or_default())
+    });
+    // The whole list once (again only when installs change); search, filters and sort run here,
+    // so typing sends no request.
     let models = Resource::new(
-        move || (filter.get(), downloads.version.get()),
-        |(f, _)| list_models(f),
+        move || downloads.version.get(),
+        |_| list_models(ModelFilter::default()),
     );
 
     // Writes one query parameter, keeping the others (and the tab) as they are.
     let set = move |key: &'static str, value: String| {
         let current = query.get_untracked();
-        let keys = ["q", "family", "type", "installed"];
+        let keys = ["q", "family", "type", "installed", "sort"];
         let mut pairs: Vec<(&str, String)> = vec![("tab", "available".into())];
         for k in keys {
             let v = if k == key {
@@ -114,6 +166,7 @@ fn AvailableTab() -> impl IntoView {
     let set_q = set.clone();
     let set_family = set.clone();
     let set_type = set.clone();
+    let set_sort = set.clone();
     let current = move |k: &'static str| query.with(|q| q.get(k).unwrap_or_default());
 
     view! {
@@ -130,22 +183,14 @@ fn AvailableTab() -> impl IntoView {
                 <label for="filter-family">"Family"</label>
                 <select id="filter-family" name="family" on:change=move |ev| set_family("family", event_target_value(&ev))>
                     <option value="">"All families"</option>
-                    {ModelFamily::ALL.map(|f| {
-                        let v = to_wire(&f);
-                        let vv = v.clone();
-                        view! { <option value=v selected=move || current("family") == vv>{f.label()}</option> }
-                    }).to_vec()}
+                    {wire_options(ModelFamily::label, Signal::derive(move || current("family")))}
                 </select>
             </div>
             <div class="field">
                 <label for="filter-type">"Type"</label>
                 <select id="filter-type" name="type" on:change=move |ev| set_type("type", event_target_value(&ev))>
                     <option value="">"All types"</option>
-                    {ModelType::ALL.map(|t| {
-                        let v = to_wire(&t);
-                        let vv = v.clone();
-                        view! { <option value=v selected=move || current("type") == vv>{t.label()}</option> }
-                    }).to_vec()}
+                    {wire_options(ModelType::label, Signal::derive(move || current("type")))}
                 </select>
             </div>
             <div class="field">
@@ -156,16 +201,34 @@ fn AvailableTab() -> impl IntoView {
                     <option value="no" selected=move || current("installed") == "no">"Not installed"</option>
                 </select>
             </div>
+            <div class="field">
+                <label for="sort">"Sort by"</label>
+                <select id="sort" name="sort" on:change=move |ev| set_sort("sort", event_target_value(&ev))>
+                    {ModelSort::ALL.into_iter().map(|s| {
+                        view! { <option value=s.wire() selected=move || current("sort") == s.wire()>{s.label()}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
             <noscript><button type="submit" class="btn">"Apply filters"</button></noscript>
         </form>
         <Transition fallback=|| view! { <p class="empty">"Loading models…"</p> }>
-            {move || Suspend::new(async move {
+            {move || {
+                // Read before the await, so filter and sort changes re-render the list.
+                let (f, order) = (filter.get(), sort.get());
+                Suspend::new(async move {
                 match models.await {
-                    Ok(list) if list.is_empty() => view! { <p class="empty">"No models match these filters."</p> }.into_any(),
-                    Ok(list) => {
-                        let count = list.len();
+                    Ok(all) => {
+                        let mut list: Vec<_> = all.into_iter().filter(|m| f.matches(m)).collect();
+                        order.apply(&mut list);
+                        if list.is_empty() {
+                            return view! {
+                                <p class="empty">"No models match these filters. "
+                                    <a class="btn btn--small" href="/?tab=available">"Clear filters"</a></p>
+                            }.into_any();
+                        }
                         view! {
-                            <p class="count" aria-live="polite">{format!("{count} models")}</p>
+                            <h2 class="visually-hidden">"Available models"</h2>
+                            <p class="count" aria-live="polite">{format::count(list.len(), "model")}</p>
                             <ul class="model-list">
                                 {list.into_iter().map(|model| view! { <ModelCard model /> }).collect_view()}
                             </ul>
@@ -174,7 +237,7 @@ fn AvailableTab() -> impl IntoView {
                     }
                     Err(err) => view! { <p class="error" role="alert">{err.message}</p> }.into_any(),
                 }
-            })}
+            })}}
         </Transition>
     }
 }
@@ -205,6 +268,7 @@ fn InstalledTab() -> impl IntoView {
                                 view! { <p class="empty">"Nothing installed yet. "<a href="/?tab=available">"Browse the available models"</a></p> }.into_any()
                             } else {
                                 view! {
+                                    <h2 class="visually-hidden">"Installed models"</h2>
                                     <ul class="model-list">
                                         {list.models.into_iter().map(|model| view! { <InstalledCard model /> }).collect_view()}
                                     </ul>
@@ -223,6 +287,16 @@ fn InstalledTab() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn arrow_keys_move_between_tabs_and_wrap() {
+        assert_eq!(Tab::Available.after_key("ArrowRight"), Some(Tab::Installed));
+        assert_eq!(Tab::Add.after_key("ArrowRight"), Some(Tab::Available));
+        assert_eq!(Tab::Available.after_key("ArrowLeft"), Some(Tab::Add));
+        assert_eq!(Tab::Installed.after_key("Home"), Some(Tab::Available));
+        assert_eq!(Tab::Installed.after_key("End"), Some(Tab::Add));
+        assert_eq!(Tab::Installed.after_key("a"), None);
+    }
 
     #[test]
     fn the_url_carries_tab_and_filters() {

@@ -1,8 +1,8 @@
 use leptos::prelude::*;
 
 use crate::domain::{
-    AddModelRequest, AppError, DownloadJob, DownloadRequest, InstalledList, InstalledModel, Model,
-    ModelFilter, ModelPreview, Verification,
+    AddModelRequest, AppError, CustomModelEdit, DownloadJob, DownloadRequest, InstalledList,
+    InstalledModel, Model, ModelFilter, ModelPreview, Verification,
 };
 
 /// Built-in and custom models that pass `filter`. An empty filter (every field `None`) is sent
@@ -26,6 +26,17 @@ pub async fn preview_custom_model(
     #[server(default)] request: AddModelRequest,
 ) -> Result<ModelPreview, AppError> {
     crate::port::service()?.preview_custom_model(request).await
+}
+
+/// Edits a custom model: the edit form's fields, all of them (see `CustomModelEdit`).
+#[server]
+pub async fn update_custom_model(
+    id: String,
+    #[server(default)] edit: CustomModelEdit,
+) -> Result<Model, AppError> {
+    crate::port::service()?
+        .update_custom_model(&id, edit.into())
+        .await
 }
 
 /// Removes a custom model that is not installed.

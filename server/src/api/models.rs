@@ -1,5 +1,5 @@
 use app::{
-    domain::{AddModelRequest, ModelFilter},
+    domain::{AddModelRequest, ModelFilter, ModelUpdate},
     port::ModelService,
 };
 use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
@@ -12,7 +12,10 @@ use super::{
 };
 
 pub fn routes() -> Router<ApiState> {
-    Router::new().route("/api/models", get(list).post(add).delete(remove))
+    Router::new().route(
+        "/api/models",
+        get(list).post(add).patch(update).delete(remove),
+    )
 }
 
 /// `GET /api/models[?query=&family=&type=&installed=]` → `{"models": [...]}`.
@@ -36,6 +39,17 @@ async fn add(
 #[derive(Deserialize)]
 pub struct IdQuery {
     pub id: String,
+}
+
+/// `PATCH /api/models?id=<id>` with `{name?, description?, tags?, type?, family?}` edits a
+/// custom model → `{"model": {...}}`.
+async fn update(
+    State(service): State<ApiState>,
+    ApiQuery(IdQuery { id }): ApiQuery<IdQuery>,
+    ApiJson(update): ApiJson<ModelUpdate>,
+) -> Result<Json<Value>, ApiError> {
+    let model = service.update_custom_model(&id, update).await?;
+    Ok(Json(json!({ "model": model })))
 }
 
 /// `DELETE /api/models?id=<id>` removes a custom model that is not installed.

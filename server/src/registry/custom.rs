@@ -67,6 +67,31 @@ impl CustomModel {
         }
     }
 
+    /// True when both fetch the same thing: the same Hugging Face repo, revision and files,
+    /// the same CivitAI version, or the same link.
+    pub fn same_source(&self, other: &CustomModel) -> bool {
+        fn paths(m: &CustomModel) -> Vec<&str> {
+            let mut p: Vec<&str> = m.files.iter().map(|f| f.path.as_str()).collect();
+            p.sort_unstable();
+            p
+        }
+        match (&self.source, &other.source) {
+            (
+                CustomSource::Huggingface { repo, revision },
+                CustomSource::Huggingface {
+                    repo: r2,
+                    revision: v2,
+                },
+            ) => repo.eq_ignore_ascii_case(r2) && revision == v2 && paths(self) == paths(other),
+            (
+                CustomSource::Civitai { version_id, .. },
+                CustomSource::Civitai { version_id: v2, .. },
+            ) => version_id == v2,
+            (CustomSource::Url { url }, CustomSource::Url { url: u2 }) => url == u2,
+            _ => false,
+        }
+    }
+
     pub fn size_bytes(&self) -> Option<u64> {
         self.files.iter().map(|f| f.size_bytes).sum()
     }

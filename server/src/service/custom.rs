@@ -1,7 +1,8 @@
 //! Turning an `AddModelRequest` into a saved custom model: validation and source lookups.
 
 use app::domain::{
-    check_text, AddModelRequest, AppError, ErrorCode, ModelFamily, ModelType, SourceType,
+    check_text, AddModelRequest, AppError, ErrorCode, ModelFamily, ModelType, ModelUpdate,
+    SourceType,
 };
 use url::Url;
 
@@ -81,8 +82,51 @@ fn tags(req: &AddModelRequest) -> Result<Vec<String>, AppError> {
     Ok(tags)
 }
 
+/// The saved model that fetches what `model` would, as a 409 that names it.
+pub(super) fn refuse_duplicate(saved: &[CustomModel], model: &CustomModel) -> Result<(), AppError> {
+    match saved.iter().find(|m| m.same_source(model)) {
+        Some(m) => Err(AppError::new(
+            ErrorCode::Conflict,
+            format!(
+                "this source was already added as \"{}\" (id {})",
+                m.name, m.id
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Applies an edit with the same rules as adding: a name stays non-empty, texts are checked.
+pub(super) fn apply_update(model: &mut CustomModel, update: &ModelUpdate) -> Result<(), AppError> {
+    if let Some(name) = &update.name {
+        model.name = text(&Some(name.clone()), "name", 200, false)?
+            .ok_or_else(|| AppError::invalid("name", "give the model a name"))?;
+    }
+    if let Some(description) = &update.description {
+        model.description =
+            text(&Some(description.clone()), "description", 2000, true)?.unwrap_or_default();
+    }
+    if let Some(list) = &update.tags {
+        model.tags = tags(&AddModelRequest {
+            tags: Some(list.clone()),
+            ..Default::default()
+        })?;
+    }
+    if let Some(t) = update.model_type {
+        model.model_type = t;
+    }
+    if let Some(f) = update.family {
+        model.family = f;
+    }
+    Ok(())
+}
+
 impl Service {
-    pub(super) async fn build_custom(&self, req: AddModelRequest) -> Result<CustomModel, AppError> {
+    /// A custom model from a request, and what could not be checked (the Hub unreachable).
+    pub(super) async fn build_custom(
+        &self,
+        req: AddModelRequest,
+    ) -> Result<(CustomModel, Option<String>), AppError> {
         let source = source_of(&req)?;
         req.check_tokens()?;
         let name = text(&req.name, "name", 200, false)?;
@@ -99,22 +143,26 @@ impl Service {
             files: Vec::new(),
             created_at: now_rfc3339(),
         };
+        let mut unchecked = None;
         match source {
-            SourceType::Huggingface => self.resolve_huggingface(&req, &mut model).await?,
+            SourceType::Huggingface => {
+                unchecked = self.resolve_huggingface(&req, &mut model).await?
+            }
             SourceType::Civitai => self.resolve_civitai(&req, &mut model).await?,
             SourceType::Url | SourceType::Upload => self.resolve_url(&req, &mut model).await?,
         }
         if model.name.is_empty() {
             return Err(AppError::invalid("name", "give the model a name"));
         }
-        Ok(model)
+        Ok((model, unchecked))
     }
 
+    /// Returns why the repo could not be checked, when the Hub could not be reached.
     async fn resolve_huggingface(
         &self,
         req: &AddModelRequest,
         model: &mut CustomModel,
-    ) -> Result<(), AppError> {
+    ) -> Result<Option<String>, AppError> {
         let repo = non_empty(&req.huggingface_repo)
             .unwrap_or_default()
             .to_string();
@@ -149,6 +197,7 @@ impl Service {
             .collect();
         // With a token, the repo and files must check out. Without one, a check that cannot
         // reach the Hub still saves the model (sizes unknown); a clear "no such repo" does not.
+        let mut unchecked = None;
         match huggingface::check_repo(
             &self.http,
             &self.config.hf_endpoint,
@@ -171,6 +220,11 @@ impl Service {
             }
             Err(e) if token.is_none() && e.code == app::domain::ErrorCode::Upstream => {
                 tracing::warn!(%repo, error = %e.message, "saved without checking the repo");
+                unchecked = Some(format!(
+                    "Could not reach Hugging Face to check {repo} ({}). It can still be added: \
+                     its size and whether it needs a token stay unknown until it downloads.",
+                    e.message
+                ));
             }
             Err(e) => return Err(e),
         }
@@ -179,7 +233,7 @@ impl Service {
         }
         model.source = CustomSource::Huggingface { repo, revision };
         model.files = remote;
-        Ok(())
+        Ok(unchecked)
     }
 
     async fn resolve_civitai(
@@ -291,5 +345,87 @@ mod tests {
         req.source_type = Some(SourceType::Civitai);
         assert_eq!(source_of(&req).unwrap(), SourceType::Civitai);
         assert!(source_of(&AddModelRequest::default()).is_err());
+    }
+
+    fn hf(repo: &str, revision: &str, files: &[&str]) -> CustomModel {
+        CustomModel {
+            id: repo.replace('/', "-"),
+            name: repo.into(),
+            description: String::new(),
+            family: ModelFamily::Custom,
+            model_type: ModelType::BaseModel,
+            tags: Vec::new(),
+            requires_token: false,
+            source: CustomSource::Huggingface {
+                repo: repo.into(),
+                revision: revision.into(),
+            },
+            files: files
+                .iter()
+                .map(|p| RemoteFile {
+                    path: p.to_string(),
+                    size_bytes: None,
+                    sha256: None,
+                    url: None,
+                })
+                .collect(),
+            created_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_same_source_twice_is_a_conflict_that_names_the_first() {
+        let saved = [hf("Org/Repo", "main", &["a.safetensors", "b.safetensors"])];
+        let again = hf("org/repo", "main", &["b.safetensors", "a.safetensors"]);
+        let err = refuse_duplicate(&saved, &again).unwrap_err();
+        assert_eq!(err.code, ErrorCode::Conflict);
+        assert!(
+            err.message.contains("already added as \"Org/Repo\""),
+            "{}",
+            err.message
+        );
+        // Another revision or another file set is another model.
+        assert!(refuse_duplicate(
+            &saved,
+            &hf("org/repo", "dev", &["a.safetensors", "b.safetensors"])
+        )
+        .is_ok());
+        assert!(refuse_duplicate(&saved, &hf("org/repo", "main", &["a.safetensors"])).is_ok());
+    }
+
+    #[test]
+    fn edits_follow_the_rules_of_adding() {
+        let mut model = hf("org/repo", "main", &["a.safetensors"]);
+        let update = ModelUpdate {
+            name: Some("  My LoRA ".into()),
+            tags: Some(vec!["Portrait".into(), " ".into()]),
+            model_type: Some(ModelType::Lora),
+            ..Default::default()
+        };
+        apply_update(&mut model, &update).unwrap();
+        assert_eq!(model.name, "My LoRA");
+        assert_eq!(model.tags, ["portrait"]);
+        assert_eq!(model.model_type, ModelType::Lora);
+        assert_eq!(model.family, ModelFamily::Custom, "absent fields stay");
+
+        let before = model.clone();
+        for bad in [
+            ModelUpdate {
+                name: Some("   ".into()),
+                ..Default::default()
+            },
+            ModelUpdate {
+                name: Some("x".repeat(201)),
+                ..Default::default()
+            },
+            ModelUpdate {
+                description: Some("bad\u{0}".into()),
+                ..Default::default()
+            },
+        ] {
+            let mut copy = model.clone();
+            assert!(apply_update(&mut copy, &bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(model, before);
     }
 }

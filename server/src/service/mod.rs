@@ -10,10 +10,7 @@ use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
-        DownloadSettingsUpdate, ErrorCode, ExportRequest, ExportResult, InstalledList,
-        InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview, PreviewFile,
-        Verification,
+        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode, ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, PreviewFile, Verification,
     },
     port::ModelService,
 };
@@ -115,10 +112,13 @@ impl ModelService for Service {
     }
 
     async fn add_custom_model(&self, request: AddModelRequest) -> Result<Model, AppError> {
-        let model = self.build_custom(request).await?;
+        let (model, _) = self.build_custom(request).await?;
         let reserved: Vec<String> = self.catalog.models().iter().map(|m| m.id.clone()).collect();
         let saved = self
-            .blocking(move |store| store.add_custom(model, &reserved))
+            .blocking(move |store| {
+                custom::refuse_duplicate(&store.read()?.custom_models, &model)?;
+                store.add_custom(model, &reserved)
+            })
             .await?;
         tracing::info!(id = %saved.id, source = ?saved.source_type(), "custom model added");
         Ok(saved.to_model(None))
@@ -128,7 +128,7 @@ impl ModelService for Service {
         &self,
         request: AddModelRequest,
     ) -> Result<ModelPreview, AppError> {
-        let model = self.build_custom(request).await?;
+        let (model, warning) = self.build_custom(request).await?;
         let detail = match &model.source {
             crate::registry::CustomSource::Huggingface { repo, revision } => {
                 format!("Hugging Face {repo} at {revision}")
@@ -157,7 +157,56 @@ impl ModelService for Service {
                 .collect(),
             model: model.to_model(None),
             detail,
+            warning,
         })
+    }
+
+    async fn update_custom_model(&self, id: &str, update: ModelUpdate) -> Result<Model, AppError> {
+        let id = id.to_string();
+        if self.catalog.get(&id).is_some() {
+            return Err(AppError::invalid(
+                "id",
+                format!("{id} is built in and cannot be edited"),
+            ));
+        }
+        if let Some(job) = self.downloads.active_job(&id) {
+            return Err(AppError {
+                job_id: Some(job.clone()),
+                ..AppError::new(
+                    ErrorCode::Conflict,
+                    format!("{id} is downloading (job {job}): wait for it or cancel it first"),
+                )
+            });
+        }
+        let (model, installed) = self
+            .blocking(move |store| {
+                store.update(|db| {
+                    let installed = db.installed_from(&id).map(|m| m.id.clone());
+                    let model = db
+                        .custom_models
+                        .iter_mut()
+                        .find(|m| m.id == id)
+                        .ok_or_else(|| {
+                            AppError::not_found(format!("no custom model with id {id}"))
+                        })?;
+                    let moves_files = update.model_type.is_some_and(|t| t != model.model_type)
+                        || update.family.is_some_and(|f| f != model.family);
+                    if let (true, Some(copy)) = (moves_files, &installed) {
+                        return Err(AppError::new(
+                            ErrorCode::Conflict,
+                            format!(
+                                "{id} is installed (id {copy}): its type and family decide its \
+                                 folder; delete the installed copy to change them"
+                            ),
+                        ));
+                    }
+                    custom::apply_update(model, &update)?;
+                    Ok((model.clone(), installed))
+                })
+            })
+            .await?;
+        tracing::info!(id = %model.id, "custom model edited");
+        Ok(model.to_model(installed))
     }
 
     async fn remove_custom_model(&self, id: &str) -> Result<(), AppError> {

@@ -38,7 +38,7 @@ impl UploadFields {
 }
 
 /// A snake_case enum value from a form field, with an error that names the field.
-fn parse_enum<T: serde::de::DeserializeOwned>(field: &str, value: &str) -> Result<T, AppError> {
+fn parse_enum<T: app::domain::Wire>(field: &str, value: &str) -> Result<T, AppError> {
     app::domain::from_wire(value)
         .ok_or_else(|| AppError::invalid(field, format!("{value:?} is not a valid model {field}")))
 }
