@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Verification,
+    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
+    DownloadSettingsUpdate, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
+    ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Verification,
 };
 
 #[async_trait::async_trait]

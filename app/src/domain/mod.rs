@@ -15,14 +15,14 @@ pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
-pub use settings::{
-    DownloadSettings, DownloadSettingsUpdate, MAX_CONCURRENT_JOBS, MAX_CONNECTIONS_PER_FILE,
-    MIN_RATE_LIMIT,
-};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
 pub use request::{
     check_text, check_token, AddModelRequest, CustomModelEdit, ModelPreview, ModelUpdate,
     PreviewFile,
+};
+pub use settings::{
+    DownloadSettings, DownloadSettingsUpdate, MAX_CONCURRENT_JOBS, MAX_CONNECTIONS_PER_FILE,
+    MIN_RATE_LIMIT,
 };
 
 /// An enum the URL, forms and JSON name by a snake_case word ("base_model", "flux"). Read and

@@ -10,7 +10,10 @@ use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode, ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, PreviewFile, Verification,
+        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
+        DownloadSettingsUpdate, ErrorCode, ExportRequest, ExportResult, InstalledList,
+        InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate,
+        PreviewFile, Verification,
     },
     port::ModelService,
 };
