@@ -167,7 +167,19 @@ impl Store {
         moves: &[(PathBuf, String)],
         record: InstalledModel,
     ) -> Result<InstalledModel, AppError> {
+        self.install_fenced(moves, record, || Ok(()))
+    }
+
+    /// As [`Store::install`], after `fence` passes under the lock: a download checks there
+    /// that it still holds its lease (another server may have taken the job over).
+    pub fn install_fenced(
+        &self,
+        moves: &[(PathBuf, String)],
+        record: InstalledModel,
+        fence: impl FnOnce() -> Result<(), AppError>,
+    ) -> Result<InstalledModel, AppError> {
         self.update(|db| {
+            fence()?;
             if let Some(source) = &record.source_model_id {
                 if let Some(existing) = db.installed_from(source) {
                     return Err(AppError::new(
