@@ -263,6 +263,7 @@ impl Downloads {
     /// Cancels an unfinished job (its partial files are removed by the server that runs it),
     /// or forgets a finished one (the progress panel's "dismiss"), whichever server runs it.
     pub fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
+        self.settled(id);
         match self.find(id) {
             Some(job) => {
                 job.cancel.cancel();
@@ -276,6 +277,7 @@ impl Downloads {
     /// unless another job of the model now uses them; an unfinished job is cancelled, which
     /// removes them too.
     pub fn discard(&self, id: &str) -> Result<DownloadJob, AppError> {
+        self.settled(id);
         if let Some(file) = self.shared.volume.read(id) {
             let in_use = self.shared.volume.lease_path(&file.plan.model_id).exists();
             if file.status().is_finished() && !in_use {
@@ -283,6 +285,15 @@ impl Downloads {
             }
         }
         self.cancel(id)
+    }
+
+    /// Waits the moment between a local job ending and its final state reaching the volume
+    /// (see `run`), so that a dismiss right after the end finds the job file.
+    fn settled(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while self.find(id).is_some_and(|j| j.status().is_finished()) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     /// Server shutdown: stops every queued and running job without removing its partial files,

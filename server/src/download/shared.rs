@@ -88,24 +88,26 @@ impl Shared {
         }
     }
 
-    /// Whether exclusive create and rename passed the start-up self-test.
+    /// Whether exclusive create and rename passed the self-test (run at the first call).
     pub fn locks_safe(&self) -> bool {
-        matches!(self.safe.get(), Some(Ok(())))
+        self.self_test().is_ok()
     }
 
-    /// Runs the self-test once and says what it found in the log.
-    fn self_test(&self) {
-        let result = lease::self_test(self.volume.dir());
-        match &result {
-            Ok(()) => tracing::info!(
-                instance = %self.me.instance,
-                "download leases: exclusive create and rename work on this volume"
-            ),
-            Err(e) => tracing::error!(
-                "download leases are NOT safe on this volume ({e}): do not run several servers on this MODELS_DIR"
-            ),
-        }
-        let _ = self.safe.set(result);
+    /// Runs the self-test once, saying in the log what it found.
+    fn self_test(&self) -> &Result<(), String> {
+        self.safe.get_or_init(|| {
+            let result = lease::self_test(self.volume.dir());
+            match &result {
+                Ok(()) => tracing::info!(
+                    instance = %self.me.instance,
+                    "download leases: exclusive create and rename work on this volume"
+                ),
+                Err(e) => tracing::error!(
+                    "download leases are NOT safe on this volume ({e}): do not run several servers on this MODELS_DIR"
+                ),
+            }
+            result
+        })
     }
 }
 
@@ -502,7 +504,7 @@ impl Downloads {
     /// At start-up: the self-test, the old journal moved to job files, every job without a
     /// live owner taken over now, then the tick every second.
     pub(super) fn start_sharing(self: &Arc<Self>) -> usize {
-        self.shared.self_test();
+        let _ = self.shared.self_test();
         self.migrate_journal();
         let resumed = self.tick(true);
         let engine = Arc::downgrade(self);
