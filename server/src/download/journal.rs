@@ -43,6 +43,19 @@ impl Downloads {
         }
     }
 
+    /// A job that ended: its final state on the volume, then its lease goes (every server
+    /// lists the result), under the journal lock so that no progress write of the tick lands
+    /// after it.
+    pub(super) fn finish_job(&self, job: &Job) {
+        {
+            let _guard = self.journal_lock.lock().unwrap_or_else(|e| e.into_inner());
+            self.save_job(job);
+            self.shared.volume.remove_cancel(&job.id);
+            self.shared.release(&job.id);
+        }
+        self.jobs().retain(|j| j.id != job.id);
+    }
+
     /// Writes `job`'s state file, unless another server took it over.
     pub(super) fn save_job(&self, job: &Job) {
         let Some(token) = self.shared.token(&job.id) else {

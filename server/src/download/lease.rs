@@ -299,7 +299,8 @@ mod tests {
             since: s(secs),
         };
         // (what was seen before, content now, owner gone, now, expected verdict, remembered since)
-        let cases: Vec<(Option<Seen>, &str, bool, Instant, Verdict, Instant)> = vec![
+        type Case<'a> = (Option<Seen>, &'a str, bool, Instant, Verdict, Instant);
+        let cases: Vec<Case> = vec![
             // First sight: live, whatever the content says about times.
             (None, "beat 1", false, s(0), Verdict::Live, s(0)),
             // Unchanged for less than the expiry: live.

@@ -368,11 +368,7 @@ impl Downloads {
         }
         // Forget the tokens as soon as the job no longer needs them.
         *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Tokens::default();
-        // The final state on the volume, then the lease goes: every server lists the result.
-        self.save_job(&job);
-        self.shared.volume.remove_cancel(&job.id);
-        self.shared.release(&job.id);
-        self.jobs().retain(|j| j.id != job.id);
+        self.finish_job(&job);
     }
 
     async fn run_job(&self, job: &Job) -> Result<InstalledModel, AppError> {

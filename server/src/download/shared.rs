@@ -366,9 +366,8 @@ impl Downloads {
                 match held.get_mut(&job.id) {
                     Some((path, lease)) => {
                         let path = path.clone();
-                        lease::renew(&path, lease).map_err(|lost| {
+                        lease::renew(&path, lease).inspect_err(|_| {
                             held.remove(&job.id);
-                            lost
                         })
                     }
                     None => Err(lease::Lost(Found::Missing)),
