@@ -10,7 +10,7 @@ mod model;
 mod request;
 
 pub use access::AccessStatus;
-pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
+pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, VolumeState};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};

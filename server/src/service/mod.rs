@@ -11,8 +11,8 @@ use std::{sync::Arc, time::Duration};
 use app::{
     domain::{
         AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ErrorCode,
-        ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview,
-        ModelFilter, ModelPreview, PreviewFile, Verification,
+        ExportRequest, ExportResult, InstalledList, InstalledModel, JobStatus, Model,
+        ModelBlockPreview, ModelFilter, ModelPreview, PreviewFile, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -264,6 +264,20 @@ impl ModelService for Service {
 
     async fn download_jobs(&self) -> Result<Vec<DownloadJob>, AppError> {
         Ok(self.downloads.list())
+    }
+
+    async fn volume_state(&self) -> Result<VolumeState, AppError> {
+        let generation = self.blocking(|store| Ok(store.generation())).await?;
+        let downloading = self.downloads.list().iter().any(|j| {
+            matches!(
+                j.status,
+                JobStatus::Queued | JobStatus::Downloading | JobStatus::Verifying
+            )
+        });
+        Ok(VolumeState {
+            generation,
+            downloading,
+        })
     }
 
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {

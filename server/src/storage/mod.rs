@@ -108,6 +108,23 @@ impl Store {
         }
     }
 
+    /// A fingerprint of the database file (inode, size and modification time): it changes
+    /// with every write, by any process, because every write replaces the file with a new one.
+    pub fn generation(&self) -> String {
+        use std::os::unix::fs::MetadataExt;
+        match fs::metadata(&self.db_path) {
+            Ok(m) => {
+                let modified = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .unwrap_or_default();
+                format!("{}-{}-{}", m.ino(), m.len(), modified.as_nanos())
+            }
+            Err(_) => "none".into(),
+        }
+    }
+
     /// Applies `change` under the lock to a freshly read database and writes the result
     /// atomically. If `change` fails, nothing is written.
     pub fn update<T>(
