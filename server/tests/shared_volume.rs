@@ -274,6 +274,14 @@ async fn a_stale_lease_of_a_server_on_another_machine_is_taken_over_after_the_ex
     assert_eq!(lease["token"], 1);
     lease["owner"]["host"] = json!("another-machine/pid:[1]");
     std::fs::write(&lease_path, serde_json::to_vec(&lease).unwrap()).unwrap();
+    // And a lease whose job file was never written (a server died between the two): it goes
+    // once stale too.
+    lease["jobId"] = json!("never-written");
+    std::fs::write(
+        models.join(".downloads/leases/other.parts.lease"),
+        serde_json::to_vec(&lease).unwrap(),
+    )
+    .unwrap();
 
     hub.update(KEY, |f| f.throttle = None);
     let started = Instant::now();

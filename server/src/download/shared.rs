@@ -447,6 +447,7 @@ impl Downloads {
                 taken += 1;
             }
         }
+        self.drop_stale_leases(&files, now, &mut looked);
         self.shared
             .watch
             .lock()
@@ -454,6 +455,37 @@ impl Downloads {
             .retain(|p| looked.iter().any(|l| l == p));
         self.shared.volume.prune(&files);
         taken
+    }
+
+    /// Removes leases whose job has no state file once they are stale (a server that died
+    /// between creating a job's lease and writing its file), so the model can start again.
+    fn drop_stale_leases(&self, files: &[JobFile], now: Instant, looked: &mut Vec<PathBuf>) {
+        let dir = self.shared.volume.dir().join(super::jobfile::LEASES);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if looked.contains(&path) || path.extension().is_none_or(|e| e != "lease") {
+                continue;
+            }
+            let found = lease::read(&path);
+            let job_id = match &found {
+                Found::Lease(l) => Some(l.job_id.as_str()),
+                _ => None,
+            };
+            let known = job_id
+                .is_some_and(|id| self.find(id).is_some() || files.iter().any(|f| f.job.id == id));
+            if known || self.shared.held().values().any(|(p, _)| *p == path) {
+                continue;
+            }
+            let verdict = {
+                let mut watch = self.shared.watch.lock().unwrap_or_else(|e| e.into_inner());
+                watch.observe(&path, &found, &self.shared.me, now, self.shared.expiry)
+            };
+            looked.push(path.clone());
+            if verdict == Verdict::Stale {
+                tracing::info!(lease = %path.display(), "removed a stale lease that names no job");
+                let _ = std::fs::remove_file(&path);
+            }
+        }
     }
 
     /// Runs a job taken over from the volume, or settles it first: cancelled while nobody ran
