@@ -70,17 +70,18 @@ impl Downloads {
         spawn_local(async move {
             let mut generation: Option<String> = None;
             loop {
+                if let Ok(state) = watch_volume().await {
+                    // The first answer also refetches: the page was rendered before it, and a
+                    // change in between would otherwise go unseen.
+                    if generation.as_ref() != Some(&state.generation) {
+                        self.changed();
+                    }
+                    generation = Some(state.generation);
+                    if state.downloading {
+                        self.poll();
+                    }
+                }
                 sleep_ms(WATCH_MS).await;
-                let Ok(state) = watch_volume().await else {
-                    continue;
-                };
-                if generation.as_ref().is_some_and(|g| *g != state.generation) {
-                    self.changed();
-                }
-                generation = Some(state.generation);
-                if state.downloading {
-                    self.poll();
-                }
             }
         });
     }
