@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::storage::write_atomic;
 
+/// How long a taker waits after renaming its lease over a stale one before reading it back.
+const TAKEOVER_SETTLE: Duration = Duration::from_millis(300);
+
 /// Who holds a lease: a server instance, and where to look whether its process still runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -156,8 +159,10 @@ pub fn holds(path: &Path, mine: &Lease) -> bool {
 pub fn take_over(path: &Path, job_id: &str, last_token: u64, me: &Owner) -> Option<Lease> {
     let lease = Lease::new(job_id, me, last_token + 1);
     write_atomic(path, &serde_json::to_vec(&lease).ok()?).ok()?;
-    // Another taker may rename over ours in the same moment: whoever the file names won.
-    std::thread::sleep(Duration::from_millis(50));
+    // Another taker that judged the same old lease stale renames over ours within moments
+    // (its read, judgement and rename follow each other at once): whoever the file names after
+    // this wait won. A slower rival still loses at the next renewal and the fencing check.
+    std::thread::sleep(TAKEOVER_SETTLE);
     match read(path) {
         Found::Lease(now) if now.same_holder(&lease) => Some(now),
         _ => None,
