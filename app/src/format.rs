@@ -81,9 +81,65 @@ pub fn encode(value: &str) -> String {
         .collect()
 }
 
+/// A rate limit as the settings show it: "none" for 0, else a speed ("200.0 MB/s").
+pub fn rate_limit(bytes_per_sec: u64) -> String {
+    match bytes_per_sec {
+        0 => "none".into(),
+        n => speed(n),
+    }
+}
+
+/// A rate limit typed by a person: "none", "0" or empty for no limit; else a number with a
+/// unit, decimal as the UI prints them ("200 MB/s", "1.5 GB", "800k") or binary ("64 MiB/s").
+pub fn parse_rate(text: &str) -> Result<u64, String> {
+    let text = text.trim().to_ascii_lowercase();
+    let text = text.strip_suffix("/s").unwrap_or(&text).trim();
+    if matches!(text, "" | "none" | "0" | "unlimited") {
+        return Ok(0);
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: f64 = number
+        .parse()
+        .map_err(|_| format!("“{text}” is not a rate: write e.g. 200 MB/s, or none"))?;
+    let scale: f64 = match unit.trim() {
+        "" | "b" => 1.0,
+        "k" | "kb" => 1e3,
+        "m" | "mb" => 1e6,
+        "g" | "gb" => 1e9,
+        "kib" => 1024.0,
+        "mib" => 1024.0 * 1024.0,
+        "gib" => 1024.0 * 1024.0 * 1024.0,
+        other => {
+            return Err(format!(
+                "unknown unit “{other}”: use KB, MB or GB (per second)"
+            ))
+        }
+    };
+    Ok((number * scale).round() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rate_limits_are_read_as_people_write_them() {
+        assert_eq!(parse_rate("200 MB/s"), Ok(200_000_000));
+        assert_eq!(parse_rate("1.5GB"), Ok(1_500_000_000));
+        assert_eq!(parse_rate(" 800 kb/s "), Ok(800_000));
+        assert_eq!(parse_rate("64 MiB/s"), Ok(64 << 20));
+        assert_eq!(parse_rate("none"), Ok(0));
+        assert_eq!(parse_rate(""), Ok(0));
+        assert_eq!(parse_rate("123456"), Ok(123_456));
+        assert!(parse_rate("fast").is_err());
+        assert!(parse_rate("20 TB/s").unwrap_err().contains("“tb”"));
+        assert_eq!(rate_limit(0), "none");
+        assert_eq!(rate_limit(200_000_000), "200.0 MB/s");
+        assert_eq!(parse_rate(&rate_limit(200_000_000)), Ok(200_000_000));
+    }
 
     #[test]
     fn speeds_etas_and_percent() {

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ExportRequest,
-    ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter,
-    ModelPreview, Verification, VolumeState,
+    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
+    DownloadSettingsUpdate, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
+    ModelBlockPreview, ModelFilter, ModelPreview, Verification, VolumeState,
 };
 
 #[async_trait::async_trait]
@@ -40,6 +40,18 @@ pub trait ModelService: Send + Sync + 'static {
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
     /// Dismisses a finished job and deletes the partial files it kept (cancels an unfinished one).
     async fn discard_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
+    /// Stops a queued or running job, keeping its partial files; it stays paused (also across
+    /// restarts) until resumed.
+    async fn pause_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
+    /// Queues a paused job again; it continues from what it kept.
+    async fn resume_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
+    /// The download settings in force.
+    async fn download_settings(&self) -> Result<DownloadSettings, AppError>;
+    /// Saves and applies a change to some of the download settings; the settings in force.
+    async fn update_download_settings(
+        &self,
+        update: DownloadSettingsUpdate,
+    ) -> Result<DownloadSettings, AppError>;
     /// Dataset folders the export page can choose from.
     async fn dataset_folders(&self) -> Result<Vec<DatasetFolder>, AppError>;
     /// Writes an AI Toolkit config for a dataset and an installed base model.

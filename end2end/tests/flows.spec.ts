@@ -158,6 +158,54 @@ test("changes made through another server on the volume appear without a reload"
   expect(errors).toEqual([]);
 });
 
+test("pause and resume a download, and set the download settings, from the panel", async ({ page, request }) => {
+  await addCustom(request, { name: "Pausable E2E", huggingfaceRepo: "acme/pausable-e2e", huggingfaceFiles: ["model.safetensors"] });
+  const errors = await open(page, "/?q=pausable%20e2e");
+  await card(page, "Pausable E2E").getByRole("button", { name: "Download" }).click();
+  const row = job(page, "Pausable E2E");
+  await expect(row.locator(".job__status")).toContainText(/MB of .* left/, { timeout: 15_000 });
+  await row.getByRole("button", { name: "Pause Pausable E2E" }).click();
+  await expect(row.locator(".job__status")).toContainText(/Paused · \d+ MB of 34 MB/);
+  await shot(page, "05b-paused");
+  // Paused stays paused, also after a reload.
+  await page.reload();
+  await expect(job(page, "Pausable E2E").locator(".job__status")).toContainText("Paused ·");
+  await job(page, "Pausable E2E").getByRole("button", { name: "Resume Pausable E2E" }).click();
+  await expect(job(page, "Pausable E2E").locator(".job__status")).toContainText("Installed", { timeout: 30_000 });
+
+  // The settings: a speed limit in the units the panel shows, and downloads at once.
+  const settings = page.locator(".downloads__settings");
+  await settings.locator("summary").click();
+  const rate = settings.getByLabel("Speed limit (all downloads)");
+  await expect(rate).toHaveValue("none");
+  await rate.fill("fast");
+  await settings.getByRole("button", { name: "Save" }).click();
+  await expect(settings.getByRole("alert")).toContainText("is not a rate");
+  await rate.fill("50 MB/s");
+  await settings.getByLabel("Downloads at once").fill("3");
+  await settings.getByRole("button", { name: "Save" }).click();
+  await expect(settings.getByRole("status")).toContainText("Saved");
+  await shot(page, "05c-download-settings");
+  const saved = await (await request.get("/api/models/download/settings")).json();
+  expect(saved).toMatchObject({ rateLimitBytesPerSecond: 50_000_000, maxConcurrentJobs: 3 });
+  await page.reload();
+  await page.locator(".downloads__settings summary").click();
+  await expect(page.getByLabel("Speed limit (all downloads)")).toHaveValue("50.0 MB/s");
+  await expect(page.getByLabel("Downloads at once")).toHaveValue("3");
+  // Back to the defaults for the flows that follow, and the panel as short as before.
+  const reset = await request.put("/api/models/download/settings", { data: { rateLimitBytesPerSecond: 0, maxConcurrentJobs: 2 } });
+  expect(reset.status()).toBe(200);
+  // Open, the settings cover the list; closing them gives it back.
+  await page.locator(".downloads__settings summary").click();
+  // The flows that follow see the models and the panel as before this one.
+  const jobs = (await (await request.get("/api/models/download")).json()).jobs;
+  const installed = jobs.find((j: { modelId: string }) => j.modelId === "pausable-e2e").installedModelId;
+  expect((await request.delete(`/api/models/installed?id=${installed}`)).status()).toBe(200);
+  await job(page, "Pausable E2E").getByRole("button", { name: /Dismiss/ }).click();
+  await expect(job(page, "Pausable E2E")).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
 test("add a custom Hugging Face model and a CivitAI link through the form, then download them", async ({ page }) => {
   await open(page, "/?tab=add");
   await page.getByLabel("Repository").fill("acme/public-e2e");

@@ -35,6 +35,11 @@ async fn main() {
         "hf/acme/slow-e2e/model.safetensors",
         slow(hub::safetensors(64 << 20, 4), 50),
     );
+    // Paused and resumed from the downloads panel: about 10 s at full speed.
+    hub.put(
+        "hf/acme/pausable-e2e/model.safetensors",
+        slow(hub::safetensors(32 << 20, 11), 20),
+    );
     hub.put(
         "hf/acme/public-e2e/model.safetensors",
         slow(hub::safetensors(3 << 20, 5), 5),

@@ -326,6 +326,38 @@ async fn a_wrong_hash_fails_and_installs_nothing() {
     assert_eq!(installed["models"], json!([]));
 }
 
+/// A file that matches its published sha256 but is cut short (its header promises more
+/// tensor data than the file holds) is refused by the content check and never installed.
+#[tokio::test]
+async fn a_truncated_model_file_with_a_matching_hash_is_not_installed() {
+    let env = env(&[]).await;
+    let mut bytes = hub::safetensors(1 << 20, 6);
+    bytes.truncate(bytes.len() - 100);
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile::new(bytes),
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    let job = env.finished(&id).await;
+    assert_eq!(job["status"], "failed", "{job}");
+    assert_eq!(job["error"]["code"], "integrity_failed");
+    assert!(
+        job["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a valid model file"),
+        "{job}"
+    );
+    assert!(!env
+        .server
+        .models_dir
+        .join("adapter/zimage-turbo-training-adapter")
+        .exists());
+    assert!(env.partials_left().is_empty(), "{:?}", env.partials_left());
+}
+
 #[tokio::test]
 async fn cancel_mid_download_removes_the_partial_file() {
     let env = env(&[]).await;

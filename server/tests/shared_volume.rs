@@ -1,6 +1,6 @@
 //! Three server processes on one MODELS_DIR (pods on one network volume): one download per
-//! model, takeover of a dead owner's job, cancel from any server, stale and live leases, and
-//! hundreds of concurrent changes that every server sees.
+//! model, takeover of a dead owner's job, cancel and pause/resume from any server, stale and
+//! live leases, download settings, and hundreds of concurrent changes that every server sees.
 
 mod common;
 mod fakes;
@@ -264,6 +264,124 @@ async fn a_cancel_on_another_server_stops_the_owner_s_transfer() {
         .contains("cancel requested by another server"));
 }
 
+/// Waits until the fake hub sends no body any more and no byte flows for half a second.
+async fn transfer_stopped(hub: &Hub, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while hub.state.in_flight.load(Ordering::SeqCst) > 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the transfer goes on after the {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let served = hub.served();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hub.served(), served, "bytes still flow after the {what}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_pause_on_another_server_holds_for_all_and_a_resume_anywhere_finishes_it() {
+    let hub = hub::start().await;
+    let bytes = slow_file(&hub, 8 << 20, 74, 30);
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let mut servers = three(&models, &hub).await;
+    let id = servers[0].api().start(MODEL).await;
+    servers[0]
+        .api()
+        .wait(&id, Duration::from_secs(20), |j| {
+            j["bytesDownloaded"].as_u64().unwrap_or(0) > 1 << 20
+        })
+        .await;
+
+    // Paused through a server that does not run it: the owner stops its transfer.
+    let (status, answer) = servers[1]
+        .api()
+        .post(&format!("/api/models/download/{id}/pause"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["status"], "paused", "{answer}");
+    transfer_stopped(&hub, "pause").await;
+    assert!(servers[0]
+        .log()
+        .contains("pause requested by another server"));
+    let kept = servers[2].api().job(&id).await["bytesDownloaded"]
+        .as_u64()
+        .unwrap();
+    assert!(kept > 1 << 20, "the paused job shows its bytes: {kept}");
+
+    // Its former owner dies; a paused job is not an orphan: nobody takes it over.
+    let served = hub.served();
+    let mut owner = servers.remove(0);
+    owner.child.kill().unwrap();
+    owner.child.wait().unwrap();
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS + 2)).await;
+    for s in &servers {
+        let job = s.api().job(&id).await;
+        assert_eq!(job["status"], "paused", "{job}");
+        assert_eq!(job["bytesDownloaded"], kept, "{job}");
+        assert_eq!(took_over(s), 0, "a paused job was taken over:\n{}", s.log());
+    }
+    assert_eq!(hub.served(), served, "nothing downloads while paused");
+
+    // Resumed on the other server: it finishes from the kept ranges.
+    hub.update(KEY, |f| f.throttle = None);
+    let (status, answer) = servers[1]
+        .api()
+        .post(&format!("/api/models/download/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    for s in &servers {
+        let job = s
+            .api()
+            .wait(&id, Duration::from_secs(30), |j| j["status"] == "completed")
+            .await;
+        assert_eq!(job["bytesDownloaded"], bytes.len(), "{job}");
+    }
+    assert!(hub.highest_resume_offset().unwrap_or(0) >= kept / 2);
+    assert_eq!(std::fs::read(models.join(INSTALLED)).unwrap(), bytes);
+    let (_, record) = servers[0].api().get("/api/models/installed").await;
+    assert_eq!(
+        record["models"][0]["files"][0]["sha256"],
+        FakeFile::new(bytes.clone()).sha()
+    );
+    // A second resume is refused: the job is no longer paused.
+    let (status, answer) = servers[0]
+        .api()
+        .post(&format!("/api/models/download/{id}/resume"), json!({}))
+        .await;
+    assert_eq!(status, 409, "{answer}");
+    no_leftovers(&models).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn download_settings_saved_on_one_server_reach_the_others_without_a_restart() {
+    let hub = hub::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let models = dir.path().join("models");
+    let servers = three(&models, &hub).await;
+    let settings = "/api/models/download/settings";
+    let (status, saved) = servers[0]
+        .api()
+        .put(
+            settings,
+            json!({"rateLimitBytesPerSecond": 5_000_000, "maxConcurrentJobs": 3}),
+        )
+        .await;
+    assert_eq!(status, 200, "{saved}");
+    let deadline = Instant::now() + Duration::from_secs(2) + Duration::from_millis(500);
+    for s in &servers[1..] {
+        loop {
+            let (_, now) = s.api().get(settings).await;
+            if now == saved {
+                break;
+            }
+            assert!(Instant::now() < deadline, "{now} is not {saved}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stale_lease_of_a_server_on_another_machine_is_taken_over_after_the_expiry() {
     let hub = hub::start().await;
@@ -351,7 +469,7 @@ async fn six_hundred_concurrent_changes_through_three_servers_lose_nothing() {
                 if let Ok(bytes) = std::fs::read(&db_path) {
                     let parsed: Value = serde_json::from_slice(&bytes)
                         .unwrap_or_else(|e| panic!("half-written database seen: {e}"));
-                    assert_eq!(parsed["schemaVersion"], 1);
+                    assert_eq!(parsed["schemaVersion"], 2);
                     reads += 1;
                 }
             }

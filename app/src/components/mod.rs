@@ -2,6 +2,7 @@
 
 mod access_bar;
 mod add_custom_model_form;
+mod download_settings;
 mod field_error;
 mod installed_card;
 mod model_card;
@@ -10,6 +11,7 @@ mod model_selector;
 
 pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
+pub use download_settings::DownloadSettingsForm;
 pub use field_error::FieldError;
 pub use installed_card::InstalledCard;
 pub use model_card::ModelCard;

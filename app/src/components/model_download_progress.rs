@@ -1,15 +1,21 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    domain::{DownloadJob, JobStatus},
+    domain::{AppError, DownloadJob, JobStatus},
     format,
-    server_fns::models::{cancel_download, discard_download},
+    server_fns::{
+        downloads::{pause_download, resume_download},
+        models::{cancel_download, discard_download},
+    },
     state::Downloads,
 };
 
-/// A panel tracking every download at once: bar, bytes, speed, ETA, cancel. Finished jobs
-/// stay until dismissed; a failed one that kept partial files offers to discard them. After
-/// a reload it asks the server which jobs exist.
+use super::DownloadSettingsForm;
+
+/// A panel tracking every download at once: bar, bytes, speed, ETA, pause, resume, cancel.
+/// Finished jobs stay until dismissed; a failed one that kept partial files offers to discard
+/// them. After a reload it asks the server which jobs exist. Its settings set the speed limit
+/// and how many downloads run at once.
 #[component]
 pub fn ModelDownloadProgress() -> impl IntoView {
     let downloads = Downloads::get();
@@ -25,6 +31,7 @@ pub fn ModelDownloadProgress() -> impl IntoView {
                 <ul class="downloads__list">
                     <For each=jobs key=|j| (j.id.clone(), j.status as u8, j.bytes_downloaded, j.partial_bytes) children=move |job| view! { <JobRow job /> } />
                 </ul>
+                <DownloadSettingsForm />
                 </details>
             </aside>
         </Show>
@@ -47,7 +54,23 @@ fn status_text(job: &DownloadJob) -> String {
         JobStatus::Completed => format!("Installed · {}", format::bytes(job.bytes_downloaded)),
         JobStatus::Failed => "Failed".into(),
         JobStatus::Cancelled => "Cancelled".into(),
-        JobStatus::Paused => "Paused: waiting for a token".into(),
+        JobStatus::Paused if job.error.is_some() => "Paused: waiting for a token".into(),
+        JobStatus::Paused => format!(
+            "Paused · {} of {}",
+            format::bytes(job.bytes_downloaded),
+            job.total_bytes
+                .map(format::bytes)
+                .unwrap_or_else(|| "?".into())
+        ),
+    }
+}
+
+/// Pause for a job that can pause, Resume for a paused one.
+fn pause_or_resume(status: JobStatus) -> Option<&'static str> {
+    match status {
+        JobStatus::Queued | JobStatus::Downloading => Some("Pause"),
+        JobStatus::Paused => Some("Resume"),
+        _ => None,
     }
 }
 
@@ -76,7 +99,27 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
             });
         }
     };
+    let refused = RwSignal::new(None::<AppError>);
+    let toggle = pause_or_resume(job.status).map(|label| {
+        let id = id.clone();
+        let toggle = move |_| {
+            let id = id.clone();
+            spawn_local(async move {
+                let answer = match label {
+                    "Pause" => pause_download(id).await,
+                    _ => resume_download(id).await,
+                };
+                refused.set(answer.err());
+                downloads.poll();
+            });
+        };
+        view! {
+            <button type="button" class="btn btn--small" on:click=toggle
+                aria-label=format!("{label} {}", job.model_name)>{label}</button>
+        }
+    });
     let discard = job.partial_bytes.map(|bytes| {
+        let id = id.clone();
         let discard = move |_| {
             let id = id.clone();
             spawn_local(async move {
@@ -95,8 +138,11 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
         <li class=status_class data-job-id=job.id.clone()>
             <div class="job__head">
                 <strong class="job__name">{job.model_name.clone()}</strong>
-                <button type="button" class="btn btn--small" on:click=act
-                    aria-label=format!("{action_label} {}", job.model_name)>{action_label}</button>
+                <span class="job__actions">
+                    {toggle}
+                    <button type="button" class="btn btn--small" on:click=act
+                        aria-label=format!("{action_label} {}", job.model_name)>{action_label}</button>
+                </span>
             </div>
             <div class="job__file">{file}</div>
             <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}")>
@@ -104,6 +150,7 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
             </div>
             <div class="job__status">{status_text(&job)}</div>
             {job.error.clone().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+            {move || refused.get().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
             {discard}
         </li>
     }

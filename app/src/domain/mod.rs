@@ -8,6 +8,7 @@ mod export;
 mod installed;
 mod model;
 mod request;
+mod settings;
 
 pub use access::AccessStatus;
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, VolumeState};
@@ -16,6 +17,10 @@ pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlo
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelType, SourceType};
 pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};
+pub use settings::{
+    DownloadSettings, DownloadSettingsUpdate, MAX_CONCURRENT_JOBS, MAX_CONNECTIONS_PER_FILE,
+    MIN_RATE_LIMIT,
+};
 
 /// A snake_case wire value ("base_model", "flux") as its enum, or `None`.
 pub fn from_wire<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {

@@ -1,4 +1,7 @@
-use app::{domain::DownloadRequest, port::ModelService};
+use app::{
+    domain::{DownloadRequest, DownloadSettingsUpdate},
+    port::ModelService,
+};
 use axum::{
     extract::State,
     http::StatusCode,
@@ -15,7 +18,13 @@ use super::{
 pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/api/models/download", post(start).get(list))
+        .route(
+            "/api/models/download/settings",
+            get(settings).put(update_settings),
+        )
         .route("/api/models/download/{job_id}", get(job).delete(cancel))
+        .route("/api/models/download/{job_id}/pause", post(pause))
+        .route("/api/models/download/{job_id}/resume", post(resume))
 }
 
 /// `POST /api/models/download` → 202 `{"jobId": "..."}`.
@@ -61,4 +70,42 @@ async fn cancel(
         false => service.cancel_download(&job_id).await?,
     };
     Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))
+}
+
+/// `POST /api/models/download/{jobId}/pause` → the job, `paused`; 409 when it cannot pause.
+async fn pause(
+    State(service): State<ApiState>,
+    ApiPath(job_id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = service.pause_download(&job_id).await?;
+    Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))
+}
+
+/// `POST /api/models/download/{jobId}/resume` → the job, queued again; 409 unless paused.
+async fn resume(
+    State(service): State<ApiState>,
+    ApiPath(job_id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let job = service.resume_download(&job_id).await?;
+    Ok(Json(serde_json::to_value(job).map_err(ApiError::internal)?))
+}
+
+/// `GET /api/models/download/settings` → the settings in force.
+async fn settings(State(service): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let settings = service.download_settings().await?;
+    Ok(Json(
+        serde_json::to_value(settings).map_err(ApiError::internal)?,
+    ))
+}
+
+/// `PUT /api/models/download/settings` with some of the settings → the settings in force.
+async fn update_settings(
+    State(service): State<ApiState>,
+    ApiJson(body): ApiJson<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let update = DownloadSettingsUpdate::from_json(&body)?;
+    let settings = service.update_download_settings(update).await?;
+    Ok(Json(
+        serde_json::to_value(settings).map_err(ApiError::internal)?,
+    ))
 }

@@ -1,7 +1,7 @@
 //! Jobs on the volume: one state file per job in `.downloads/jobs/<job-id>.json` (plan,
 //! status, progress; never tokens), replaced atomically by the server that runs the job, read
-//! by every server. A cancel asked on another server is a `<job-id>.cancel` file beside it,
-//! which the owner polls. Lease files live in `.downloads/leases/` (see `lease`).
+//! by every server. A cancel or pause asked on another server is a `<job-id>.cancel` or
+//! `<job-id>.pause` file beside it, which the owner polls. Lease files live in `.downloads/leases/` (see `lease`).
 
 use std::{
     io,
@@ -33,6 +33,9 @@ pub struct JobFile {
     /// The fencing token of the lease the writer held (0: none).
     #[serde(default)]
     pub token: u64,
+    /// Paused by the user: no server resumes it until a user asks (see `control`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub paused_by_user: bool,
 }
 
 impl JobFile {
@@ -63,6 +66,10 @@ impl Volume {
 
     fn cancel_path(&self, id: &str) -> PathBuf {
         self.dir.join(JOBS).join(format!("{id}.cancel"))
+    }
+
+    fn pause_path(&self, id: &str) -> PathBuf {
+        self.dir.join(JOBS).join(format!("{id}.pause"))
     }
 
     /// The lease of `model_id`'s download: one per model, so one download per model.
@@ -109,6 +116,7 @@ impl Volume {
         if valid_id(id) {
             let _ = std::fs::remove_file(self.job_path(id));
             let _ = std::fs::remove_file(self.cancel_path(id));
+            let _ = std::fs::remove_file(self.pause_path(id));
         }
     }
 
@@ -126,6 +134,22 @@ impl Volume {
 
     pub fn cancel_requested(&self, id: &str) -> bool {
         self.cancel_path(id).exists()
+    }
+
+    /// Asks the job's owner, whichever server it is, to pause it.
+    pub fn request_pause(&self, id: &str) -> io::Result<()> {
+        std::fs::create_dir_all(self.dir.join(JOBS))?;
+        std::fs::write(self.pause_path(id), b"pause")
+    }
+
+    pub fn remove_pause(&self, id: &str) {
+        if valid_id(id) {
+            let _ = std::fs::remove_file(self.pause_path(id));
+        }
+    }
+
+    pub fn pause_requested(&self, id: &str) -> bool {
+        self.pause_path(id).exists()
     }
 
     /// Finished jobs beyond the history kept, oldest first (given `list`'s newest first).
@@ -181,6 +205,7 @@ pub(crate) mod tests {
                 partial_bytes: None,
             },
             token: 1,
+            paused_by_user: false,
         }
     }
 
@@ -198,9 +223,12 @@ pub(crate) mod tests {
         assert_eq!(ids, ["b", "a"]);
         assert!(volume.read("../jobs/a").is_none());
         volume.request_cancel("b").unwrap();
+        volume.request_pause("b").unwrap();
         assert!(volume.cancel_requested("b"));
+        assert!(volume.pause_requested("b"));
         volume.remove("b");
         assert!(!volume.cancel_requested("b"));
+        assert!(!volume.pause_requested("b"));
         assert!(volume.read("b").is_none());
     }
 

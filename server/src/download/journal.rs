@@ -6,7 +6,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use app::domain::{AppError, JobStatus};
+use app::domain::{AppError, FileProgress, JobStatus};
 use serde::Deserialize;
 
 use super::{
@@ -27,6 +27,12 @@ struct Entry {
     status: JobStatus,
     error: Option<AppError>,
     installed_model_id: Option<String>,
+    /// Paused by the user: stays paused (see `control`).
+    #[serde(default)]
+    paused_by_user: bool,
+    /// Each file's progress when the journal was saved.
+    #[serde(default)]
+    files: Vec<FileProgress>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +71,7 @@ impl Downloads {
             plan: job.plan(),
             job: job.snapshot(),
             token,
+            paused_by_user: job.lock().paused_by_user,
         });
     }
 
@@ -97,11 +104,16 @@ impl Downloads {
                 state.status = entry.status;
                 state.error = entry.error;
                 state.installed_model_id = entry.installed_model_id;
+                state.paused_by_user = entry.paused_by_user;
+                if entry.files.len() == state.files.len() {
+                    state.files = entry.files;
+                }
             }
             self.write_file(&JobFile {
                 plan: job.plan(),
                 job: job.snapshot(),
                 token: 0,
+                paused_by_user: entry.paused_by_user,
             });
         }
         let _ = std::fs::remove_file(&path);

@@ -1,6 +1,7 @@
 //! The global download rate limit (`MODELS_DOWNLOAD_LIMIT`), shared by every connection of
 //! every job: each received chunk books its share of time on one schedule, and the connection
-//! waits until that time comes (a virtual-clock token bucket with a small burst).
+//! waits until that time comes (a virtual-clock token bucket with a small burst). The rate can
+//! change at any time (the download settings): waiting connections book again at the new rate.
 
 use std::{
     sync::{
@@ -19,6 +20,8 @@ pub struct RateLimit {
     rate: AtomicU64,
     /// When the bytes booked so far are all due.
     next: Mutex<Option<Instant>>,
+    /// Wakes waiting connections when the rate changes.
+    changed: tokio::sync::Notify,
 }
 
 impl RateLimit {
@@ -26,7 +29,22 @@ impl RateLimit {
         Self {
             rate: AtomicU64::new(bytes_per_sec),
             next: Mutex::new(None),
+            changed: tokio::sync::Notify::new(),
         }
+    }
+
+    pub fn rate(&self) -> u64 {
+        self.rate.load(Ordering::Relaxed)
+    }
+
+    /// A new rate for every connection, running ones included: the schedule starts afresh
+    /// and connections waiting on the old rate book again.
+    pub fn set_rate(&self, bytes_per_sec: u64) {
+        let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
+        self.rate.store(bytes_per_sec, Ordering::Relaxed);
+        *next = None;
+        drop(next);
+        self.changed.notify_waiters();
     }
 
     /// Books `n` bytes received now and returns how long to wait before receiving more.
@@ -43,11 +61,19 @@ impl RateLimit {
         due.saturating_duration_since(now + BURST)
     }
 
-    /// Waits as `book` says (without blocking the runtime).
+    /// Waits as `book` says (without blocking the runtime); books again if the rate changes
+    /// meanwhile.
     pub async fn take(&self, n: u64) {
-        let wait = self.book(n, Instant::now());
-        if !wait.is_zero() {
-            tokio::time::sleep(wait).await;
+        loop {
+            let changed = self.changed.notified();
+            let wait = self.book(n, Instant::now());
+            if wait.is_zero() {
+                return;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => return,
+                _ = changed => {}
+            }
         }
     }
 }
@@ -69,6 +95,26 @@ mod tests {
         // ...and idle time is not a credit beyond the burst: 1000 more bytes take most of a
         // second.
         assert!(limit.book(1000, later) >= Duration::from_secs(1) - 2 * BURST);
+    }
+
+    #[tokio::test]
+    async fn a_new_rate_reaches_connections_already_waiting() {
+        let limit = std::sync::Arc::new(RateLimit::new(1000));
+        // A minute's worth booked at 1000 B/s...
+        limit.book(60_000, Instant::now());
+        let waiting = tokio::spawn({
+            let limit = limit.clone();
+            async move { limit.take(1000).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiting.is_finished());
+        // ...then no limit: the waiting connection goes on at once.
+        limit.set_rate(0);
+        tokio::time::timeout(Duration::from_secs(1), waiting)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(limit.rate(), 0);
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! leptos; the API reads job snapshots that the engine updates without blocking on readers.
 
 mod cleanup;
+mod control;
+mod gate;
 mod jobfile;
 mod journal;
 mod lease;
@@ -15,22 +17,22 @@ mod ranged_writer;
 mod ranges;
 mod resolve;
 mod retry;
+mod settings;
 mod shared;
 mod transfer;
 mod writer;
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     path::PathBuf,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
 };
 
 use app::domain::{AppError, DownloadJob, ErrorCode, InstalledFile, InstalledModel, JobStatus};
-use tokio::sync::Semaphore;
 
 use crate::{
     config::Config,
@@ -48,7 +50,7 @@ use progress::Job;
 
 /// Why an attempt stopped: give up, try again, or try again after the partial file grew.
 #[derive(Debug)]
-pub(crate) enum Fail {
+pub enum Fail {
     Fatal(AppError),
     Retry(String),
     Progressed(String),
@@ -72,14 +74,16 @@ pub struct Engine {
     stall: Duration,
     /// Free space writers leave on the volume (`MODELS_MIN_FREE_BYTES`).
     min_free_bytes: u64,
-    /// Connections per large file (`MODELS_DOWNLOAD_CONNECTIONS`).
-    connections: usize,
+    /// Connections per large file (`MODELS_DOWNLOAD_CONNECTIONS`, or the saved setting); read
+    /// at each attempt, so a change reaches the next attempt of a running job.
+    connections: AtomicUsize,
     /// Bytes per ranged request (`MODELS_DOWNLOAD_RANGE_BYTES`).
     range_bytes: u64,
-    /// Every connection of every job together (`MODELS_DOWNLOAD_LIMIT`).
+    /// Every connection of every job together (`MODELS_DOWNLOAD_LIMIT`, or the saved setting).
     limit: limit::RateLimit,
-    /// Ranged connections open per host, all jobs together: at most `connections`.
-    hosts: Mutex<std::collections::HashMap<String, Arc<Semaphore>>>,
+    /// Ranged connections open per host, all jobs together: at most `connections` (resized
+    /// with it).
+    hosts: Mutex<std::collections::HashMap<String, Arc<gate::Gate>>>,
 }
 
 impl Engine {
@@ -115,7 +119,7 @@ impl Engine {
             max_attempts: config.download_max_attempts,
             stall,
             min_free_bytes: config.min_free_bytes,
-            connections: config.download_connections,
+            connections: AtomicUsize::new(config.download_connections),
             range_bytes: config.download_range_bytes,
             limit: limit::RateLimit::new(config.download_limit),
             hosts: Mutex::new(std::collections::HashMap::new()),
@@ -134,7 +138,15 @@ pub struct Downloads {
     /// The jobs this server runs now (it holds their leases).
     jobs: Mutex<Vec<Arc<Job>>>,
     shared: shared::Shared,
-    slots: Arc<Semaphore>,
+    /// Jobs downloading at once (resized by the download settings).
+    slots: Arc<gate::Gate>,
+    /// The settings the environment gives; the saved ones override them.
+    defaults: app::domain::DownloadSettings,
+    /// The tokens of jobs paused here, kept in memory for their resume (tokens never reach
+    /// the volume; a resume on another server needs them from its environment).
+    paused_tokens: Mutex<HashMap<String, Tokens>>,
+    /// The database generation whose saved download settings are in force (see `tick`).
+    settings_generation: Mutex<String>,
     journal_lock: Mutex<()>,
     /// Set by [`Downloads::pause_all`]: jobs that stop now are paused, not cancelled.
     stopping: AtomicBool,
@@ -156,7 +168,10 @@ impl Downloads {
                 store.partial_dir(),
                 Duration::from_secs(config.lease_secs),
             ),
-            slots: Arc::new(Semaphore::new(config.max_concurrent_downloads.max(1))),
+            slots: gate::Gate::new(config.max_concurrent_downloads.max(1)),
+            defaults: settings::from_config(config),
+            paused_tokens: Mutex::new(HashMap::new()),
+            settings_generation: Mutex::new(String::new()),
             journal_lock: Mutex::new(()),
             stopping: AtomicBool::new(false),
         })
@@ -260,40 +275,48 @@ impl Downloads {
         Ok(())
     }
 
-    /// Cancels an unfinished job (its partial files are removed by the server that runs it),
-    /// or forgets a finished one (the progress panel's "dismiss"), whichever server runs it.
-    pub fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
-        self.settled(id);
+    /// Cancels an unfinished job, or forgets a finished one (the progress panel's "dismiss"),
+    /// whichever server runs it; partial files are removed by the server that runs the job.
+    /// Answers once the job has stopped (`cancelled`).
+    pub async fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
+        self.settled(id).await;
+        self.paused_tokens().remove(id);
         match self.find(id) {
             Some(job) => {
-                job.cancel.cancel();
-                Ok(job.snapshot())
+                job.lock().paused_by_user = false;
+                job.stop();
+                Ok(control::settled(&job, |s| s.is_finished()).await)
             }
-            None => self.cancel_shared(id),
+            None => self.cancel_shared(id).await,
         }
     }
 
     /// Dismisses a finished job and deletes the partial files it kept ("discard partial")
     /// unless another job of the model now uses them; an unfinished job is cancelled, which
     /// removes them too.
-    pub fn discard(&self, id: &str) -> Result<DownloadJob, AppError> {
-        self.settled(id);
+    pub async fn discard(&self, id: &str) -> Result<DownloadJob, AppError> {
+        self.settled(id).await;
         if let Some(file) = self.shared.volume.read(id) {
             let in_use = self.shared.volume.lease_path(&file.plan.model_id).exists();
             if file.status().is_finished() && !in_use {
                 self.remove_partials(&file.plan);
             }
         }
-        self.cancel(id)
+        self.cancel(id).await
     }
 
-    /// Waits the moment between a local job ending and its final state reaching the volume
-    /// (see `run`), so that a dismiss right after the end finds the job file.
-    fn settled(&self, id: &str) {
+    /// Waits the moment between a local job ending or pausing and its final state reaching the
+    /// volume (see `run`), so that a dismiss or resume right after finds the job file.
+    async fn settled(&self, id: &str) {
         let deadline = Instant::now() + Duration::from_secs(2);
-        while self.find(id).is_some_and(|j| j.status().is_finished()) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
+        let ended = |s: JobStatus| s.is_finished() || s == JobStatus::Paused;
+        while self.find(id).is_some_and(|j| ended(j.status())) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    fn paused_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tokens>> {
+        self.paused_tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Server shutdown: stops every queued and running job without removing its partial files,
@@ -303,7 +326,7 @@ impl Downloads {
         self.stopping.store(true, Ordering::SeqCst);
         let stoppable = |s: JobStatus| matches!(s, JobStatus::Queued | JobStatus::Downloading);
         for job in self.jobs().iter().filter(|j| stoppable(j.status())) {
-            job.cancel.cancel();
+            job.stop();
         }
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline
@@ -340,42 +363,54 @@ impl Downloads {
             self.jobs().retain(|j| j.id != job.id);
             return;
         }
-        match outcome {
+        let stopped = job.stopped();
+        let pausing =
+            stopped && (self.stopping.load(Ordering::SeqCst) || job.lock().paused_by_user);
+        let status = match outcome {
             Ok(installed) => {
-                let mut state = job.lock();
-                state.status = JobStatus::Completed;
-                state.installed_model_id = Some(installed.id.clone());
-                drop(state);
+                job.lock().installed_model_id = Some(installed.id.clone());
                 self.remove_partials(&job.plan());
                 tracing::info!(job = %job.id, model = %installed.id, "download installed");
+                JobStatus::Completed
             }
-            Err(_) if self.stopping.load(Ordering::SeqCst) && job.cancel.is_cancelled() => {
-                job.set_status(JobStatus::Paused);
-                tracing::info!(job = %job.id, "download paused: the server is stopping, the next start resumes it");
+            Err(_) if pausing => {
+                tracing::info!(job = %job.id, "download paused, partial files kept");
+                JobStatus::Paused
             }
-            Err(e) if e.code == ErrorCode::Cancelled || job.cancel.is_cancelled() => {
-                job.set_status(JobStatus::Cancelled);
+            Err(e) if e.code == ErrorCode::Cancelled || stopped => {
                 self.remove_partials(&job.plan());
                 tracing::info!(job = %job.id, "download cancelled, partial files removed");
+                JobStatus::Cancelled
             }
             Err(e) => {
                 if e.code == ErrorCode::IntegrityFailed {
                     self.remove_partials(&job.plan());
                 }
                 tracing::warn!(job = %job.id, error = %e.message, "download failed");
-                job.fail(e);
+                job.lock().error = Some(e);
+                JobStatus::Failed
             }
+        };
+        // Forget the tokens as soon as the job no longer needs them (a paused job keeps them
+        // in memory for its resume), before the status lets a resume in.
+        if status.is_finished() {
+            *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Tokens::default();
         }
-        // Forget the tokens as soon as the job no longer needs them.
-        *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Tokens::default();
+        job.set_status(status);
+        if status == JobStatus::Paused {
+            // Kept in memory for a resume on this server (never written to the volume).
+            let tokens = job.tokens();
+            self.paused_tokens().insert(job.id.clone(), tokens);
+        }
         self.finish_job(&job);
     }
 
     async fn run_job(&self, job: &Job) -> Result<InstalledModel, AppError> {
         let cancelled = || AppError::new(ErrorCode::Cancelled, "cancelled");
+        let stop = job.stop_token();
         let _slot = tokio::select! {
-            slot = self.slots.clone().acquire_owned() => slot.map_err(|_| AppError::internal("the download queue closed"))?,
-            _ = job.cancel.cancelled() => return Err(cancelled()),
+            slot = self.slots.enter() => slot.ok_or_else(|| AppError::internal("the download queue closed"))?,
+            _ = stop.cancelled() => return Err(cancelled()),
         };
         job.set_status(JobStatus::Downloading);
         self.save_journal();
@@ -396,6 +431,7 @@ impl Downloads {
             let dest = file.installed_name(fetched.file_name.as_deref());
             let rel = format!("{}/{dest}", plan.folder);
             verify_file(file, &fetched, &partial, &dest)?;
+            check_format(partial.clone(), dest.clone()).await?;
             job.file_done(index, rel.clone());
             if let (
                 FileSource::Huggingface {
@@ -564,7 +600,7 @@ fn publish_to_hub_cache(hub_cache: &std::path::Path, entries: &[HubEntry]) {
     }
 }
 
-/// Size, sha256 and format of a finished file against what the source and registry promise.
+/// Size and sha256 of a finished file against what the source and registry promise.
 fn verify_file(
     file: &PlannedFile,
     fetched: &transfer::Fetched,
@@ -592,10 +628,24 @@ fn verify_file(
             return fail(format!("{dest} does not match its published sha256 (expected {want}, got {}); the file was removed", fetched.sha256));
         }
     }
-    if let Some(format) = inspect::Format::from_file_name(dest) {
-        if let Err(e) = inspect::validate_file(partial, format) {
-            return fail(format!("{dest} is not a valid model file: {e}"));
-        }
-    }
     Ok(())
+}
+
+/// The content check of a finished file (its header, up to the whole GGUF tensor table), off
+/// the async runtime; a file that fails it is removed.
+async fn check_format(partial: std::path::PathBuf, dest: String) -> Result<(), AppError> {
+    let Some(format) = inspect::Format::from_file_name(&dest) else {
+        return Ok(());
+    };
+    tokio::task::spawn_blocking(move || {
+        inspect::validate_file(&partial, format).map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            AppError::new(
+                ErrorCode::IntegrityFailed,
+                format!("{dest} is not a valid model file: {e}"),
+            )
+        })
+    })
+    .await
+    .map_err(|e| AppError::internal(format!("checking a downloaded file failed: {e}")))?
 }

@@ -35,6 +35,9 @@ pub struct State {
     pub files: Vec<FileProgress>,
     pub error: Option<AppError>,
     pub installed_model_id: Option<String>,
+    /// The user paused the job (`POST .../pause`): it stays paused, across restarts too, until
+    /// resumed. (A job paused by a shutdown resumes at the next start.)
+    pub paused_by_user: bool,
     samples: VecDeque<(Instant, u64)>,
 }
 
@@ -46,7 +49,8 @@ pub struct Job {
     pub plan: Mutex<Plan>,
     pub state: Mutex<State>,
     pub tokens: Mutex<Tokens>,
-    pub cancel: CancellationToken,
+    /// Stops the run (cancel, pause, shutdown, a lost lease); a resumed job runs as a new `Job`.
+    stop: Mutex<CancellationToken>,
 }
 
 impl Job {
@@ -61,11 +65,27 @@ impl Job {
                 files,
                 error: None,
                 installed_model_id: None,
+                paused_by_user: false,
                 samples: VecDeque::new(),
             }),
             tokens: Mutex::new(tokens),
-            cancel: CancellationToken::new(),
+            stop: Mutex::new(CancellationToken::new()),
         }
+    }
+
+    /// The token the current run stops on.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Stops the current run, whatever it waits for.
+    pub fn stop(&self) {
+        self.stop_token().cancel();
+    }
+
+    /// Whether the current run was told to stop.
+    pub fn stopped(&self) -> bool {
+        self.stop_token().is_cancelled()
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -131,12 +151,6 @@ impl Job {
             f.done = true;
             f.path = path;
         }
-    }
-
-    pub fn fail(&self, error: AppError) {
-        let mut state = self.lock();
-        state.status = JobStatus::Failed;
-        state.error = Some(error);
     }
 
     /// The wire view, with speed and ETA computed now.

@@ -130,7 +130,7 @@ struct Shared<'a> {
 impl Engine {
     /// Whether a file of `size` bytes is fetched as ranges.
     pub(super) fn ranged(&self, size: Option<u64>) -> bool {
-        self.connections > 1 && size.is_some_and(|s| s >= 4 * self.range_bytes)
+        self.connections() > 1 && size.is_some_and(|s| s >= 4 * self.range_bytes)
     }
 
     /// The size of a file its source did not give (a direct link, a CivitAI redirect), asked
@@ -177,7 +177,7 @@ impl Engine {
             .iter()
             .map(|(s, e)| (e - s).div_ceil(self.range_bytes))
             .sum::<u64>();
-        let workers = self.connections.min(pieces.max(1) as usize);
+        let workers = self.connections().min(pieces.max(1) as usize);
         let shared = Shared {
             job,
             index,
@@ -281,7 +281,7 @@ impl Engine {
 
     /// A connection slot on `url`'s host: jobs fetching from one host share its
     /// `MODELS_DOWNLOAD_CONNECTIONS`.
-    async fn host_slot(&self, url: &url::Url) -> Option<tokio::sync::OwnedSemaphorePermit> {
+    async fn host_slot(&self, url: &url::Url) -> Option<super::gate::Pass> {
         let host = format!(
             "{}:{}",
             url.host_str().unwrap_or_default(),
@@ -292,9 +292,9 @@ impl Engine {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .entry(host)
-            .or_insert_with(|| std::sync::Arc::new(tokio::sync::Semaphore::new(self.connections)))
+            .or_insert_with(|| super::gate::Gate::new(self.connections()))
             .clone();
-        slots.acquire_owned().await.ok()
+        slots.enter().await
     }
 
     /// GETs `start..end` and streams it to the writer, stopping early where a steal moved the

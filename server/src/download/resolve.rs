@@ -1,289 +1,59 @@
-//! Turning a file's source into the URL to fetch and what the source says it must be:
-//! the Hugging Face resolve protocol, CivitAI's download redirect, and direct links.
+//! The engine's side of resolving a file: it lends the sources its transport (client, answer
+//! timeouts, address checks) and retries a folder listing like a transfer. What each site is
+//! asked and what its answers mean lives in `sources/`.
 
-use app::domain::{AppError, ErrorCode};
-use reqwest::{header, Method, StatusCode};
-use serde::Deserialize;
-use url::Url;
+use app::domain::AppError;
+use reqwest::{RequestBuilder, Response};
+use serde::de::DeserializeOwned;
 
-use super::{net, plan::FileSource, progress::Job, Engine, Fail};
-use crate::{
-    sources::huggingface::{self, Refusal},
-    storage::hashing,
-};
+use super::{plan::FileSource, progress::Job, Engine, Fail};
+use crate::sources::{self, huggingface::ListedFile, SiteTokens, Transport};
 
-/// Where to GET a file and what to expect of it.
-#[derive(Debug, Clone)]
-pub struct Resolved {
-    pub url: Url,
-    /// Send this token to `url`'s origin only (never across a redirect to another origin).
-    pub auth: Option<(Url, String)>,
-    /// An identity of the remote content (ETag / X-Linked-Etag), to detect changes on resume.
-    pub etag: Option<String>,
-    pub size: Option<u64>,
-    /// The source's own sha256 (Hugging Face LFS etag).
-    pub sha256: Option<String>,
-    /// User-typed link: every hop must pass the address check.
-    pub check_public: bool,
-    /// A short-lived signed URL: a 401/403/410 means "resolve again", not "refused".
-    pub signed: bool,
-    /// Hugging Face only: the commit the revision resolved to and the file's etag.
-    pub hub: Option<HubIdentity>,
-}
+pub use crate::sources::{HubIdentity, Resolved};
 
-/// A Hub file's identity at one commit, as huggingface_hub keys its cache.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HubIdentity {
-    /// `X-Repo-Commit`: 40-hex commit.
-    pub commit: String,
-    /// `X-Linked-Etag` (LFS sha256) or `ETag` (git blob sha1).
-    pub etag: String,
-}
+#[async_trait::async_trait]
+impl Transport for Engine {
+    fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
 
-fn hub_identity(commit: Option<String>, etag: Option<String>) -> Option<HubIdentity> {
-    Some(HubIdentity {
-        commit: commit?,
-        etag: etag?,
-    })
-}
+    async fn send(&self, request: RequestBuilder) -> Result<Response, Fail> {
+        Engine::send(self, request).await
+    }
 
-fn header_str(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get(name)?
-        .to_str()
-        .ok()
-        .map(str::to_string)
-}
+    async fn json<T: DeserializeOwned + Send>(&self, response: Response) -> Result<T, Fail> {
+        Engine::json(self, response).await
+    }
 
-/// A numeric header as sent: `Response::content_length` is the size of the body received,
-/// which a HEAD never has.
-fn header_u64(response: &reqwest::Response, name: &str) -> Option<u64> {
-    header_str(response, name)?.trim().parse().ok()
-}
+    fn hf_endpoint(&self) -> &str {
+        &self.hf_endpoint
+    }
 
-fn clean_etag(raw: &str) -> String {
-    raw.trim()
-        .trim_start_matches("W/")
-        .trim_matches('"')
-        .to_string()
-}
+    fn civitai_endpoint(&self) -> &str {
+        &self.civitai_endpoint
+    }
 
-fn transient_status(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || status.is_server_error()
-        || status == StatusCode::REQUEST_TIMEOUT
+    fn private_links_allowed(&self) -> bool {
+        self.allow_private_urls
+    }
 }
 
 impl Engine {
+    /// Where `source` is fetched from now, with the tokens of its site.
     pub(super) async fn resolve(
         &self,
         source: &FileSource,
         hf_token: Option<&str>,
         civitai_token: Option<&str>,
     ) -> Result<Resolved, Fail> {
-        match source {
-            FileSource::Huggingface {
-                repo,
-                revision,
-                path,
-            } => self.resolve_hf(repo, revision, path, hf_token).await,
-            FileSource::Civitai { version_id, query } => {
-                self.resolve_civitai(*version_id, query, civitai_token)
-                    .await
-            }
-            FileSource::Url { url } => {
-                // The address check runs on every hop of the GET, the first one included.
-                let url = Url::parse(url).map_err(|_| {
-                    Fail::Fatal(AppError::invalid("url", "the saved link is not valid"))
-                })?;
-                Ok(Resolved {
-                    url,
-                    auth: None,
-                    etag: None,
-                    size: None,
-                    sha256: None,
-                    check_public: !self.allow_private_urls,
-                    signed: false,
-                    hub: None,
-                })
-            }
-            FileSource::HuggingfaceFolder { .. } => Err(Fail::Fatal(AppError::internal(
-                "folders are expanded before transfer",
-            ))),
-        }
+        let tokens = SiteTokens {
+            huggingface: hf_token,
+            civitai: civitai_token,
+        };
+        sources::resolve(self, source, tokens).await
     }
 
-    /// HEAD on `/resolve/`, following only same-origin redirects (renamed repos) with the
-    /// token; an absolute redirect to the CDN is where the GET goes, without the token.
-    async fn resolve_hf(
-        &self,
-        repo: &str,
-        revision: &str,
-        path: &str,
-        token: Option<&str>,
-    ) -> Result<Resolved, Fail> {
-        let endpoint = Url::parse(&self.hf_endpoint)
-            .map_err(|_| Fail::Fatal(AppError::internal("HF_ENDPOINT is not a URL")))?;
-        let mut url = Url::parse(&format!(
-            "{}/{repo}/resolve/{}/{}",
-            self.hf_endpoint,
-            urlencoding::encode(revision),
-            path.split('/')
-                .map(|s| urlencoding::encode(s).into_owned())
-                .collect::<Vec<_>>()
-                .join("/")
-        ))
-        .map_err(|_| Fail::Fatal(AppError::internal("bad resolve URL")))?;
-        let (mut etag, mut size, mut linked_sha, mut commit) = (None, None, None, None);
-        for _ in 0..10 {
-            let request = self
-                .http
-                .request(Method::HEAD, url.clone())
-                .header(header::ACCEPT_ENCODING, "identity");
-            let response = self
-                .send(net::with_token(request, &url, &endpoint, token))
-                .await?;
-            if let Some(linked) = header_str(&response, "x-linked-etag") {
-                let linked = clean_etag(&linked);
-                if hashing::is_sha256(&linked) {
-                    linked_sha = Some(linked.to_ascii_lowercase());
-                }
-                etag = Some(linked);
-            }
-            if let Some(s) = header_u64(&response, "x-linked-size") {
-                size = Some(s);
-            }
-            if let Some(c) = header_str(&response, "x-repo-commit") {
-                commit = Some(c);
-            }
-            let status = response.status();
-            if status.is_redirection() {
-                let location = header_str(&response, "location")
-                    .ok_or_else(|| Fail::Retry("redirect without Location".into()))?;
-                let next = url
-                    .join(&location)
-                    .map_err(|_| Fail::Retry(format!("bad redirect {location}")))?;
-                if net::same_origin(&next, &endpoint) {
-                    url = next;
-                    continue;
-                }
-                return Ok(Resolved {
-                    url: next,
-                    auth: None,
-                    hub: hub_identity(commit, etag.clone()),
-                    etag,
-                    size,
-                    sha256: linked_sha,
-                    check_public: false,
-                    signed: true,
-                });
-            }
-            if status.is_success() {
-                if etag.is_none() {
-                    etag = header_str(&response, "etag").map(|e| clean_etag(&e));
-                }
-                if size.is_none() {
-                    size =
-                        header_u64(&response, header::CONTENT_LENGTH.as_str()).filter(|n| *n > 0);
-                }
-                let auth = token.map(|t| (url.clone(), t.to_string()));
-                return Ok(Resolved {
-                    url,
-                    auth,
-                    hub: hub_identity(commit, etag.clone()),
-                    etag,
-                    size,
-                    sha256: linked_sha,
-                    check_public: false,
-                    signed: false,
-                });
-            }
-            return Err(hf_failure(
-                &response,
-                repo,
-                path,
-                revision,
-                token.is_some(),
-                &self.hf_endpoint,
-            ));
-        }
-        Err(Fail::Retry("too many redirects from Hugging Face".into()))
-    }
-
-    /// `GET /api/download/models/{id}` answers 307 to a short-lived signed URL.
-    async fn resolve_civitai(
-        &self,
-        version_id: u64,
-        query: &str,
-        token: Option<&str>,
-    ) -> Result<Resolved, Fail> {
-        let url = Url::parse(&format!(
-            "{}/api/download/models/{version_id}{query}",
-            self.civitai_endpoint
-        ))
-        .map_err(|_| Fail::Fatal(AppError::internal("CIVITAI_ENDPOINT is not a URL")))?;
-        let mut request = self
-            .http
-            .get(url.clone())
-            .header(header::ACCEPT, "application/json");
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        let response = self.send(request).await?;
-        let status = response.status();
-        if status.is_redirection() {
-            let location = header_str(&response, "location")
-                .ok_or_else(|| Fail::Retry("CivitAI redirect without Location".into()))?;
-            let next = url
-                .join(&location)
-                .map_err(|_| Fail::Retry(format!("bad redirect {location}")))?;
-            let auth = token
-                .filter(|_| net::same_origin(&next, &url))
-                .map(|t| (next.clone(), t.to_string()));
-            return Ok(Resolved {
-                url: next,
-                auth,
-                etag: None,
-                size: None,
-                sha256: None,
-                check_public: false,
-                signed: true,
-                hub: None,
-            });
-        }
-        if status.is_success() {
-            // Served directly: fetch it again with ranges from the same URL.
-            let auth = token.map(|t| (url.clone(), t.to_string()));
-            return Ok(Resolved {
-                url,
-                auth,
-                etag: None,
-                size: None,
-                sha256: None,
-                check_public: false,
-                signed: false,
-                hub: None,
-            });
-        }
-        if transient_status(status) {
-            return Err(Fail::Retry(format!("CivitAI answered {status}")));
-        }
-        let body: CivitaiError = self.json(response).await.unwrap_or_default();
-        let said = body.message.or(body.error).unwrap_or_default();
-        Err(Fail::Fatal(match status.as_u16() {
-            401 => AppError::new(
-                ErrorCode::TokenRequired,
-                format!("CivitAI requires an API key for this file ({said}): create one in your CivitAI account settings and give it as the CivitAI token"),
-            ),
-            403 => AppError::new(ErrorCode::AccessDenied, format!("CivitAI refused the download: {said}")),
-            404 => AppError::new(ErrorCode::NotFound, format!("CivitAI has no file for version {version_id}")),
-            410 => AppError::new(ErrorCode::NotFound, format!("CivitAI version {version_id} is archived and cannot be downloaded")),
-            _ => AppError::new(ErrorCode::Upstream, format!("CivitAI answered {status}: {said}")),
-        }))
-    }
-
-    /// Lists every file under `folder/`, retrying transient failures like a transfer.
+    /// Lists every file under a Hub `folder/`, retrying transient failures like a transfer.
     pub(super) async fn list_folder(
         &self,
         job: &Job,
@@ -291,152 +61,14 @@ impl Engine {
         revision: &str,
         folder: &str,
         token: Option<&str>,
-    ) -> Result<Vec<(String, Option<u64>, Option<String>)>, AppError> {
+    ) -> Result<Vec<ListedFile>, AppError> {
         let mut retries = self.retries(job, format!("listing {folder}/ of {repo}"), "");
         loop {
-            let attempt = self.list_hf_folder(repo, revision, folder, token);
+            let attempt = sources::huggingface::list_folder(self, repo, revision, folder, token);
             match retries.run(attempt).await {
                 Ok(listed) => return Ok(listed),
                 Err(fail) => retries.after(fail).await?,
             }
         }
-    }
-
-    /// Lists every file under `folder/` with the tree API (paginated with `Link: rel="next"`;
-    /// the token goes to the endpoint's origin only, wherever a next page is).
-    async fn list_hf_folder(
-        &self,
-        repo: &str,
-        revision: &str,
-        folder: &str,
-        token: Option<&str>,
-    ) -> Result<Vec<(String, Option<u64>, Option<String>)>, Fail> {
-        let endpoint = Url::parse(&self.hf_endpoint)
-            .map_err(|_| Fail::Fatal(AppError::internal("HF_ENDPOINT is not a URL")))?;
-        let first = format!(
-            "{}/api/models/{repo}/tree/{}/{folder}?recursive=true",
-            self.hf_endpoint,
-            urlencoding::encode(revision)
-        );
-        let mut next =
-            Some(Url::parse(&first).map_err(|_| Fail::Fatal(AppError::internal("bad tree URL")))?);
-        let mut out = Vec::new();
-        while let Some(url) = next.take() {
-            let request = net::with_token(self.http.get(url.clone()), &url, &endpoint, token);
-            let response = self.send(request).await?;
-            if !response.status().is_success() {
-                return Err(hf_failure(
-                    &response,
-                    repo,
-                    folder,
-                    revision,
-                    token.is_some(),
-                    &self.hf_endpoint,
-                ));
-            }
-            next = header_str(&response, "link")
-                .and_then(|l| next_link(&l))
-                .and_then(|n| url.join(&n).ok());
-            let entries: Vec<TreeEntry> = self.json(response).await?;
-            out.extend(entries.into_iter().filter(|e| e.kind == "file").map(|e| {
-                let sha = e
-                    .lfs
-                    .as_ref()
-                    .map(|l| l.oid.to_ascii_lowercase())
-                    .filter(|h| hashing::is_sha256(h));
-                (e.path, Some(e.lfs.map_or(e.size, |l| l.size)), sha)
-            }));
-        }
-        Ok(out)
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct CivitaiError {
-    error: Option<String>,
-    message: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TreeEntry {
-    #[serde(rename = "type")]
-    kind: String,
-    path: String,
-    #[serde(default)]
-    size: u64,
-    lfs: Option<TreeLfs>,
-}
-
-#[derive(Debug, Deserialize)]
-struct TreeLfs {
-    oid: String,
-    size: u64,
-}
-
-fn next_link(header: &str) -> Option<String> {
-    header
-        .split(',')
-        .find(|part| part.contains("rel=\"next\""))
-        .and_then(|part| {
-            let start = part.find('<')? + 1;
-            let end = part.find('>')?;
-            Some(part[start..end].to_string())
-        })
-}
-
-/// Hugging Face errors as a person can act on them.
-fn hf_failure(
-    response: &reqwest::Response,
-    repo: &str,
-    path: &str,
-    revision: &str,
-    had_token: bool,
-    endpoint: &str,
-) -> Fail {
-    let status = response.status();
-    let code = header_str(response, "x-error-code").unwrap_or_default();
-    let page = format!("{endpoint}/{repo}");
-    Fail::Fatal(match huggingface::classify(status.as_u16(), &code, had_token) {
-        Refusal::Transient => return Fail::Retry(format!("Hugging Face answered {status}")),
-        Refusal::Gated => AppError::new(
-            ErrorCode::TokenRequired,
-            format!("{repo} is gated: accept its licence at {page} and give a Hugging Face read token"),
-        ),
-        Refusal::NotGranted => AppError::new(
-            ErrorCode::AccessDenied,
-            format!("the token is not authorised for {repo}: request access at {page} with the account that owns the token"),
-        ),
-        Refusal::BadToken => AppError::new(
-            ErrorCode::AccessDenied,
-            "Hugging Face rejected the token: check that it is a valid read token",
-        ),
-        Refusal::NoRepo => AppError::new(
-            ErrorCode::NotFound,
-            if had_token {
-                format!("repo {repo} not found on Hugging Face")
-            } else {
-                format!("repo {repo} not found on Hugging Face (if it is private, give a token)")
-            },
-        ),
-        Refusal::NoRevision => AppError::new(ErrorCode::NotFound, format!("{repo} has no revision {revision}")),
-        Refusal::NotFound => AppError::new(ErrorCode::NotFound, format!("file {path} not found in {repo}")),
-        Refusal::Denied => AppError::new(ErrorCode::AccessDenied, format!("Hugging Face refused access to {repo}")),
-        Refusal::Other => AppError::new(ErrorCode::Upstream, format!("Hugging Face answered {status} for {repo}/{path}")),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn pagination_links() {
-        assert_eq!(
-            next_link(r#"<https://hf.co/api/models/a/b/tree/main?cursor=xyz>; rel="next""#)
-                .as_deref(),
-            Some("https://hf.co/api/models/a/b/tree/main?cursor=xyz")
-        );
-        assert_eq!(next_link(r#"<https://x>; rel="prev""#), None);
-        assert_eq!(clean_etag("W/\"abc\""), "abc");
     }
 }

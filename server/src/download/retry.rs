@@ -54,9 +54,10 @@ impl Engine {
 impl Retries<'_> {
     /// Runs one attempt; cancelling the job ends it at once, whatever it is waiting for.
     pub async fn run<T>(&self, attempt: impl Future<Output = Result<T, Fail>>) -> Result<T, Fail> {
+        let stop = self.job.stop_token();
         tokio::select! {
             outcome = attempt => outcome,
-            _ = self.job.cancel.cancelled() => Err(Fail::Fatal(cancelled())),
+            _ = stop.cancelled() => Err(Fail::Fatal(cancelled())),
         }
     }
 
@@ -86,9 +87,10 @@ impl Retries<'_> {
         }
         let wait = backoff(self.engine.retry_base, self.failed.max(1), fastrand::f64());
         tracing::warn!(job = %self.job.id, what = %self.what, %why, failed = self.failed, wait_ms = wait.as_millis() as u64, "retrying");
+        let stop = self.job.stop_token();
         tokio::select! {
             _ = tokio::time::sleep(wait) => Ok(()),
-            _ = self.job.cancel.cancelled() => Err(cancelled()),
+            _ = stop.cancelled() => Err(cancelled()),
         }
     }
 }

@@ -156,7 +156,8 @@ fn look(
             .error
             .as_ref()
             .is_some_and(|e| e.code == ErrorCode::TokenRequired);
-    if status.is_finished() || waits_for_token {
+    // A job the user paused belongs to no server until a user resumes it.
+    if status.is_finished() || waits_for_token || file.paused_by_user {
         return Look::Leave;
     }
     match found {
@@ -214,21 +215,10 @@ impl Downloads {
                 .iter()
                 .find(|f| f.plan.model_id == plan.model_id && f.status() == JobStatus::Paused);
             if let Some(file) = paused {
-                self.check_tokens(&file.plan, &tokens)?;
-                let lease = Lease::new(&file.job.id, &self.shared.me, file.token + 1);
-                if !self.create_lease(&path, &lease)? {
-                    continue;
+                match self.take_paused(file, tokens.clone())? {
+                    Some(job) => return Ok(job.id.clone()),
+                    None => continue,
                 }
-                let job = job_from_file(file, self.with_env(tokens));
-                {
-                    let mut state = job.lock();
-                    state.status = JobStatus::Queued;
-                    state.error = None;
-                }
-                self.shared.hold(path, lease);
-                self.jobs().push(job.clone());
-                self.spawn(job.clone());
-                return Ok(job.id.clone());
             }
             self.check_disk(&plan)?;
             let id = uuid::Uuid::new_v4().to_string();
@@ -254,6 +244,40 @@ impl Downloads {
                 plan.model_name
             ),
         ))
+    }
+
+    /// Runs paused job `file` on this server if its lease is free (`None` when another server
+    /// holds it), with `tokens` over the ones it kept here since it was paused.
+    pub(super) fn take_paused(
+        self: &Arc<Self>,
+        file: &JobFile,
+        tokens: Tokens,
+    ) -> Result<Option<Arc<Job>>, AppError> {
+        let id = &file.job.id;
+        let kept = self.paused_tokens().get(id).cloned().unwrap_or_default();
+        let tokens = Tokens {
+            huggingface: tokens.huggingface.or(kept.huggingface),
+            civitai: tokens.civitai.or(kept.civitai),
+        };
+        self.check_tokens(&file.plan, &tokens)?;
+        let path = self.shared.volume.lease_path(&file.plan.model_id);
+        let lease = Lease::new(id, &self.shared.me, file.token + 1);
+        if !self.create_lease(&path, &lease)? {
+            return Ok(None);
+        }
+        self.paused_tokens().remove(id);
+        self.shared.volume.remove_pause(id);
+        let job = job_from_file(file, self.with_env(tokens));
+        {
+            let mut state = job.lock();
+            state.status = JobStatus::Queued;
+            state.error = None;
+            state.paused_by_user = false;
+        }
+        self.shared.hold(path, lease);
+        self.jobs().push(job.clone());
+        self.spawn(job.clone());
+        Ok(Some(job))
     }
 
     fn create_lease(&self, path: &std::path::Path, lease: &Lease) -> Result<bool, AppError> {
@@ -297,7 +321,7 @@ impl Downloads {
     /// Cancels or forgets a job this server does not run: a finished one is forgotten, one
     /// nobody runs (paused) is cancelled here under its lease, one another server runs gets a
     /// cancel request that its owner carries out (only the owner deletes its partial files).
-    pub(super) fn cancel_shared(&self, id: &str) -> Result<DownloadJob, AppError> {
+    pub(super) async fn cancel_shared(&self, id: &str) -> Result<DownloadJob, AppError> {
         let mut file = self
             .shared
             .volume
@@ -323,6 +347,16 @@ impl Downloads {
             AppError::internal(format!("cannot ask the owner to cancel job {id}: {e}"))
         })?;
         tracing::info!(job = %id, "cancel requested from the server that runs the download");
+        // Answers once the owner has stopped it, as a local cancel does.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            match self.shared.volume.read(id) {
+                Some(f) if f.status().is_finished() => return Ok(self.file_view(f)),
+                Some(f) => file = f,
+                None => break,
+            }
+        }
         Ok(self.file_view(file))
     }
 
@@ -353,13 +387,25 @@ impl Downloads {
     /// job on the volume (takeovers), then the history.
     pub(super) fn tick(self: &Arc<Self>, startup: bool) -> usize {
         for job in self.jobs().clone() {
-            if !job.status().is_active() || job.cancel.is_cancelled() {
+            if !job.status().is_active() || job.stopped() {
                 continue;
             }
             if self.shared.volume.cancel_requested(&job.id) {
                 tracing::info!(job = %job.id, "cancel requested by another server");
-                job.cancel.cancel();
+                job.lock().paused_by_user = false;
+                job.stop();
                 continue;
+            }
+            if self.shared.volume.pause_requested(&job.id) {
+                self.shared.volume.remove_pause(&job.id);
+                let mut state = job.lock();
+                if matches!(state.status, JobStatus::Queued | JobStatus::Downloading) {
+                    tracing::info!(job = %job.id, "pause requested by another server");
+                    state.paused_by_user = true;
+                    drop(state);
+                    job.stop();
+                    continue;
+                }
             }
             let renewed = {
                 let mut held = self.shared.held();
@@ -375,10 +421,11 @@ impl Downloads {
             };
             if let Err(lease::Lost(found)) = renewed {
                 tracing::warn!(job = %job.id, now = ?found, "lost the download's lease to another server: stopping, its partial files stay");
-                job.cancel.cancel();
+                job.stop();
             }
         }
         self.save_journal();
+        self.reload_settings();
         self.look_at_volume(startup)
     }
 
@@ -506,6 +553,12 @@ impl Downloads {
         if self.shared.volume.cancel_requested(&id) {
             self.remove_partials(&file.plan);
             settle(&mut file, JobStatus::Cancelled, None);
+            return false;
+        }
+        if self.shared.volume.pause_requested(&id) {
+            self.shared.volume.remove_pause(&id);
+            file.paused_by_user = true;
+            settle(&mut file, JobStatus::Paused, None);
             return false;
         }
         if let Some(installed) = self.reconcile_file(&file) {

@@ -99,7 +99,7 @@ impl Engine {
             .await?;
         check_expected(file, &resolved)?;
         let mut expected_size = file.expected_size.or(resolved.size);
-        if expected_size.is_none() && *ranges_ok && self.connections > 1 {
+        if expected_size.is_none() && *ranges_ok && self.connections() > 1 {
             expected_size = self.probe_size(&resolved).await?;
             *ranges_ok = expected_size.is_some();
         }

@@ -50,17 +50,21 @@ impl Writer {
             .write(true)
             .open(path)?;
         file.set_len(offset)?;
-        let hasher = match hasher {
-            Some(h) => h,
-            None => hash_prefix(&mut file, offset)?,
-        };
-        file.seek(SeekFrom::Start(offset))?;
         let (tx, rx) = mpsc::channel::<Msg>(QUEUE);
         let path: PathBuf = path.to_path_buf();
         let budget = Budget::new(min_free);
+        // Re-hashing a resumed prefix reads up to the whole file: it happens on the writer's
+        // own thread (chunks queue meanwhile), never on the async runtime.
         let handle = thread::Builder::new()
             .name("download-writer".into())
-            .spawn(move || write_loop(file, rx, hasher, offset, &path, budget))?;
+            .spawn(move || {
+                let hasher = match hasher {
+                    Some(h) => h,
+                    None => hash_prefix(&mut file, offset)?,
+                };
+                file.seek(SeekFrom::Start(offset))?;
+                write_loop(file, rx, hasher, offset, &path, budget)
+            })?;
         Ok(Self {
             tx: Some(tx),
             handle: Some(handle),

@@ -10,9 +10,10 @@ use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ErrorCode,
-        ExportRequest, ExportResult, InstalledList, InstalledModel, JobStatus, Model,
-        ModelBlockPreview, ModelFilter, ModelPreview, PreviewFile, Verification, VolumeState,
+        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
+        DownloadSettingsUpdate, ErrorCode, ExportRequest, ExportResult, InstalledList,
+        InstalledModel, JobStatus, Model, ModelBlockPreview, ModelFilter, ModelPreview,
+        PreviewFile, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -46,6 +47,7 @@ impl Service {
             .build()
             .expect("the HTTP client builds with static settings");
         let downloads = Downloads::new(&config, store.clone());
+        downloads.apply_saved(store.read()?.download_settings);
         Ok(Arc::new(Self {
             config,
             catalog: Catalog::built_in(),
@@ -281,13 +283,35 @@ impl ModelService for Service {
     }
 
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
-        self.downloads.cancel(job_id)
+        self.downloads.cancel(job_id).await
     }
 
     async fn discard_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
-        let job = self.downloads.discard(job_id)?;
+        let job = self.downloads.discard(job_id).await?;
         tracing::info!(job = %job_id, "download dismissed, partial files discarded");
         Ok(job)
+    }
+
+    async fn pause_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
+        self.downloads.pause(job_id).await
+    }
+
+    async fn resume_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
+        self.downloads.resume(job_id).await
+    }
+
+    async fn download_settings(&self) -> Result<DownloadSettings, AppError> {
+        Ok(self.downloads.settings())
+    }
+
+    async fn update_download_settings(
+        &self,
+        update: DownloadSettingsUpdate,
+    ) -> Result<DownloadSettings, AppError> {
+        let downloads = self.downloads.clone();
+        tokio::task::spawn_blocking(move || downloads.update_settings(update))
+            .await
+            .map_err(|e| AppError::internal(e.to_string()))?
     }
 
     async fn dataset_folders(&self) -> Result<Vec<DatasetFolder>, AppError> {

@@ -3,7 +3,9 @@
 use app::domain::{check_text, AppError};
 use url::Url;
 
+use super::Resolved;
 use crate::{
+    download::Fail,
     inspect::{Format, ACCEPTED_EXTENSIONS},
     storage::{hashing, paths},
 };
@@ -70,6 +72,23 @@ pub fn validate_sha256(sha: Option<&str>) -> Result<Option<String>, AppError> {
             "a sha256 is 64 hexadecimal digits",
         )),
     }
+}
+
+/// A saved direct link as a download fetches it: every hop, the first one included, passes
+/// the address check unless private links are allowed.
+pub fn resolve(url: &str, check_public: bool) -> Result<Resolved, Fail> {
+    let url = Url::parse(url)
+        .map_err(|_| Fail::Fatal(AppError::invalid("url", "the saved link is not valid")))?;
+    Ok(Resolved {
+        url,
+        auth: None,
+        etag: None,
+        size: None,
+        sha256: None,
+        check_public,
+        signed: false,
+        hub: None,
+    })
 }
 
 #[cfg(test)]

@@ -1,9 +1,15 @@
-//! One adapter per source of model files.
+//! One home per source of model files: its link and id rules, the lookups when a model is
+//! added, and what a download asks it (resolve a file to a URL with its size and identity,
+//! list a folder, what its refusals mean). `remote` is the shared shape of a resolved file and
+//! the dispatch by kind of source.
 
 pub mod civitai;
 pub mod direct_url;
 pub mod huggingface;
+mod remote;
 pub mod upload;
+
+pub use remote::{resolve, HubIdentity, Resolved, SiteTokens, Transport};
 
 use app::domain::{AppError, ErrorCode};
 

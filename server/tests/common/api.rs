@@ -37,6 +37,10 @@ impl Api {
             .await
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        self.send(self.client.put(self.url(path)).json(&body)).await
+    }
+
     pub async fn get(&self, path: &str) -> (u16, Value) {
         self.send(self.client.get(self.url(path))).await
     }

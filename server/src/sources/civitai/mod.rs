@@ -1,11 +1,15 @@
-//! CivitAI: the URL forms users paste, and the API v1 lookups that turn one into a version
-//! with its primary file.
+//! CivitAI: the URL forms users paste, the API v1 lookups that turn one into a version with
+//! its primary file, and the download endpoint a job asks for its signed link.
+
+mod download;
 
 use app::domain::{AppError, ModelFamily, ModelType};
 use serde::Deserialize;
 use url::Url;
 
 use super::http_error;
+
+pub use download::resolve_download;
 
 /// What a pasted CivitAI link points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
