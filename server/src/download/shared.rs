@@ -501,6 +501,13 @@ impl Downloads {
             .unwrap_or_else(|e| e.into_inner())
             .retain(|p| looked.iter().any(|l| l == p));
         self.shared.volume.prune(&files);
+        // Tokens kept for a resume here go once the job is no longer paused (resumed on
+        // another server, cancelled, or gone).
+        self.paused_tokens().retain(|id, _| {
+            files
+                .iter()
+                .any(|f| f.job.id == *id && f.status() == JobStatus::Paused)
+        });
         taken
     }
 
@@ -667,6 +674,10 @@ mod tests {
         let mut waiting = file("j", "", JobStatus::Paused);
         waiting.job.error = Some(AppError::new(ErrorCode::TokenRequired, "give it"));
         let stopped = file("j", "", JobStatus::Paused);
+        let user_paused = JobFile {
+            paused_by_user: true,
+            ..file("j", "", JobStatus::Paused)
+        };
         let running = file("j", "", JobStatus::Downloading);
         let done = file("j", "", JobStatus::Completed);
         // (job, its model's lease, the watch's verdict, orphaned for, at start-up, expected)
@@ -745,6 +756,23 @@ mod tests {
                 secs(0),
                 true,
                 Look::Take(None),
+            ),
+            // Paused by the user: nobody takes it, with or without a (stale) lease.
+            (
+                &user_paused,
+                Found::Missing,
+                Verdict::Stale,
+                ORPHAN_AFTER,
+                true,
+                Look::Leave,
+            ),
+            (
+                &user_paused,
+                lease_of("j", 3),
+                Verdict::Stale,
+                secs(0),
+                false,
+                Look::Leave,
             ),
             (
                 &waiting,
