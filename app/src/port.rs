@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::domain::{
     AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
     DownloadSettingsUpdate, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
-    ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Verification,
+    ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Verification, VolumeState,
 };
 
 #[async_trait::async_trait]
@@ -33,8 +33,11 @@ pub trait ModelService: Send + Sync + 'static {
     /// Queues a download (or resumes a paused one with new tokens); returns the job id.
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError>;
     async fn download_job(&self, job_id: &str) -> Result<DownloadJob, AppError>;
-    /// Every job of this server, newest first.
+    /// Every job on the volume (whichever server runs it), newest first.
     async fn download_jobs(&self) -> Result<Vec<DownloadJob>, AppError>;
+    /// The database's generation and whether any job runs: the page polls it to see changes
+    /// other servers on the volume make.
+    async fn volume_state(&self) -> Result<VolumeState, AppError>;
     /// Cancels a job; its partial files are removed.
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
     /// Dismisses a finished job and deletes the partial files it kept (cancels an unfinished one).

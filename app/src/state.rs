@@ -1,12 +1,17 @@
-//! Client-side state shared by the page: download jobs (polled while any is active) and a
-//! version counter that makes model lists refetch after installs and deletes.
+//! Client-side state shared by the page: download jobs (polled while any is active), a
+//! version counter that makes model lists refetch after installs and deletes, and a watch of
+//! the volume that brings in what other servers on it change.
 
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     domain::{DownloadJob, JobStatus},
-    server_fns::models::download_jobs,
+    server_fns::models::{download_jobs, watch_volume},
 };
+
+/// How often the page asks whether the volume changed (installs, deletions, custom models or
+/// downloads made through another server on the same volume).
+const WATCH_MS: u32 = 1500;
 
 /// Waits `ms` milliseconds in the browser (never called on the server).
 pub async fn sleep_ms(ms: u32) {
@@ -81,6 +86,7 @@ impl Hydrated {
 pub struct Downloads {
     pub jobs: RwSignal<Vec<DownloadJob>>,
     polling: RwSignal<bool>,
+    watching: RwSignal<bool>,
     /// Bumped when a job completes: model lists depend on it.
     pub version: RwSignal<u64>,
 }
@@ -90,9 +96,12 @@ impl Downloads {
         let this = Self {
             jobs: RwSignal::new(Vec::new()),
             polling: RwSignal::new(false),
+            watching: RwSignal::new(false),
             version: RwSignal::new(0),
         };
         provide_context(this);
+        // Effects run in the browser only: the server renders without watching.
+        Effect::new(move || this.watch());
         this
     }
 
@@ -109,6 +118,32 @@ impl Downloads {
     /// Makes model lists refetch.
     pub fn changed(&self) {
         self.version.update(|v| *v += 1);
+    }
+
+    /// Every `WATCH_MS` for as long as the page is open: model lists refetch when the database
+    /// changed (whichever server wrote it), and the jobs are polled when any runs on the volume.
+    pub fn watch(self) {
+        if self.watching.get_untracked() {
+            return;
+        }
+        self.watching.set(true);
+        spawn_local(async move {
+            let mut generation: Option<String> = None;
+            loop {
+                if let Ok(state) = watch_volume().await {
+                    // The first answer also refetches: the page was rendered before it, and a
+                    // change in between would otherwise go unseen.
+                    if generation.as_ref() != Some(&state.generation) {
+                        self.changed();
+                    }
+                    generation = Some(state.generation);
+                    if state.downloading {
+                        self.poll();
+                    }
+                }
+                sleep_ms(WATCH_MS).await;
+            }
+        });
     }
 
     /// Fetches the jobs now, and keeps polling every second while any is queued, downloading

@@ -137,6 +137,27 @@ test("cancel a download", async ({ page, request }) => {
   await expect(card(page, "Slow E2E").getByRole("button", { name: "Download" })).toBeVisible();
 });
 
+test("changes made through another server on the volume appear without a reload", async ({ page, request }) => {
+  // The REST calls stand for another pod on the same volume: they write the same database
+  // and job files; the page notices within its 1.5 s watch.
+  const errors = await open(page, "/?q=volume%20e2e");
+  await expect(page.locator(".model-card")).toHaveCount(0);
+  const model = await addCustom(request, { name: "Volume E2E", huggingfaceRepo: "acme/slow-e2e", huggingfaceFiles: ["model.safetensors"] });
+  await expect(card(page, "Volume E2E")).toBeVisible({ timeout: 4_000 });
+  const started = await request.post("/api/models/download", { data: { modelId: model.id } });
+  expect(started.status(), await started.text()).toBe(202);
+  const { jobId } = await started.json();
+  const row = job(page, "Volume E2E");
+  await expect(row.locator(".job__status")).toContainText(/MB of/, { timeout: 4_000 });
+  await shot(page, "05b-download-from-another-server");
+  expect((await request.delete(`/api/models/download/${jobId}`)).status()).toBe(200);
+  await expect(row.locator(".job__status")).toContainText("Cancelled", { timeout: 4_000 });
+  await row.getByRole("button", { name: /Dismiss/ }).click();
+  expect((await request.delete(`/api/models?id=${model.id}`)).status()).toBe(200);
+  await expect(card(page, "Volume E2E")).toHaveCount(0, { timeout: 4_000 });
+  expect(errors).toEqual([]);
+});
+
 test("pause and resume a download, and set the download settings, from the panel", async ({ page, request }) => {
   await addCustom(request, { name: "Pausable E2E", huggingfaceRepo: "acme/pausable-e2e", huggingfaceFiles: ["model.safetensors"] });
   const errors = await open(page, "/?q=pausable%20e2e");

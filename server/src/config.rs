@@ -39,6 +39,9 @@ pub struct Config {
     pub download_max_attempts: u32,
     /// Hours a failed download's partial files are kept for a retry (`MODELS_PARTIAL_TTL_HOURS`).
     pub partial_ttl_hours: u64,
+    /// Seconds a download's lease on the shared volume may go unrenewed before another server
+    /// takes the job over (`MODELS_LEASE_SECS`, at least 3); renewed every second.
+    pub lease_secs: u64,
     /// Seconds a connection may take to send a request's headers, also the keep-alive idle
     /// time (`MODELS_HTTP_HEADER_TIMEOUT_SECS`).
     pub http_header_timeout_secs: u64,
@@ -170,6 +173,7 @@ impl Config {
             download_retry_base_ms,
             download_max_attempts,
             partial_ttl_hours,
+            lease_secs: number("MODELS_LEASE_SECS", 30)?.max(3),
             upload_max_bytes,
             models_dir,
             db_path,

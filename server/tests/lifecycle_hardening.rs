@@ -55,9 +55,8 @@ fn files_under(dir: &Path) -> Vec<String> {
     out
 }
 
-/// Bytes of partial files in `.downloads/` (the journal aside).
-/// Bytes in the jobs' partial folders (not the journal, which is rewritten through a
-/// temporary file at any moment).
+/// Bytes in the jobs' partial folders (not the job files and leases, which are rewritten
+/// through temporary files at any moment).
 fn partial_bytes(models_dir: &Path) -> u64 {
     let downloads = models_dir.join(".downloads");
     files_under(&downloads)
@@ -186,7 +185,11 @@ async fn stale_partials_of_failed_jobs_uploads_and_orphans_are_removed_at_start(
     .await;
     assert_eq!(
         files_under(&downloads),
-        ["jobs.json", "new.parts/0.partial"],
+        [
+            "jobs/new-job.json",
+            "jobs/old-job.json",
+            "new.parts/0.partial"
+        ],
         "only the partial of a recently failed job is kept"
     );
     // The failed jobs are still listed; only the recent one offers a partial to discard.
@@ -289,17 +292,13 @@ async fn install_then_kill(models: &Path, hub: &str, add: Value) -> (String, Str
     (model, job, installed["models"][0].clone())
 }
 
-/// Puts the journal back to "still downloading" for `job`, as a kill before its update leaves it.
+/// Puts the job's state file back to "still downloading", as a kill before its update leaves it.
 fn journal_says_downloading(models: &Path, job: &str) {
-    let path = models.join(".downloads/jobs.json");
-    let mut journal = read_json(&path);
-    for entry in journal["jobs"].as_array_mut().unwrap() {
-        if entry["id"] == job {
-            entry["status"] = json!("downloading");
-            entry["installedModelId"] = Value::Null;
-        }
-    }
-    write_json(&path, &journal);
+    let path = models.join(format!(".downloads/jobs/{job}.json"));
+    let mut file = read_json(&path);
+    file["job"]["status"] = json!("downloading");
+    file["job"]["installedModelId"] = Value::Null;
+    write_json(&path, &file);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -516,6 +515,9 @@ async fn a_model_named_jobs_json_downloads_like_any_other() {
         std::fs::read(server.models_dir.join("lora/jobs.json/j.safetensors")).unwrap(),
         bytes
     );
-    let journal = read_json(&server.models_dir.join(".downloads/jobs.json"));
-    assert_eq!(journal["jobs"][0]["status"], "completed");
+    let file = read_json(&server.models_dir.join(format!(
+        ".downloads/jobs/{}.json",
+        job["id"].as_str().unwrap()
+    )));
+    assert_eq!(file["job"]["status"], "completed");
 }

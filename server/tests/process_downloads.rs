@@ -225,8 +225,9 @@ async fn a_server_killed_mid_download_resumes_from_its_journal() {
     .await;
     first.child.kill().unwrap(); // SIGKILL: no chance to clean up
     first.child.wait().unwrap();
-    let journal = std::fs::read_to_string(models.join(".downloads/jobs.json")).unwrap();
-    assert!(journal.contains(&id), "{journal}");
+    let journal = std::fs::read_to_string(models.join(format!(".downloads/jobs/{id}.json")))
+        .expect("the job's state file is on the volume");
+    assert!(journal.contains("downloading"), "{journal}");
 
     hub.update(key, |f| f.throttle = None);
     let second = spawn(&models, &hub.base, &[]).await;

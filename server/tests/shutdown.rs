@@ -60,16 +60,12 @@ async fn slow_download(hub: &hub::Hub, models: &std::path::Path) -> (Process, St
 }
 
 fn journal_status(models: &std::path::Path, id: &str) -> String {
-    let journal: Value =
-        serde_json::from_slice(&std::fs::read(models.join(".downloads/jobs.json")).unwrap())
-            .unwrap();
-    journal["jobs"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|j| j["id"] == id)
-        .map(|j| j["status"].as_str().unwrap().to_string())
-        .expect("the job is in the journal")
+    let file: Value = serde_json::from_slice(
+        &std::fs::read(models.join(format!(".downloads/jobs/{id}.json")))
+            .expect("the job has a state file"),
+    )
+    .unwrap();
+    file["job"]["status"].as_str().unwrap().to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -185,7 +181,7 @@ async fn healthz_answers_and_readyz_checks_volume_database_and_space() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(
         body,
-        json!({"status": "ready", "checks": {"volumeWritable": true, "databaseReadable": true, "diskSpace": true}})
+        json!({"status": "ready", "checks": {"volumeWritable": true, "databaseReadable": true, "diskSpace": true, "sharedVolumeLeases": true}})
     );
 
     // A corrupt database: not ready, and the answer says which check failed, nothing more.

@@ -65,6 +65,16 @@ pub struct DownloadJob {
     pub partial_bytes: Option<u64>,
 }
 
+/// What the page watches to follow changes other servers on the volume make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VolumeState {
+    /// Changes whenever the models database is written (by any server).
+    pub generation: String,
+    /// Some job on the volume is queued, downloading or verifying.
+    pub downloading: bool,
+}
+
 /// `POST /api/models/download`. Tokens live in memory for this job only; `Debug` redacts them.
 #[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]

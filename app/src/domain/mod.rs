@@ -11,7 +11,7 @@ mod request;
 mod settings;
 
 pub use access::AccessStatus;
-pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
+pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, VolumeState};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};

@@ -2,7 +2,7 @@ use leptos::prelude::*;
 
 use crate::domain::{
     AddModelRequest, AppError, CustomModelEdit, DownloadJob, DownloadRequest, InstalledList,
-    InstalledModel, Model, ModelFilter, ModelPreview, Verification,
+    InstalledModel, Model, ModelFilter, ModelPreview, Verification, VolumeState,
 };
 
 /// Built-in and custom models that pass `filter`. An empty filter (every field `None`) is sent
@@ -73,6 +73,12 @@ pub async fn start_download(request: DownloadRequest) -> Result<String, AppError
 #[server]
 pub async fn download_jobs() -> Result<Vec<DownloadJob>, AppError> {
     crate::port::service()?.download_jobs().await
+}
+
+/// The database's generation and whether any download runs on the volume.
+#[server]
+pub async fn watch_volume() -> Result<VolumeState, AppError> {
+    crate::port::service()?.volume_state().await
 }
 
 /// Cancels a download; its partial files are removed.

@@ -12,7 +12,10 @@ use std::{
 
 use app::domain::JobStatus;
 
-use super::{journal::JOURNAL, plan, Downloads};
+use super::{
+    jobfile::{JOBS, LEASES, OLD_JOURNAL},
+    plan, Downloads,
+};
 
 /// Entries no job owns may belong to an upload in progress, or to another server process on
 /// the same volume, while they are being written; after this long without a write they are
@@ -48,15 +51,30 @@ fn idle(path: &Path, now: SystemTime) -> Duration {
 }
 
 impl Downloads {
-    /// Deletes what `expired` says in `.downloads/`; the journal always stays.
+    /// Deletes what `expired` says in `.downloads/`; job state and leases always stay.
     pub(super) fn sweep(&self, partial_ttl: Duration) {
         let mut owners: HashMap<String, JobStatus> = HashMap::new();
-        for job in self.jobs().iter() {
-            let status = job.status();
-            let folder = plan::partial_folder(&job.plan().model_id);
-            let owner = owners.entry(folder).or_insert(status);
+        let mut own = |model_id: &str, status: JobStatus| {
+            let owner = owners
+                .entry(plan::partial_folder(model_id))
+                .or_insert(status);
             if status.is_active() {
                 *owner = status;
+            }
+        };
+        // Every job on the volume, and every model whose lease exists: a partial another
+        // server is writing is never removed here.
+        for file in self.shared.volume.list() {
+            own(&file.plan.model_id, file.status());
+        }
+        for job in self.jobs().iter() {
+            own(&job.plan().model_id, job.status());
+        }
+        let leases = self.shared.volume.dir().join(LEASES);
+        for entry in std::fs::read_dir(&leases).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(folder) = name.strip_suffix(".lease") {
+                owners.insert(folder.to_string(), JobStatus::Downloading);
             }
         }
         let now = SystemTime::now();
@@ -64,7 +82,7 @@ impl Downloads {
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             let path = entry.path();
-            if name == JOURNAL
+            if [JOBS, LEASES, OLD_JOURNAL].contains(&name.as_str())
                 || !expired(owners.get(&name).copied(), idle(&path, now), partial_ttl)
             {
                 continue;

@@ -1,5 +1,6 @@
 //! Pause and resume: a paused job keeps its partial files and finished ranges, stays paused
-//! across restarts (the journal records who paused it), and continues from them when resumed.
+//! across restarts (its state file records that the user paused it, and no server takes it
+//! over), and continues from them when resumed, on whichever server the user asks.
 
 use std::{
     sync::Arc,
@@ -39,12 +40,12 @@ fn resume_refusal(status: JobStatus) -> Option<&'static str> {
     }
 }
 
-fn conflict(job: &Job, why: &str) -> AppError {
+fn conflict(job_id: &str, model_name: &str, why: &str) -> AppError {
     AppError {
-        job_id: Some(job.id.clone()),
+        job_id: Some(job_id.to_string()),
         ..AppError::new(
             ErrorCode::Conflict,
-            format!("the download of {} {why}", job.plan().model_name),
+            format!("the download of {model_name} {why}"),
         )
     }
 }
@@ -59,19 +60,19 @@ pub(super) async fn settled(job: &Job, done: impl Fn(JobStatus) -> bool) -> Down
 }
 
 impl Downloads {
-    fn found(&self, id: &str) -> Result<Arc<Job>, AppError> {
-        self.find(id)
-            .ok_or_else(|| AppError::not_found(format!("no download job {id}")))
-    }
-
     /// Stops a queued or running job, keeping its partial files and finished ranges; answers
-    /// once it is `paused`.
+    /// once it is `paused`. The server that runs it stops it: this one, or (through a pause
+    /// request on the volume, see `shared`) another one. A paused job belongs to no server
+    /// until a user resumes it.
     pub async fn pause(&self, id: &str) -> Result<DownloadJob, AppError> {
-        let job = self.found(id)?;
+        self.settled(id).await;
+        let Some(job) = self.find(id) else {
+            return self.pause_shared(id).await;
+        };
         {
             let mut state = job.lock();
             if let Some(why) = pause_refusal(state.status) {
-                return Err(conflict(&job, why));
+                return Err(conflict(id, &job.plan().model_name, why));
             }
             state.paused_by_user = true;
         }
@@ -80,57 +81,89 @@ impl Downloads {
         if view.status != JobStatus::Paused {
             job.lock().paused_by_user = false;
         }
+        // Its final state reaches the volume and its lease goes (see `run`).
+        self.settled(id).await;
         tracing::info!(job = %id, "download paused by the user");
         Ok(self.view(&job))
     }
 
-    /// Queues a paused job again with the tokens it has (in memory since it was paused, or
-    /// from the environment); one that waits for a token the server does not have is a 409
-    /// saying to start the download again with it.
-    pub fn resume(self: &Arc<Self>, id: &str) -> Result<DownloadJob, AppError> {
-        let job = self.found(id)?;
-        if let Some(why) = resume_refusal(job.status()) {
-            return Err(conflict(&job, why));
+    /// Pauses a job another server runs: a pause request its owner's tick carries out.
+    async fn pause_shared(&self, id: &str) -> Result<DownloadJob, AppError> {
+        let file = self
+            .shared
+            .volume
+            .read(id)
+            .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
+        if let Some(why) = pause_refusal(file.status()) {
+            return Err(conflict(id, &file.plan.model_name, why));
         }
-        self.resume_with(&job, None).map_err(|e| match e.field {
-            Some(_) => conflict(
-                &job,
-                &format!(
-                    "{}: start the download again (POST /api/models/download) with the token",
-                    e.message.trim_start_matches("this download ")
-                ),
-            ),
-            None => e,
+        self.shared.volume.request_pause(id).map_err(|e| {
+            AppError::internal(format!("cannot ask the owner to pause job {id}: {e}"))
         })?;
-        Ok(self.view(&job))
+        tracing::info!(job = %id, "pause requested from the server that runs the download");
+        let deadline = Instant::now() + SETTLE;
+        let mut last = file;
+        while Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            match self.shared.volume.read(id) {
+                Some(f) if f.status() == JobStatus::Paused || f.status().is_finished() => {
+                    self.shared.volume.remove_pause(id);
+                    return Ok(self.file_view(f));
+                }
+                Some(f) => last = f,
+                None => return Err(AppError::not_found(format!("no download job {id}"))),
+            }
+        }
+        Ok(self.file_view(last))
     }
 
-    /// Resumes paused `job`, with `tokens` (a new download request) or the ones it kept.
-    pub(super) fn resume_with(
-        self: &Arc<Self>,
-        job: &Arc<Job>,
-        tokens: Option<Tokens>,
-    ) -> Result<(), AppError> {
-        let kept = job.tokens();
-        let tokens = match tokens {
-            Some(new) => Tokens {
-                huggingface: new.huggingface.or(kept.huggingface),
-                civitai: new.civitai.or(kept.civitai),
-            },
-            None => kept,
-        };
-        self.check_tokens(&job.plan(), &tokens)?;
-        *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = self.with_env(tokens);
-        job.rearm();
-        {
-            let mut state = job.lock();
-            state.status = JobStatus::Queued;
-            state.error = None;
-            state.paused_by_user = false;
+    /// Queues a paused job again, on this server (it takes the job's lease), with the tokens
+    /// it kept here or the environment's; one that waits for a token the server does not have
+    /// is a 409 saying to start the download again with it.
+    pub async fn resume(self: &Arc<Self>, id: &str) -> Result<DownloadJob, AppError> {
+        self.settled(id).await;
+        if let Some(job) = self.find(id) {
+            let why = resume_refusal(job.status()).unwrap_or("is not paused");
+            return Err(conflict(id, &job.plan().model_name, why));
         }
-        tracing::info!(job = %job.id, "download resumed");
-        self.spawn(job.clone());
-        Ok(())
+        let deadline = Instant::now() + SETTLE;
+        loop {
+            let file = self
+                .shared
+                .volume
+                .read(id)
+                .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
+            if let Some(why) = resume_refusal(file.status()) {
+                return Err(conflict(id, &file.plan.model_name, why));
+            }
+            let taken = self
+                .take_paused(&file, Tokens::default())
+                .map_err(|e| match e.field {
+                    Some(_) => conflict(
+                        id,
+                        &file.plan.model_name,
+                        &format!(
+                            "{}: start the download again (POST /api/models/download) with the token",
+                            e.message.trim_start_matches("this download ")
+                        ),
+                    ),
+                    None => e,
+                })?;
+            if let Some(job) = taken {
+                tracing::info!(job = %id, "download resumed");
+                return Ok(self.view(&job));
+            }
+            // Its lease is held: the owner is still writing the pause, or another server
+            // resumes it at this moment.
+            if Instant::now() >= deadline {
+                return Err(conflict(
+                    id,
+                    &file.plan.model_name,
+                    "is being paused or resumed by another server; try again in a moment",
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 

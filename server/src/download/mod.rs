@@ -5,7 +5,9 @@
 mod cleanup;
 mod control;
 mod gate;
+mod jobfile;
 mod journal;
+mod lease;
 mod limit;
 pub(crate) mod net;
 pub mod plan;
@@ -16,11 +18,12 @@ mod ranges;
 mod resolve;
 mod retry;
 mod settings;
+mod shared;
 mod transfer;
 mod writer;
 
 use std::{
-    collections::BTreeMap,
+    collections::{BTreeMap, HashMap},
     path::PathBuf,
     sync::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -124,7 +127,7 @@ impl Engine {
     }
 }
 
-/// All jobs of this server process.
+/// The jobs of this server process, and its part in the volume's jobs (see `shared`).
 pub struct Downloads {
     engine: Engine,
     store: Store,
@@ -132,11 +135,18 @@ pub struct Downloads {
     min_free_bytes: u64,
     /// The huggingface_hub cache that Hub downloads are linked into.
     hub_cache: PathBuf,
+    /// The jobs this server runs now (it holds their leases).
     jobs: Mutex<Vec<Arc<Job>>>,
+    shared: shared::Shared,
     /// Jobs downloading at once (resized by the download settings).
     slots: Arc<gate::Gate>,
     /// The settings the environment gives; the saved ones override them.
     defaults: app::domain::DownloadSettings,
+    /// The tokens of jobs paused here, kept in memory for their resume (tokens never reach
+    /// the volume; a resume on another server needs them from its environment).
+    paused_tokens: Mutex<HashMap<String, Tokens>>,
+    /// The database generation whose saved download settings are in force (see `tick`).
+    settings_generation: Mutex<String>,
     journal_lock: Mutex<()>,
     /// Set by [`Downloads::pause_all`]: jobs that stop now are paused, not cancelled.
     stopping: AtomicBool,
@@ -146,7 +156,7 @@ impl Downloads {
     pub fn new(config: &Config, store: Store) -> Arc<Self> {
         Arc::new(Self {
             engine: Engine::new(config, net::system_lookup()),
-            store,
+            store: store.clone(),
             env_tokens: Tokens {
                 huggingface: config.hf_token.clone(),
                 civitai: config.civitai_token.clone(),
@@ -154,8 +164,14 @@ impl Downloads {
             min_free_bytes: config.min_free_bytes,
             hub_cache: config.hf_hub_cache.clone(),
             jobs: Mutex::new(Vec::new()),
+            shared: shared::Shared::new(
+                store.partial_dir(),
+                Duration::from_secs(config.lease_secs),
+            ),
             slots: gate::Gate::new(config.max_concurrent_downloads.max(1)),
             defaults: settings::from_config(config),
+            paused_tokens: Mutex::new(HashMap::new()),
+            settings_generation: Mutex::new(String::new()),
             journal_lock: Mutex::new(()),
             stopping: AtomicBool::new(false),
         })
@@ -169,16 +185,17 @@ impl Downloads {
         self.jobs().iter().find(|j| j.id == id).cloned()
     }
 
+    /// A job of any server on the volume.
     pub fn get(&self, id: &str) -> Result<DownloadJob, AppError> {
         self.find(id)
             .map(|j| self.view(&j))
+            .or_else(|| self.volume_job(id))
             .ok_or_else(|| AppError::not_found(format!("no download job {id}")))
     }
 
-    /// Every job, newest first.
+    /// Every job on the volume, newest first.
     pub fn list(&self) -> Vec<DownloadJob> {
-        let jobs = self.jobs().clone();
-        jobs.iter().rev().map(|j| self.view(j)).collect()
+        self.list_shared()
     }
 
     /// The wire view of a job; a failed one says how much its kept partial files hold.
@@ -190,52 +207,17 @@ impl Downloads {
         view
     }
 
-    /// The id of the unfinished job for `model_id`, if any.
+    /// The id of the unfinished job for `model_id` on the volume, if any.
     pub fn active_job(&self, model_id: &str) -> Option<String> {
-        self.active_for(model_id).map(|j| j.id.clone())
+        self.active_shared(model_id)
     }
 
-    /// The unfinished job for `model_id`, if any.
-    fn active_for(&self, model_id: &str) -> Option<Arc<Job>> {
-        self.jobs()
-            .iter()
-            .find(|j| j.status().is_active() && j.plan().model_id == model_id)
-            .cloned()
-    }
-
-    /// Queues a download of `plan`. A paused job of the same model is resumed with the new
-    /// tokens instead; an active one is a 409 that names it.
+    /// Queues a download of `plan`. The job any server on the volume is already running for
+    /// the model is returned instead (the same job id); a paused one is resumed with the new
+    /// tokens.
     pub fn start(self: &Arc<Self>, plan: Plan, tokens: Tokens) -> Result<String, AppError> {
         plan.check()?;
-        if let Some(existing) = self.active_for(&plan.model_id) {
-            if existing.status() == JobStatus::Paused {
-                self.resume_with(&existing, Some(tokens))?;
-                return Ok(existing.id.clone());
-            }
-            return Err(AppError {
-                job_id: Some(existing.id.clone()),
-                ..AppError::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "{} is already downloading (job {})",
-                        plan.model_name, existing.id
-                    ),
-                )
-            });
-        }
-        self.check_disk(&plan)?;
-        // A new attempt supersedes the model's finished jobs (a failed try, a cancelled one).
-        self.jobs()
-            .retain(|j| !(j.status().is_finished() && j.plan().model_id == plan.model_id));
-        let job = Arc::new(Job::new(
-            uuid::Uuid::new_v4().to_string(),
-            now_rfc3339(),
-            plan,
-            self.with_env(tokens),
-        ));
-        self.jobs().push(job.clone());
-        self.spawn(job.clone());
-        Ok(job.id.clone())
+        self.start_shared(plan, tokens)
     }
 
     fn with_env(&self, tokens: Tokens) -> Tokens {
@@ -267,11 +249,10 @@ impl Downloads {
     /// reserve of free space.
     fn check_disk(&self, plan: &Plan) -> Result<(), AppError> {
         let pending: u64 = self
-            .jobs()
+            .list()
             .iter()
-            .filter(|j| j.status().is_active())
-            .map(|j| {
-                let s = j.snapshot();
+            .filter(|s| s.status.is_active())
+            .map(|s| {
                 s.total_bytes
                     .unwrap_or(0)
                     .saturating_sub(s.bytes_downloaded)
@@ -294,38 +275,48 @@ impl Downloads {
         Ok(())
     }
 
-    /// Cancels an unfinished job (its partial files are removed), or forgets a finished one
-    /// (the progress panel's "dismiss"). Answers once the job has stopped (`cancelled`).
+    /// Cancels an unfinished job, or forgets a finished one (the progress panel's "dismiss"),
+    /// whichever server runs it; partial files are removed by the server that runs the job.
+    /// Answers once the job has stopped (`cancelled`).
     pub async fn cancel(&self, id: &str) -> Result<DownloadJob, AppError> {
-        let job = self
-            .find(id)
-            .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
-        if job.status().is_finished() {
-            self.jobs().retain(|j| j.id != id);
-            self.save_journal();
-            return Ok(job.snapshot());
+        self.settled(id).await;
+        self.paused_tokens().remove(id);
+        match self.find(id) {
+            Some(job) => {
+                job.lock().paused_by_user = false;
+                job.stop();
+                Ok(control::settled(&job, |s| s.is_finished()).await)
+            }
+            None => self.cancel_shared(id).await,
         }
-        let was_paused = job.status() == JobStatus::Paused;
-        job.lock().paused_by_user = false;
-        job.stop();
-        if was_paused {
-            job.set_status(JobStatus::Cancelled);
-            self.remove_partials(&job.plan());
-            self.save_journal();
-        }
-        Ok(control::settled(&job, |s| s.is_finished()).await)
     }
 
-    /// Dismisses a finished job and deletes the partial files it kept ("discard partial");
-    /// an unfinished job is cancelled, which removes them too.
+    /// Dismisses a finished job and deletes the partial files it kept ("discard partial")
+    /// unless another job of the model now uses them; an unfinished job is cancelled, which
+    /// removes them too.
     pub async fn discard(&self, id: &str) -> Result<DownloadJob, AppError> {
-        let job = self
-            .find(id)
-            .ok_or_else(|| AppError::not_found(format!("no download job {id}")))?;
-        if job.status().is_finished() {
-            self.remove_partials(&job.plan());
+        self.settled(id).await;
+        if let Some(file) = self.shared.volume.read(id) {
+            let in_use = self.shared.volume.lease_path(&file.plan.model_id).exists();
+            if file.status().is_finished() && !in_use {
+                self.remove_partials(&file.plan);
+            }
         }
         self.cancel(id).await
+    }
+
+    /// Waits the moment between a local job ending or pausing and its final state reaching the
+    /// volume (see `run`), so that a dismiss or resume right after finds the job file.
+    async fn settled(&self, id: &str) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let ended = |s: JobStatus| s.is_finished() || s == JobStatus::Paused;
+        while self.find(id).is_some_and(|j| ended(j.status())) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    fn paused_tokens(&self) -> std::sync::MutexGuard<'_, HashMap<String, Tokens>> {
+        self.paused_tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Server shutdown: stops every queued and running job without removing its partial files,
@@ -367,6 +358,11 @@ impl Downloads {
 
     async fn run(self: Arc<Self>, job: Arc<Job>) {
         let outcome = self.run_job(&job).await;
+        if self.shared.token(&job.id).is_none() {
+            // Another server took the job over: its partial files and state are its now.
+            self.jobs().retain(|j| j.id != job.id);
+            return;
+        }
         let stopped = job.stopped();
         let pausing =
             stopped && (self.stopping.load(Ordering::SeqCst) || job.lock().paused_by_user);
@@ -401,7 +397,12 @@ impl Downloads {
             *job.tokens.lock().unwrap_or_else(|e| e.into_inner()) = Tokens::default();
         }
         job.set_status(status);
-        self.save_journal();
+        if status == JobStatus::Paused {
+            // Kept in memory for a resume on this server (never written to the volume).
+            let tokens = job.tokens();
+            self.paused_tokens().insert(job.id.clone(), tokens);
+        }
+        self.finish_job(&job);
     }
 
     async fn run_job(&self, job: &Job) -> Result<InstalledModel, AppError> {
@@ -478,9 +479,12 @@ impl Downloads {
             last_verification: None,
         };
         let store = self.store.clone();
-        let installed = tokio::task::spawn_blocking(move || store.install(&moves, record))
-            .await
-            .map_err(|e| AppError::internal(e.to_string()))??;
+        // Under the database lock, the install first checks the lease is still this server's.
+        let fence = self.shared.fence(&job.id);
+        let installed =
+            tokio::task::spawn_blocking(move || store.install_fenced(&moves, record, fence))
+                .await
+                .map_err(|e| AppError::internal(e.to_string()))??;
         publish_to_hub_cache(&self.hub_cache, &hub);
         Ok(installed)
     }

@@ -49,7 +49,7 @@ pub struct Job {
     pub plan: Mutex<Plan>,
     pub state: Mutex<State>,
     pub tokens: Mutex<Tokens>,
-    /// Stops the current run (cancel, pause, shutdown); a resumed job gets a fresh one.
+    /// Stops the run (cancel, pause, shutdown, a lost lease); a resumed job runs as a new `Job`.
     stop: Mutex<CancellationToken>,
 }
 
@@ -86,11 +86,6 @@ impl Job {
     /// Whether the current run was told to stop.
     pub fn stopped(&self) -> bool {
         self.stop_token().is_cancelled()
-    }
-
-    /// A fresh stop token for the next run (a resume).
-    pub fn rearm(&self) {
-        *self.stop.lock().unwrap_or_else(|e| e.into_inner()) = CancellationToken::new();
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {

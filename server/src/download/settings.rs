@@ -70,6 +70,33 @@ impl Downloads {
         Ok(settings)
     }
 
+    /// Follows settings saved by another server on the volume: when the database changed
+    /// (its generation, see `Store::generation`), the saved settings are read again and
+    /// applied if they differ from those in force. Called by the shared tick every second.
+    pub(super) fn reload_settings(&self) {
+        let generation = self.store.generation();
+        let mut seen = self
+            .settings_generation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *seen == generation {
+            return;
+        }
+        match self.store.read() {
+            Ok(db) => {
+                *seen = generation;
+                let settings = db.download_settings.applied_to(self.defaults);
+                if settings != self.settings() {
+                    self.apply(settings);
+                    tracing::info!(?settings, "download settings changed on the volume");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the download settings saved on the volume")
+            }
+        }
+    }
+
     fn apply(&self, settings: DownloadSettings) {
         self.slots
             .resize(settings.max_concurrent_jobs.max(1) as usize);

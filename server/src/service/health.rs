@@ -18,6 +18,9 @@ pub struct Readiness {
     pub database_readable: bool,
     /// The volume has more free space than `MODELS_MIN_FREE_BYTES`.
     pub disk_space: bool,
+    /// Exclusive create and rename passed the start-up self-test on `.downloads/`: several
+    /// servers may share this volume. Reported, not required (one server needs neither).
+    pub shared_volume_leases: bool,
 }
 
 impl Readiness {
@@ -31,6 +34,7 @@ impl Readiness {
             volume_writable: can_write(&store.partial_dir()).is_ok(),
             database_readable: store.read().is_ok(),
             disk_space: store.disk_free() > min_free_bytes,
+            shared_volume_leases: false,
         }
     }
 }
@@ -52,13 +56,18 @@ impl Service {
     pub async fn readiness(&self) -> Readiness {
         let store = self.store.clone();
         let min_free = self.config.min_free_bytes;
-        tokio::task::spawn_blocking(move || Readiness::check(&store, min_free))
+        let checks = tokio::task::spawn_blocking(move || Readiness::check(&store, min_free))
             .await
             .unwrap_or(Readiness {
                 volume_writable: false,
                 database_readable: false,
                 disk_space: false,
-            })
+                shared_volume_leases: false,
+            });
+        Readiness {
+            shared_volume_leases: self.downloads.leases_safe(),
+            ..checks
+        }
     }
 
     /// Server shutdown: pauses running downloads into the journal (see

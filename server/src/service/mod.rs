@@ -12,8 +12,8 @@ use app::{
     domain::{
         AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
         DownloadSettingsUpdate, ErrorCode, ExportRequest, ExportResult, InstalledList,
-        InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate,
-        PreviewFile, Verification,
+        InstalledModel, JobStatus, Model, ModelBlockPreview, ModelFilter, ModelPreview,
+        ModelUpdate, PreviewFile, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -320,6 +320,20 @@ impl ModelService for Service {
         Ok(self.downloads.list())
     }
 
+    async fn volume_state(&self) -> Result<VolumeState, AppError> {
+        let generation = self.blocking(|store| Ok(store.generation())).await?;
+        let downloading = self.downloads.list().iter().any(|j| {
+            matches!(
+                j.status,
+                JobStatus::Queued | JobStatus::Downloading | JobStatus::Verifying
+            )
+        });
+        Ok(VolumeState {
+            generation,
+            downloading,
+        })
+    }
+
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
         self.downloads.cancel(job_id).await
     }
@@ -335,7 +349,7 @@ impl ModelService for Service {
     }
 
     async fn resume_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
-        self.downloads.resume(job_id)
+        self.downloads.resume(job_id).await
     }
 
     async fn download_settings(&self) -> Result<DownloadSettings, AppError> {

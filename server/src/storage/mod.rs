@@ -108,6 +108,23 @@ impl Store {
         }
     }
 
+    /// A fingerprint of the database file (inode, size and modification time): it changes
+    /// with every write, by any process, because every write replaces the file with a new one.
+    pub fn generation(&self) -> String {
+        use std::os::unix::fs::MetadataExt;
+        match fs::metadata(&self.db_path) {
+            Ok(m) => {
+                let modified = m
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .unwrap_or_default();
+                format!("{}-{}-{}", m.ino(), m.len(), modified.as_nanos())
+            }
+            Err(_) => "none".into(),
+        }
+    }
+
     /// Applies `change` under the lock to a freshly read database and writes the result
     /// atomically. If `change` fails, nothing is written.
     pub fn update<T>(
@@ -167,7 +184,19 @@ impl Store {
         moves: &[(PathBuf, String)],
         record: InstalledModel,
     ) -> Result<InstalledModel, AppError> {
+        self.install_fenced(moves, record, || Ok(()))
+    }
+
+    /// As [`Store::install`], after `fence` passes under the lock: a download checks there
+    /// that it still holds its lease (another server may have taken the job over).
+    pub fn install_fenced(
+        &self,
+        moves: &[(PathBuf, String)],
+        record: InstalledModel,
+        fence: impl FnOnce() -> Result<(), AppError>,
+    ) -> Result<InstalledModel, AppError> {
         self.update(|db| {
+            fence()?;
             if let Some(source) = &record.source_model_id {
                 if let Some(existing) = db.installed_from(source) {
                     return Err(AppError::new(
