@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{ModelFamily, ModelType, SourceType};
+use super::{Identification, ModelFamily, ModelType, SourceType};
 
 /// One file of an installed model. `path` is relative to `MODELS_DIR`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -10,6 +10,9 @@ pub struct InstalledFile {
     pub size_bytes: u64,
     /// Lower-case hex sha256 of the verified bytes.
     pub sha256: String,
+    /// What the file's header says it is; recorded at install (absent on older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identification: Option<Identification>,
 }
 
 /// The result of re-hashing an installed model's files.

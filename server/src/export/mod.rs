@@ -391,6 +391,7 @@ mod tests {
                     path: p.to_string(),
                     size_bytes: 10,
                     sha256: "0".repeat(64),
+                    identification: None,
                 })
                 .collect(),
             total_size_bytes: 10,

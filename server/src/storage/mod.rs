@@ -338,6 +338,7 @@ mod tests {
                     path: p.to_string(),
                     size_bytes: 1,
                     sha256: "0".repeat(64),
+                    identification: None,
                 })
                 .collect(),
             total_size_bytes: files.len() as u64,
