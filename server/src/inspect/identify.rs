@@ -493,7 +493,8 @@ fn text_encoder(keys: &Keys) -> Option<Found> {
     if keys.any_prefix("encoder.block.") {
         let vocab = keys.dim("shared.weight", 0);
         let width = keys
-            .dim("encoder.block.0.layer.0.SelfAttention.q.weight", 1)
+            .dim("encoder.final_layer_norm.weight", 0)
+            .or_else(|| keys.dim("encoder.block.0.layer.0.SelfAttention.q.weight", 1))
             .or_else(|| keys.dim("shared.weight", 1));
         let found = Found::new(
             DetectedKind::TextEncoder,

@@ -127,13 +127,10 @@ impl ModelHeader {
     }
 }
 
-/// Reads the header of a safetensors or GGUF file (never the weights); `None` for PyTorch
-/// files, which are never unpickled.
-pub fn read_header(path: &Path) -> Result<Option<ModelHeader>, FormatError> {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+/// Reads the header of the safetensors or GGUF file at `path`, whose name (and so format) is
+/// `name` (never the weights); `None` for PyTorch files, which are never unpickled, and for
+/// files that are not models.
+pub fn read_header(path: &Path, name: &str) -> Result<Option<ModelHeader>, FormatError> {
     let Some(format) = Format::from_file_name(name) else {
         return Ok(None);
     };
@@ -174,20 +171,19 @@ pub fn parse_safetensors_header(header: &[u8]) -> Result<ModelHeader, FormatErro
     Ok(out)
 }
 
-/// What the file at `path` is, from its header alone. Unreadable files and PyTorch pickles
-/// are `unknown`, with the reason as evidence.
-pub fn identify_file(path: &Path) -> app::domain::Identification {
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
-    match read_header(path) {
+/// What the file at `path`, named `name`, is, from its header alone; `None` for files that are
+/// not models (configs, tokenizers). Unreadable files and PyTorch pickles are `unknown`, with
+/// the reason as evidence.
+pub fn identify_file(path: &Path, name: &str) -> Option<app::domain::Identification> {
+    let format = Format::from_file_name(name)?;
+    Some(match read_header(path, name) {
         Ok(Some(header)) => identify::identify(&header, name),
-        Ok(None) => app::domain::Identification::unknown(
+        Ok(None) if format == Format::Torch => app::domain::Identification::unknown(
             "PyTorch pickle files are never opened, so their content is not identified",
         ),
+        Ok(None) => app::domain::Identification::unknown("no header"),
         Err(e) => app::domain::Identification::unknown(format!("the header cannot be read: {e}")),
-    }
+    })
 }
 
 fn check_header_len(header_len: u64, file_len: u64) -> Result<(), FormatError> {

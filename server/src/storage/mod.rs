@@ -162,11 +162,13 @@ impl Store {
     /// Moves verified files from the partial folder into place and registers them, as one step
     /// under the lock. `moves` are (partial file, destination relative to `MODELS_DIR`).
     /// An existing destination is never overwritten.
+    /// Each model file is identified from its header before it moves (see [`identify`]).
     pub fn install(
         &self,
         moves: &[(PathBuf, String)],
-        record: InstalledModel,
+        mut record: InstalledModel,
     ) -> Result<InstalledModel, AppError> {
+        identify(moves, &mut record);
         self.update(|db| {
             if let Some(source) = &record.source_model_id {
                 if let Some(existing) = db.installed_from(source) {
@@ -300,6 +302,26 @@ impl Store {
     /// Free bytes on the volume that holds `MODELS_DIR`.
     pub fn disk_free(&self) -> u64 {
         fs4::available_space(&self.models_dir).unwrap_or(0)
+    }
+}
+
+/// Records what each moved file's header says it is. A single-file model whose file
+/// contradicts the declared type or family (a LoRA added as a base model) gets a warning;
+/// the declared values stay, the user decides.
+fn identify(moves: &[(PathBuf, String)], record: &mut InstalledModel) {
+    let single = record.files.len() == 1;
+    let (family, model_type) = (record.family, record.model_type);
+    for (partial, rel) in moves {
+        let Some(file) = record.files.iter_mut().find(|f| &f.path == rel) else {
+            continue;
+        };
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        file.identification = crate::inspect::identify_file(partial, name).map(|mut id| {
+            if single {
+                id.warning = id.mismatch(family, model_type);
+            }
+            id
+        });
     }
 }
 
