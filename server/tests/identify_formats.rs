@@ -498,7 +498,10 @@ fn every_family_and_type_written_by_the_reference_libraries_is_identified() {
     for case in &cases {
         let id = identify_file(&dir.path().join(case.file), case.file).expect("a model file");
         let json = serde_json::to_value(&id).unwrap();
-        let got = (json["family"].as_str().unwrap(), json["kind"].as_str().unwrap());
+        let got = (
+            json["family"].as_str().unwrap(),
+            json["kind"].as_str().unwrap(),
+        );
         if got != (case.family, case.kind)
             || case.detail.is_some_and(|d| id.detail.as_deref() != Some(d))
             || id.evidence.is_empty()
