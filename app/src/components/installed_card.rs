@@ -1,6 +1,7 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
+    components::{IdentificationView, IdentificationWarnings},
     domain::{InstalledModel, Verification},
     format,
     server_fns::models::{delete_installed, verify_installed},
@@ -43,6 +44,10 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
         });
     };
     let files = model.files.clone();
+    let warnings: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.identification.as_ref()?.warning.clone())
+        .collect();
     view! {
         <li class="model-card" data-installed-id=model.id.clone()>
             <div class="model-card__head">
@@ -51,8 +56,14 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
                 <span class="badge badge--muted">{model.model_type.label()}</span>
             </div>
             <p class="model-card__meta">{format::bytes(model.total_size_bytes)}</p>
+            <IdentificationWarnings warnings />
             <ul class="files">
-                {files.into_iter().map(|f| view! { <li><code>{f.path}</code>" · "{format::bytes(f.size_bytes)}</li> }).collect_view()}
+                {files.into_iter().map(|f| view! {
+                    <li>
+                        <code>{f.path}</code>" · "{format::bytes(f.size_bytes)}
+                        {f.identification.map(|identification| view! { <IdentificationView identification /> })}
+                    </li>
+                }).collect_view()}
             </ul>
             <p class="muted">"Installed " {model.installed_at.clone()}</p>
             {move || verification.get().map(|v| view! { <VerificationResult v /> })}

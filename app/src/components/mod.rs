@@ -3,6 +3,7 @@
 mod access_bar;
 mod add_custom_model_form;
 mod field_error;
+mod identification;
 mod installed_card;
 mod model_card;
 mod model_download_progress;
@@ -11,6 +12,7 @@ mod model_selector;
 pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
 pub use field_error::FieldError;
+pub use identification::{IdentificationView, IdentificationWarnings};
 pub use installed_card::InstalledCard;
 pub use model_card::ModelCard;
 pub use model_download_progress::ModelDownloadProgress;
