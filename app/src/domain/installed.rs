@@ -2,7 +2,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{Identification, ModelFamily, ModelType, SourceType};
 
-/// One file of an installed model. `path` is relative to `MODELS_DIR`.
+/// One file of an installed model. `path` is relative to `MODELS_DIR`, or absolute for a file
+/// adopted from an extra scan root (`MODELS_SCAN_DIRS`), which is referenced, never moved or
+/// deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstalledFile {
@@ -58,4 +60,8 @@ pub struct InstalledList {
     pub total_disk_usage: u64,
     /// Free bytes on the volume that holds `MODELS_DIR`.
     pub disk_free: u64,
+    /// Records whose files have disappeared: never listed as installed; download again
+    /// (when `sourceModelId` is set) or forget.
+    #[serde(default)]
+    pub missing: Vec<InstalledModel>,
 }

@@ -9,6 +9,7 @@ mod identify;
 mod installed;
 mod model;
 mod request;
+mod scan;
 
 pub use access::AccessStatus;
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
@@ -17,6 +18,7 @@ pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlo
 pub use identify::{Confidence, DetectedFamily, DetectedKind, Identification};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelType, SourceType};
+pub use scan::{AdoptRequest, ScanPhase, ScanStatus, UntrackedFile};
 pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};
 
 /// A snake_case wire value ("base_model", "flux") as its enum, or `None`.

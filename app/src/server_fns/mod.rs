@@ -3,3 +3,4 @@
 pub mod access;
 pub mod export;
 pub mod models;
+pub mod scan;

@@ -5,6 +5,7 @@ mod error;
 mod health;
 mod installed;
 mod models;
+mod scan;
 mod upload;
 
 use std::sync::Arc;
@@ -25,6 +26,7 @@ pub fn router(service: ApiState) -> Router {
         .merge(models::routes())
         .merge(downloads::routes())
         .merge(installed::routes())
+        .merge(scan::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
         .merge(health::routes())

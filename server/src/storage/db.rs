@@ -1,12 +1,13 @@
 //! The models database document: versioned, human-readable JSON.
 
-use app::domain::InstalledModel;
+use app::domain::{Identification, InstalledModel};
 use serde::{Deserialize, Serialize};
 
 use crate::registry::CustomModel;
 
-/// Bump when the document's shape changes; older files are migrated on read.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Bump when the document's shape changes; older files are migrated on read (`migrate`).
+/// 2: `hashCache` (the scan's sha256 and identification cache).
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -18,6 +19,41 @@ pub struct Database {
     /// Models the user added (`POST /api/models`), installed or not.
     #[serde(default)]
     pub custom_models: Vec<CustomModel>,
+    /// What the volume scan learnt about untracked files, valid while the file's identity
+    /// and size and mtime are unchanged: a rescan of unchanged files reads no file data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hash_cache: Vec<HashCacheEntry>,
+}
+
+/// The scan's cache entry for one file, keyed by (device, inode, size, mtime).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HashCacheEntry {
+    /// Absolute path where the file was last seen.
+    pub path: String,
+    pub device: u64,
+    pub inode: u64,
+    pub size: u64,
+    pub mtime_secs: i64,
+    pub mtime_nanos: u32,
+    /// Lower-case hex, once hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub identification: Identification,
+}
+
+impl HashCacheEntry {
+    /// True when `other` describes the same unchanged file.
+    pub fn same_file(&self, other: &HashCacheEntry) -> bool {
+        (self.device, self.inode, self.size, self.mtime_secs, self.mtime_nanos)
+            == (
+                other.device,
+                other.inode,
+                other.size,
+                other.mtime_secs,
+                other.mtime_nanos,
+            )
+    }
 }
 
 impl Database {
@@ -30,13 +66,14 @@ impl Database {
 
     /// Parses a database file, refusing versions newer than this build understands.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let db: Database = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let mut db: Database = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if db.schema_version > SCHEMA_VERSION {
             return Err(format!(
                 "schema version {} is newer than this build understands ({SCHEMA_VERSION}); upgrade Model Manager",
                 db.schema_version
             ));
         }
+        migrate(&mut db);
         Ok(db)
     }
 
@@ -46,10 +83,41 @@ impl Database {
         bytes
     }
 
+    /// Every recorded file path (relative to `MODELS_DIR`, or absolute for extra roots).
+    pub fn recorded_paths(&self) -> impl Iterator<Item = &str> {
+        self.installed
+            .iter()
+            .flat_map(|m| m.files.iter().map(|f| f.path.as_str()))
+    }
+
     /// The installed record that came from `source_model_id`, if any.
     pub fn installed_from(&self, source_model_id: &str) -> Option<&InstalledModel> {
         self.installed
             .iter()
             .find(|m| m.source_model_id.as_deref() == Some(source_model_id))
+    }
+}
+
+/// Brings an older document up to `SCHEMA_VERSION`, one step per version.
+fn migrate(db: &mut Database) {
+    if db.schema_version < 2 {
+        // 2 added `hashCache`, empty until the first scan (serde's default).
+        db.hash_cache.clear();
+    }
+    db.schema_version = SCHEMA_VERSION;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_1_document_is_migrated_and_a_newer_one_refused() {
+        let v1 = br#"{"schemaVersion": 1, "installed": [], "customModels": []}"#;
+        let db = Database::parse(v1).unwrap();
+        assert_eq!(db.schema_version, SCHEMA_VERSION);
+        assert!(db.hash_cache.is_empty());
+        let newer = format!(r#"{{"schemaVersion": {}}}"#, SCHEMA_VERSION + 1);
+        assert!(Database::parse(newer.as_bytes()).is_err());
     }
 }

@@ -18,7 +18,7 @@ use std::{
 use app::domain::{AppError, ErrorCode, InstalledModel, Verification};
 
 pub use atomic::write_atomic;
-pub use db::{Database, SCHEMA_VERSION};
+pub use db::{Database, HashCacheEntry, SCHEMA_VERSION};
 
 use crate::registry::CustomModel;
 
@@ -199,6 +199,80 @@ impl Store {
             }
             db.installed.push(record.clone());
             Ok(record)
+        })
+    }
+
+    /// Registers files already on the volume (found by a scan) as an installed model, under
+    /// the lock: refused when a record already covers one of them. `record` holds the final
+    /// paths. `moves` are (file under
+    /// `MODELS_DIR`, destination relative to it) for files the user asked to move into their
+    /// folder; an existing destination is never overwritten. Files under extra roots are
+    /// recorded by absolute path and never moved.
+    pub fn adopt(
+        &self,
+        moves: &[(PathBuf, String)],
+        record: InstalledModel,
+    ) -> Result<InstalledModel, AppError> {
+        self.update(|db| {
+            let taken: Vec<&str> = db.recorded_paths().collect();
+            let sources = moves.iter().filter_map(|(from, _)| {
+                from.strip_prefix(&self.models_dir)
+                    .ok()
+                    .map(|r| r.to_string_lossy().into_owned())
+            });
+            let wanted: Vec<String> = record.files.iter().map(|f| f.path.clone()).chain(sources).collect();
+            if let Some(path) = wanted.iter().find(|p| taken.contains(&p.as_str())) {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    format!("{path} is already part of an installed model"),
+                ));
+            }
+            for (from, rel) in moves {
+                let target = paths::safe_join(&self.models_dir, rel).ok_or_else(|| {
+                    AppError::invalid("paths", format!("{rel} is not a safe path"))
+                })?;
+                if target.exists() {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        format!("{rel} already exists; nothing was moved"),
+                    ));
+                }
+                let dir = target.parent().unwrap_or(&self.models_dir);
+                fs::create_dir_all(dir).map_err(|e| self.io_err(e))?;
+                fs::rename(from, &target).map_err(|e| self.io_err(e))?;
+                atomic::sync_dir(dir).map_err(|e| self.io_err(e))?;
+            }
+            db.hash_cache
+                .retain(|e| !moves.iter().any(|(from, _)| Path::new(&e.path) == from));
+            db.installed.push(record.clone());
+            Ok(record)
+        })
+    }
+
+    /// Drops an installed record and touches no file (for a model whose files are gone).
+    pub fn forget(&self, id: &str) -> Result<InstalledModel, AppError> {
+        self.update(|db| {
+            let index = db
+                .installed
+                .iter()
+                .position(|m| m.id == id)
+                .ok_or_else(|| AppError::not_found(format!("no installed model with id {id}")))?;
+            Ok(db.installed.remove(index))
+        })
+    }
+
+    /// Replaces the scan's cache (see [`HashCacheEntry`]).
+    pub fn save_hash_cache(&self, entries: Vec<HashCacheEntry>) -> Result<(), AppError> {
+        self.update(|db| {
+            db.hash_cache = entries;
+            Ok(())
+        })
+    }
+
+    /// True when every recorded file of `model` is on disk (a stat each, no data read).
+    pub fn files_present(&self, model: &InstalledModel) -> bool {
+        model.files.iter().all(|f| {
+            paths::resolve(&self.models_dir, &f.path).is_some_and(|p| p.is_file())
         })
     }
 

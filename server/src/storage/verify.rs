@@ -12,7 +12,7 @@ pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
     let mut missing = Vec::new();
     let mut changed = Vec::new();
     for file in &model.files {
-        let Some(path) = paths::safe_join(models_dir, &file.path) else {
+        let Some(path) = paths::resolve(models_dir, &file.path) else {
             missing.push(file.path.clone());
             continue;
         };
@@ -41,8 +41,12 @@ pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
 }
 
 /// The folder holding all of a model's files, when it is deeper than a category folder.
+/// Never for files referenced from an extra root (absolute paths): that folder is not ours.
 fn own_folder(model: &InstalledModel) -> Option<String> {
     let files: Vec<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
+    if files.iter().any(|f| Path::new(f).is_absolute()) {
+        return None;
+    }
     let folder = paths::common_folder(&files);
     (folder.split('/').count() >= 2).then_some(folder)
 }
