@@ -4,52 +4,11 @@
 mod common;
 mod fakes;
 
-use std::collections::HashMap;
-
-use fakes::hub::{self, FakeFile};
+use fakes::{
+    hub::{self, FakeFile},
+    model_files::{flux_kohya_lora, flux_vae},
+};
 use serde_json::{json, Value};
-
-/// A kohya FLUX.1 LoRA as the Hugging Face `safetensors` crate writes it (real key names).
-fn flux_kohya_lora() -> Vec<u8> {
-    safetensors_file(&[
-        (
-            "lora_unet_double_blocks_0_img_attn_proj.lora_down.weight",
-            vec![4, 3072],
-        ),
-        (
-            "lora_unet_double_blocks_0_img_attn_proj.lora_up.weight",
-            vec![3072, 4],
-        ),
-        ("lora_unet_double_blocks_0_img_attn_proj.alpha", vec![]),
-    ])
-}
-
-/// The FLUX.1 autoencoder's deciding tensors: 16 latent channels.
-fn flux_vae() -> Vec<u8> {
-    safetensors_file(&[
-        ("decoder.conv_in.weight", vec![512, 16, 3, 3]),
-        ("encoder.conv_in.weight", vec![128, 3, 3, 3]),
-    ])
-}
-
-fn safetensors_file(tensors: &[(&str, Vec<usize>)]) -> Vec<u8> {
-    use safetensors::tensor::{Dtype, TensorView};
-    let data: Vec<Vec<u8>> = tensors
-        .iter()
-        .map(|(_, shape)| vec![0u8; shape.iter().product::<usize>() * 2])
-        .collect();
-    let views: HashMap<String, TensorView> = tensors
-        .iter()
-        .zip(&data)
-        .map(|((name, shape), bytes)| {
-            (
-                name.to_string(),
-                TensorView::new(Dtype::F16, shape.clone(), bytes).unwrap(),
-            )
-        })
-        .collect();
-    safetensors::serialize(views, None).unwrap()
-}
 
 /// The identification of the first file of the installed model `id`, from the list route.
 async fn listed_identification(server: &common::TestServer, id: &str) -> Value {
