@@ -173,7 +173,8 @@ impl Config {
             return Err(ConfigError::Invalid {
                 name: "MODELS_SCAN_DIRS",
                 value: scan_raw,
-                reason: "expected absolute folders separated by ':', e.g. /workspace/ComfyUI/models",
+                reason:
+                    "expected absolute folders separated by ':', e.g. /workspace/ComfyUI/models",
             });
         }
         Ok(Self {
@@ -338,13 +339,19 @@ mod tests {
     #[test]
     fn scan_dirs_are_absolute_folders_separated_by_colons() {
         let c = config(&[("MODELS_SCAN_DIRS", "/a/comfy: /b ::")]).unwrap();
-        assert_eq!(c.scan_dirs, [PathBuf::from("/a/comfy"), PathBuf::from("/b")]);
+        assert_eq!(
+            c.scan_dirs,
+            [PathBuf::from("/a/comfy"), PathBuf::from("/b")]
+        );
         assert!(config(&[]).unwrap().scan_dirs.is_empty());
         let err = config(&[("MODELS_SCAN_DIRS", "relative/dir")])
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("MODELS_SCAN_DIRS") && err.contains("absolute"), "{err}");
+        assert!(
+            err.contains("MODELS_SCAN_DIRS") && err.contains("absolute"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@ async fn scan(api: &common::api::Api) -> Value {
             return body;
         }
         assert_ne!(body["phase"], "failed", "{body}");
-        assert!(std::time::Instant::now() < deadline, "scan never finished: {body}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "scan never finished: {body}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -56,7 +59,10 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
     let checkpoint = comfy.join("checkpoints/sd_xl_base_1.0.safetensors");
     write(&lora, &flux_kohya_lora());
     write(&checkpoint, &sdxl_checkpoint());
-    write(&server.models_dir.join(".downloads/half.safetensors"), &flux_vae());
+    write(
+        &server.models_dir.join(".downloads/half.safetensors"),
+        &flux_vae(),
+    );
     write(&comfy.join("notes.txt"), b"not a model");
 
     let status = scan(&api).await;
@@ -73,21 +79,30 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
     assert_eq!(found["inModelsDir"], false);
     assert_eq!(found["identification"]["family"], "sdxl_base");
     assert_eq!(found["identification"]["kind"], "checkpoint");
-    assert!(!found["identification"]["evidence"].as_array().unwrap().is_empty());
+    assert!(!found["identification"]["evidence"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 
     // A rescan of unchanged files reads nothing: identification and hash come from the cache.
     let again = scan(&api).await;
     assert_eq!(again["headersRead"], 0, "{again}");
     assert_eq!(again["filesToHash"], 0, "{again}");
     assert_eq!(again["bytesHashed"], 0, "{again}");
-    assert_eq!(untracked(&again, &lora).unwrap()["sha256"], sha(&flux_kohya_lora()));
+    assert_eq!(
+        untracked(&again, &lora).unwrap()["sha256"],
+        sha(&flux_kohya_lora())
+    );
 
     // Bad requests change nothing.
     for (body, field) in [
         (json!({"paths": []}), "paths"),
         (json!({"paths": ["relative/x.safetensors"]}), "paths"),
         (json!({"paths": [comfy.join("notes.txt")]}), "paths"),
-        (json!({"paths": [server.models_dir.join(".downloads/half.safetensors")]}), "paths"),
+        (
+            json!({"paths": [server.models_dir.join(".downloads/half.safetensors")]}),
+            "paths",
+        ),
         (json!({"paths": [checkpoint], "move": true}), "move"),
         (json!({"paths": [checkpoint], "name": ""}), "name"),
     ] {
@@ -100,8 +115,14 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
         .post("/api/models/adopt", json!({"paths": [outside.path()]}))
         .await;
     assert_eq!(status, 400, "{answer}");
-    assert!(answer["error"]["message"].as_str().unwrap().contains("MODELS_SCAN_DIRS"));
-    assert_eq!(api.get("/api/models/installed").await.1["models"], json!([]));
+    assert!(answer["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("MODELS_SCAN_DIRS"));
+    assert_eq!(
+        api.get("/api/models/installed").await.1["models"],
+        json!([])
+    );
 
     // The LoRA moves into its folder; type and family come from the identification.
     let (status, answer) = api
@@ -109,7 +130,10 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
         .await;
     assert_eq!(status, 201, "{answer}");
     let model = &answer["model"];
-    assert_eq!((model["type"].as_str(), model["family"].as_str()), (Some("lora"), Some("flux")));
+    assert_eq!(
+        (model["type"].as_str(), model["family"].as_str()),
+        (Some("lora"), Some("flux"))
+    );
     assert_eq!(model["source"], "local");
     assert_eq!(model["name"], "my_lora");
     assert_eq!(model["files"][0]["path"], "lora/my_lora.safetensors");
@@ -128,7 +152,10 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
     assert_eq!(status, 201, "{answer}");
     let model = &answer["model"];
     assert_eq!(model["files"][0]["path"], checkpoint.display().to_string());
-    assert_eq!((model["type"].as_str(), model["family"].as_str()), (Some("base_model"), Some("sdxl")));
+    assert_eq!(
+        (model["type"].as_str(), model["family"].as_str()),
+        (Some("base_model"), Some("sdxl"))
+    );
     let checkpoint_id = model["id"].as_str().unwrap().to_string();
     let (status, answer) = api
         .post("/api/models/adopt", json!({"paths": [checkpoint]}))
@@ -137,7 +164,10 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
 
     // Adopted models verify like any other, and the scan no longer lists them.
     let (status, answer) = api
-        .post(&format!("/api/models/installed/verify?id={checkpoint_id}"), json!({}))
+        .post(
+            &format!("/api/models/installed/verify?id={checkpoint_id}"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["verification"]["ok"], true, "{answer}");
@@ -149,7 +179,10 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
         .delete(&format!("/api/models/installed?id={checkpoint_id}"))
         .await;
     assert_eq!(status, 200);
-    assert!(checkpoint.exists(), "a file under MODELS_SCAN_DIRS was deleted");
+    assert!(
+        checkpoint.exists(),
+        "a file under MODELS_SCAN_DIRS was deleted"
+    );
 
     // A record whose file disappeared is missing, never installed; forget drops it.
     std::fs::remove_file(server.models_dir.join("lora/my_lora.safetensors")).unwrap();
@@ -157,7 +190,10 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
     assert_eq!(list["models"], json!([]), "{list}");
     assert_eq!(list["missing"][0]["id"], lora_id, "{list}");
     let (status, answer) = api
-        .post(&format!("/api/models/installed/forget?id={lora_id}"), json!({}))
+        .post(
+            &format!("/api/models/installed/forget?id={lora_id}"),
+            json!({}),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     let (_, list) = api.get("/api/models/installed").await;
@@ -184,7 +220,10 @@ async fn a_missing_model_with_a_known_source_can_be_downloaded_again() {
     let model = api.add_custom(json!({"url": url, "type": "vae"})).await;
     let first = api.install(&model).await;
     let (_, list) = api.get("/api/models/installed").await;
-    let path = list["models"][0]["files"][0]["path"].as_str().unwrap().to_string();
+    let path = list["models"][0]["files"][0]["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
     std::fs::remove_file(server.models_dir.join(&path)).unwrap();
 
     let (_, models) = api.get("/api/models").await;
@@ -195,7 +234,10 @@ async fn a_missing_model_with_a_known_source_can_be_downloaded_again() {
         .find(|m| m["id"] == model)
         .unwrap()
         .clone();
-    assert_eq!(listed["installed"], false, "a missing model is not installed: {listed}");
+    assert_eq!(
+        listed["installed"], false,
+        "a missing model is not installed: {listed}"
+    );
     let (_, list) = api.get("/api/models/installed").await;
     assert_eq!(list["missing"][0]["sourceModelId"], model, "{list}");
 
@@ -204,5 +246,8 @@ async fn a_missing_model_with_a_known_source_can_be_downloaded_again() {
     let (_, list) = api.get("/api/models/installed").await;
     assert_eq!(list["missing"], json!([]), "{list}");
     assert_eq!(list["models"][0]["id"], second, "{list}");
-    assert_eq!(std::fs::read(server.models_dir.join(&path)).unwrap(), flux_vae());
+    assert_eq!(
+        std::fs::read(server.models_dir.join(&path)).unwrap(),
+        flux_vae()
+    );
 }

@@ -18,8 +18,8 @@ pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlo
 pub use identify::{Confidence, DetectedFamily, DetectedKind, Identification};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelType, SourceType};
-pub use scan::{AdoptRequest, ScanPhase, ScanStatus, UntrackedFile};
 pub use request::{check_text, check_token, AddModelRequest, ModelPreview, PreviewFile};
+pub use scan::{AdoptRequest, ScanPhase, ScanStatus, UntrackedFile};
 
 /// A snake_case wire value ("base_model", "flux") as its enum, or `None`.
 pub fn from_wire<T: serde::de::DeserializeOwned>(value: &str) -> Option<T> {

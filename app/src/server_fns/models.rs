@@ -75,4 +75,3 @@ pub async fn cancel_download(job_id: String) -> Result<DownloadJob, AppError> {
 pub async fn discard_download(job_id: String) -> Result<DownloadJob, AppError> {
     crate::port::service()?.discard_download(&job_id).await
 }
-

@@ -74,7 +74,11 @@ impl Scanner {
 
     /// The scan's entry for `path`, if the last scan listed it.
     pub fn untracked(&self, path: &str) -> Option<UntrackedFile> {
-        self.lock().untracked.iter().find(|f| f.path == path).cloned()
+        self.lock()
+            .untracked
+            .iter()
+            .find(|f| f.path == path)
+            .cloned()
     }
 
     fn run(&self, store: &Store, roots: &[PathBuf]) {
@@ -206,9 +210,8 @@ fn fresh_entry(candidate: &Candidate) -> HashCacheEntry {
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     HashCacheEntry {
-        identification: inspect::identify_file(&candidate.path, name).unwrap_or_else(|| {
-            app::domain::Identification::unknown("not a model file extension")
-        }),
+        identification: inspect::identify_file(&candidate.path, name)
+            .unwrap_or_else(|| app::domain::Identification::unknown("not a model file extension")),
         ..key_of(&candidate.path, &candidate.metadata)
     }
 }

@@ -109,16 +109,31 @@ mod tests {
         fs::write(extra.join("c.gguf"), b"x").unwrap();
         std::os::unix::fs::symlink(models.join("a.safetensors"), extra.join("link.safetensors"))
             .unwrap();
-        let listing = list(&[models.clone(), extra.clone(), dir.path().join("gone")], &models);
+        let listing = list(
+            &[models.clone(), extra.clone(), dir.path().join("gone")],
+            &models,
+        );
         let names: Vec<_> = listing
             .files
             .iter()
-            .map(|c| (c.path.strip_prefix(&models).unwrap().display().to_string(), c.in_models_dir))
+            .map(|c| {
+                (
+                    c.path.strip_prefix(&models).unwrap().display().to_string(),
+                    c.in_models_dir,
+                )
+            })
             .collect();
         assert_eq!(
             names,
-            [("a.safetensors".to_string(), true), ("comfy/c.gguf".to_string(), false)]
+            [
+                ("a.safetensors".to_string(), true),
+                ("comfy/c.gguf".to_string(), false)
+            ]
         );
-        assert!(listing.problems[0].contains("gone"), "{:?}", listing.problems);
+        assert!(
+            listing.problems[0].contains("gone"),
+            "{:?}",
+            listing.problems
+        );
     }
 }

@@ -11,9 +11,9 @@ use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AdoptRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, ErrorCode,
-        ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview,
-        ModelFilter, ModelPreview, PreviewFile, ScanStatus, Verification,
+        AddModelRequest, AdoptRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest,
+        ErrorCode, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
+        ModelBlockPreview, ModelFilter, ModelPreview, PreviewFile, ScanStatus, Verification,
     },
     port::ModelService,
 };

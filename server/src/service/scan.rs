@@ -49,7 +49,10 @@ impl Service {
     }
 
     /// Registers files already on the volume as one installed model.
-    pub(super) async fn adopt_files(&self, request: AdoptRequest) -> Result<InstalledModel, AppError> {
+    pub(super) async fn adopt_files(
+        &self,
+        request: AdoptRequest,
+    ) -> Result<InstalledModel, AppError> {
         check_request(&request)?;
         let roots = self.scan_roots();
         let scanner = self.scanner.clone();
@@ -164,9 +167,11 @@ fn checked_file(
     };
     let sha256 = match known.and_then(|e| e.sha256) {
         Some(sha) => sha,
-        None => hashing::sha256_file(&path)
-            .map_err(|e| AppError::internal(format!("cannot read {requested}: {e}")))?
-            .0,
+        None => {
+            hashing::sha256_file(&path)
+                .map_err(|e| AppError::internal(format!("cannot read {requested}: {e}")))?
+                .0
+        }
     };
     Ok(Adoptee {
         requested: requested.to_string(),
@@ -307,7 +312,12 @@ mod tests {
         assert_eq!(record.name, "x");
         assert_eq!(record.files[0].path, "x.safetensors");
         assert!(moves.is_empty());
-        assert!(record.files[0].identification.as_ref().unwrap().warning.is_none());
+        assert!(record.files[0]
+            .identification
+            .as_ref()
+            .unwrap()
+            .warning
+            .is_none());
     }
 
     #[test]
@@ -321,7 +331,12 @@ mod tests {
         let (record, moves) = adoption(&request, &files).unwrap();
         assert_eq!(record.files[0].path, "flux/x.safetensors");
         assert_eq!(moves[0].1, "flux/x.safetensors");
-        assert!(record.files[0].identification.as_ref().unwrap().warning.is_some());
+        assert!(record.files[0]
+            .identification
+            .as_ref()
+            .unwrap()
+            .warning
+            .is_some());
     }
 
     #[test]

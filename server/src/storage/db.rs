@@ -45,14 +45,19 @@ pub struct HashCacheEntry {
 impl HashCacheEntry {
     /// True when `other` describes the same unchanged file.
     pub fn same_file(&self, other: &HashCacheEntry) -> bool {
-        (self.device, self.inode, self.size, self.mtime_secs, self.mtime_nanos)
-            == (
-                other.device,
-                other.inode,
-                other.size,
-                other.mtime_secs,
-                other.mtime_nanos,
-            )
+        (
+            self.device,
+            self.inode,
+            self.size,
+            self.mtime_secs,
+            self.mtime_nanos,
+        ) == (
+            other.device,
+            other.inode,
+            other.size,
+            other.mtime_secs,
+            other.mtime_nanos,
+        )
     }
 }
 

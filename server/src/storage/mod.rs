@@ -220,7 +220,12 @@ impl Store {
                     .ok()
                     .map(|r| r.to_string_lossy().into_owned())
             });
-            let wanted: Vec<String> = record.files.iter().map(|f| f.path.clone()).chain(sources).collect();
+            let wanted: Vec<String> = record
+                .files
+                .iter()
+                .map(|f| f.path.clone())
+                .chain(sources)
+                .collect();
             if let Some(path) = wanted.iter().find(|p| taken.contains(&p.as_str())) {
                 return Err(AppError::new(
                     ErrorCode::Conflict,
@@ -271,9 +276,10 @@ impl Store {
 
     /// True when every recorded file of `model` is on disk (a stat each, no data read).
     pub fn files_present(&self, model: &InstalledModel) -> bool {
-        model.files.iter().all(|f| {
-            paths::resolve(&self.models_dir, &f.path).is_some_and(|p| p.is_file())
-        })
+        model
+            .files
+            .iter()
+            .all(|f| paths::resolve(&self.models_dir, &f.path).is_some_and(|p| p.is_file()))
     }
 
     /// Moves files that an install interrupted by a crash left in a model folder back to their

@@ -48,12 +48,18 @@ pub fn safetensors_file(tensors: &[(&str, Vec<usize>)]) -> Vec<u8> {
 /// An SDXL base checkpoint's deciding keys (bundled VAE and both text encoders).
 pub fn sdxl_checkpoint() -> Vec<u8> {
     safetensors_file(&[
-        ("model.diffusion_model.input_blocks.0.0.weight", vec![320, 4, 3, 3]),
+        (
+            "model.diffusion_model.input_blocks.0.0.weight",
+            vec![320, 4, 3, 3],
+        ),
         (
             "model.diffusion_model.input_blocks.4.1.transformer_blocks.0.attn2.to_k.weight",
             vec![640, 2048],
         ),
-        ("first_stage_model.decoder.conv_in.weight", vec![512, 4, 3, 3]),
+        (
+            "first_stage_model.decoder.conv_in.weight",
+            vec![512, 4, 3, 3],
+        ),
         (
             "conditioner.embedders.0.transformer.text_model.final_layer_norm.weight",
             vec![768],
