@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AdoptRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest,
-    ExportRequest, ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview,
-    ModelFilter, ModelPreview, ScanStatus, Verification,
+    AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
+    DownloadRequest, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
+    ModelBlockPreview, ModelFilter, ModelPreview, ScanStatus, Verification,
 };
 
 #[async_trait::async_trait]
@@ -30,6 +30,8 @@ pub trait ModelService: Send + Sync + 'static {
     async fn verify_installed(&self, id: &str) -> Result<Verification, AppError>;
     /// Drops the record of a model whose files are gone; touches no file.
     async fn forget_installed(&self, id: &str) -> Result<InstalledModel, AppError>;
+    /// Replaces copies inside `MODELS_DIR` (same sha256) with hard links; what it saved.
+    async fn dedupe(&self) -> Result<DedupeResult, AppError>;
     /// Starts a background scan of the volume unless one runs; its status.
     async fn start_scan(&self) -> Result<ScanStatus, AppError>;
     /// The scan's progress and the untracked files it found.

@@ -84,6 +84,8 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </li>
     }
+    // Erased: the card's full type is deeper than the compiler's query limit in release.
+    .into_any()
 }
 
 #[component]

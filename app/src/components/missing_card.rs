@@ -67,4 +67,5 @@ pub fn MissingCard(model: InstalledModel) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </li>
     }
+    .into_any()
 }

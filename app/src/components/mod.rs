@@ -2,6 +2,7 @@
 
 mod access_bar;
 mod add_custom_model_form;
+mod duplicates;
 mod field_error;
 mod identification;
 mod installed_card;
@@ -13,6 +14,7 @@ mod volume_scan;
 
 pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
+pub use duplicates::Duplicates;
 pub use field_error::FieldError;
 pub use identification::{IdentificationView, IdentificationWarnings};
 pub use installed_card::InstalledCard;

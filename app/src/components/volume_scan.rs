@@ -184,4 +184,5 @@ fn UntrackedItem(file: UntrackedFile, status: RwSignal<Option<ScanStatus>>) -> i
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </li>
     }
+    .into_any()
 }

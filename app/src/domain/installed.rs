@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{Identification, ModelFamily, ModelType, SourceType};
+use super::{DuplicateGroup, Identification, ModelFamily, ModelType, SourceType};
 
 /// One file of an installed model. `path` is relative to `MODELS_DIR`, or absolute for a file
 /// adopted from an extra scan root (`MODELS_SCAN_DIRS`), which is referenced, never moved or
@@ -64,4 +64,11 @@ pub struct InstalledList {
     /// (when `sourceModelId` is set) or forget.
     #[serde(default)]
     pub missing: Vec<InstalledModel>,
+    /// Installed files with the same sha256 (`POST /api/models/dedupe` links copies).
+    #[serde(default)]
+    pub duplicates: Vec<DuplicateGroup>,
+    /// Bytes that hard links between recorded files already save (counted once on disk,
+    /// more than once in `totalDiskUsage`).
+    #[serde(default)]
+    pub disk_saved: u64,
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod download;
+mod duplicates;
 mod error;
 mod export;
 mod identify;
@@ -13,6 +14,7 @@ mod scan;
 
 pub use access::AccessStatus;
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus};
+pub use duplicates::{DedupeResult, DedupeSkip, DuplicateGroup};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use identify::{Confidence, DetectedFamily, DetectedKind, Identification};

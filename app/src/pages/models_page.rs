@@ -5,7 +5,9 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{AddCustomModelForm, InstalledCard, MissingCard, ModelCard, VolumeScan},
+    components::{
+        AddCustomModelForm, Duplicates, InstalledCard, MissingCard, ModelCard, VolumeScan,
+    },
     domain::{from_wire, to_wire, ModelFamily, ModelFilter, ModelType},
     format,
     server_fns::models::{list_installed, list_models},
@@ -201,12 +203,13 @@ fn InstalledTab() -> impl IntoView {
                                     <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
                                 </div>
                             </section>
+                            <Duplicates groups=list.duplicates saved=list.disk_saved />
                             {(!list.missing.is_empty()).then(|| view! {
                                 <h2>"Missing models"</h2>
                                 <ul class="model-list missing-list">
                                     {list.missing.into_iter().map(|model| view! { <MissingCard model /> }).collect_view()}
                                 </ul>
-                            })}
+                            }.into_any())}
                             {if list.models.is_empty() {
                                 view! { <p class="empty">"Nothing installed yet. "<a href="/?tab=available">"Browse the available models"</a></p> }.into_any()
                             } else {

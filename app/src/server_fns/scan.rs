@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use crate::domain::{AdoptRequest, AppError, InstalledModel, ScanStatus};
+use crate::domain::{AdoptRequest, AppError, DedupeResult, InstalledModel, ScanStatus};
 
 /// Starts a scan of the volume (unless one runs); its status.
 #[server]
@@ -24,4 +24,10 @@ pub async fn adopt_files(request: AdoptRequest) -> Result<InstalledModel, AppErr
 #[server]
 pub async fn forget_installed(id: String) -> Result<InstalledModel, AppError> {
     crate::port::service()?.forget_installed(&id).await
+}
+
+/// Replaces duplicate files inside the models folder with hard links.
+#[server]
+pub async fn dedupe_files() -> Result<DedupeResult, AppError> {
+    crate::port::service()?.dedupe().await
 }

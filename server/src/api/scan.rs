@@ -18,6 +18,7 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/models/scan", get(status).post(start))
         .route("/api/models/adopt", post(adopt))
         .route("/api/models/installed/forget", post(forget))
+        .route("/api/models/dedupe", post(dedupe))
 }
 
 /// `POST /api/models/scan` → 202 with the scan's status; starts a background scan of
@@ -56,4 +57,13 @@ async fn forget(
 ) -> Result<Json<Value>, ApiError> {
     let model = service.forget_installed(&id).await?;
     Ok(Json(json!({ "model": model })))
+}
+
+/// `POST /api/models/dedupe` → `{"linked", "bytesSaved", "skipped"}`: copies inside
+/// `MODELS_DIR` with the same sha256 become hard links to one file.
+async fn dedupe(State(service): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    let result = service.dedupe().await?;
+    Ok(Json(
+        serde_json::to_value(result).map_err(ApiError::internal)?,
+    ))
 }

@@ -11,9 +11,9 @@ use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AdoptRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest,
-        ErrorCode, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
-        ModelBlockPreview, ModelFilter, ModelPreview, PreviewFile, ScanStatus, Verification,
+        AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
+        DownloadRequest, ErrorCode, ExportRequest, ExportResult, InstalledList, InstalledModel,
+        Model, ModelBlockPreview, ModelFilter, ModelPreview, PreviewFile, ScanStatus, Verification,
     },
     port::ModelService,
 };
@@ -22,7 +22,7 @@ use crate::{
     config::Config,
     download::{Downloads, Tokens},
     registry::Catalog,
-    storage::{hf_cache, StorageError, Store},
+    storage::{dedupe, hf_cache, StorageError, Store},
 };
 
 pub use health::Readiness;
@@ -223,9 +223,12 @@ impl ModelService for Service {
                 .installed
                 .into_iter()
                 .partition(|m| store.files_present(m));
+            let duplicates = dedupe::groups(store.models_dir(), &models);
             Ok(InstalledList {
                 total_disk_usage: models.iter().map(|m| m.total_size_bytes).sum(),
                 disk_free: store.disk_free(),
+                disk_saved: dedupe::saved_by_links(&duplicates),
+                duplicates,
                 models,
                 missing,
             })
@@ -255,6 +258,22 @@ impl ModelService for Service {
 
     async fn forget_installed(&self, id: &str) -> Result<InstalledModel, AppError> {
         self.forget_record(id).await
+    }
+
+    async fn dedupe(&self) -> Result<DedupeResult, AppError> {
+        let result = self
+            .blocking(|store| {
+                let db = store.read()?;
+                let groups = dedupe::groups(store.models_dir(), &db.installed);
+                Ok(dedupe::dedupe(store.models_dir(), &groups))
+            })
+            .await?;
+        tracing::info!(
+            linked = result.linked.len(),
+            saved = result.bytes_saved,
+            "duplicates replaced by hard links"
+        );
+        Ok(result)
     }
 
     async fn start_scan(&self) -> Result<ScanStatus, AppError> {

@@ -5,6 +5,7 @@
 
 mod atomic;
 mod db;
+pub mod dedupe;
 pub mod hashing;
 pub mod hf_cache;
 pub mod paths;
