@@ -11,8 +11,8 @@ const SCAN_DIR = process.env.SCAN_DIR ?? "";
 const shot = (page: Page, name: string) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
 
 /** A safetensors file of F16 zeros with these tensor names and shapes. */
-function safetensors(tensors: Record<string, number[]>): Buffer {
-  const header: Record<string, object> = {};
+function safetensors(tensors: Record<string, number[]>, metadata?: Record<string, string>): Buffer {
+  const header: Record<string, object> = metadata ? { __metadata__: metadata } : {};
   let offset = 0;
   for (const [name, shape] of Object.entries(tensors)) {
     const bytes = shape.reduce((a, b) => a * b, 1) * 2;
@@ -27,11 +27,11 @@ function safetensors(tensors: Record<string, number[]>): Buffer {
   return out;
 }
 
-const kohyaFluxLora = () =>
+const kohyaFluxLora = (metadata?: Record<string, string>) =>
   safetensors({
     "lora_unet_double_blocks_0_img_attn_proj.lora_down.weight": [4, 3072],
     "lora_unet_double_blocks_0_img_attn_proj.lora_up.weight": [3072, 4],
-  });
+  }, metadata);
 
 function place(path: string, bytes: Buffer) {
   mkdirSync(join(path, ".."), { recursive: true });
@@ -47,7 +47,7 @@ test("adopt files found on the volume from the Installed tab", async ({ page }) 
   expect(MODELS_DIR, "scripts/e2e.sh sets MODELS_DIR").not.toBe("");
   const comfyLora = join(SCAN_DIR, "loras", "comfy_style.safetensors");
   const strayVae = join(MODELS_DIR, "stray", "flux_ae.safetensors");
-  place(comfyLora, kohyaFluxLora());
+  place(comfyLora, kohyaFluxLora({ ss_tag_frequency: JSON.stringify({ "1_zxc style": { "zxc style": 1 } }) }));
   place(strayVae, safetensors({ "decoder.conv_in.weight": [512, 16, 3, 3], "encoder.conv_in.weight": [128, 3, 3, 3] }));
 
   await open(page, "/?tab=installed");
@@ -69,6 +69,14 @@ test("adopt files found on the volume from the Installed tab", async ({ page }) 
   const adopted = page.locator(".model-card", { has: page.getByRole("heading", { name: "comfy_style", exact: true }) });
   await expect(adopted).toContainText("LoRA");
   await expect(adopted).toContainText(comfyLora);
+  // Its trigger word, from the file's own metadata, with a copy button and a way to Export.
+  await expect(adopted.locator(".trigger-words")).toContainText("zxc style");
+  await expect(adopted.getByRole("button", { name: /Copy the trigger words/ })).toBeVisible();
+  await adopted.getByRole("link", { name: "Use in Export" }).click();
+  await expect(page).toHaveURL(/\/export\?trigger=zxc/);
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  await expect(page.getByLabel("Trigger word")).toHaveValue("zxc style");
+  await open(page, "/?tab=installed");
   expect(existsSync(comfyLora), "a referenced file stays where it is").toBe(true);
 
   // Moved into its folder on request.

@@ -251,3 +251,51 @@ async fn a_missing_model_with_a_known_source_can_be_downloaded_again() {
         flux_vae()
     );
 }
+
+#[tokio::test]
+async fn copies_are_flagged_and_deduplicated_into_hard_links() {
+    use std::os::unix::fs::MetadataExt;
+    let server = common::start(&[]).await;
+    let api = server.api();
+    let bytes = flux_vae();
+    for name in ["ae.safetensors", "ae-copy.safetensors"] {
+        let (status, body) = api
+            .upload_with(name, bytes.clone(), &[("type", "vae"), ("family", "flux")])
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (_, list) = api.get("/api/models/installed").await;
+    let group = &list["duplicates"][0];
+    assert_eq!(group["sha256"], sha(&bytes), "{list}");
+    assert_eq!(group["paths"].as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(group["reclaimableBytes"], bytes.len(), "{list}");
+    assert_eq!(list["diskSaved"], 0);
+
+    let (status, result) = api.post("/api/models/dedupe", json!({})).await;
+    assert_eq!(status, 200, "{result}");
+    assert_eq!(result["linked"].as_array().unwrap().len(), 1, "{result}");
+    assert_eq!(result["bytesSaved"], bytes.len(), "{result}");
+    let inode = |name: &str| {
+        std::fs::metadata(server.models_dir.join("vae").join(name))
+            .unwrap()
+            .ino()
+    };
+    assert_eq!(inode("ae.safetensors"), inode("ae-copy.safetensors"));
+    let (_, list) = api.get("/api/models/installed").await;
+    assert_eq!(list["diskSaved"], bytes.len(), "{list}");
+    assert_eq!(list["duplicates"][0]["reclaimableBytes"], 0, "{list}");
+    // Both models still verify, and deleting one leaves the other's file.
+    for model in list["models"].as_array().unwrap() {
+        let id = model["id"].as_str().unwrap();
+        let (_, answer) = api
+            .post(&format!("/api/models/installed/verify?id={id}"), json!({}))
+            .await;
+        assert_eq!(answer["verification"]["ok"], true, "{answer}");
+    }
+    let first = list["models"][0]["id"].as_str().unwrap().to_string();
+    api.delete(&format!("/api/models/installed?id={first}"))
+        .await;
+    let (_, list) = api.get("/api/models/installed").await;
+    let left = list["models"][0]["files"][0]["path"].as_str().unwrap();
+    assert_eq!(std::fs::read(server.models_dir.join(left)).unwrap(), bytes);
+}

@@ -516,6 +516,28 @@ fn every_family_and_type_written_by_the_reference_libraries_is_identified() {
 }
 
 #[test]
+fn trigger_words_come_from_the_loras_own_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let lora = json!({"lora_unet_single_blocks_0_linear1.lora_down.weight": [4, 3072]});
+    let specs = json!([
+        {"file": "ai-toolkit.safetensors", "tensors": lora,
+         "metadata": {"ss_tag_frequency": "{\"1_sks dog\": {\"sks dog\": 1}}"}},
+        {"file": "modelspec.safetensors", "tensors": lora,
+         "metadata": {"modelspec.trigger_phrase": "ohwx, watercolor", "ss_tag_frequency": "{\"1_x\": {\"x\": 5}}"}},
+        {"file": "none.safetensors", "tensors": lora},
+    ]);
+    write_files(dir.path(), &specs);
+    let words = |file: &str| {
+        identify_file(&dir.path().join(file), file)
+            .unwrap()
+            .trigger_words
+    };
+    assert_eq!(words("ai-toolkit.safetensors"), ["sks dog"]);
+    assert_eq!(words("modelspec.safetensors"), ["ohwx", "watercolor"]);
+    assert!(words("none.safetensors").is_empty());
+}
+
+#[test]
 fn close_pairs_say_what_decided_them() {
     let dir = tempfile::tempdir().unwrap();
     let pairs = [

@@ -36,3 +36,30 @@ pub fn IdentificationWarnings(warnings: Vec<String>) -> impl IntoView {
         }
     })
 }
+
+/// A LoRA's trigger words from its metadata, with a copy button and a link that prefills
+/// the Export page.
+#[component]
+pub fn TriggerWords(words: Vec<String>) -> impl IntoView {
+    let text = words.join(", ");
+    let copied = RwSignal::new(false);
+    let copy = {
+        let text = text.clone();
+        move |_| copied.set(crate::clipboard::copy(&text))
+    };
+    let first = words.first().cloned().unwrap_or_default();
+    let export = format!(
+        "/export{}",
+        crate::format::query_string(&[("trigger", first.as_str())])
+    );
+    view! {
+        <p class="trigger-words">
+            "Trigger words: "
+            {words.into_iter().map(|w| view! { <code class="trigger-words__word">{w}</code>" " }).collect_view()}
+            <button type="button" class="btn btn--small" on:click=copy aria-label=format!("Copy the trigger words: {text}")>
+                {move || if copied.get() { "Copied" } else { "Copy" }}
+            </button>
+            " " <a href=export>"Use in Export"</a>
+        </p>
+    }
+}

@@ -1,7 +1,7 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    components::{IdentificationView, IdentificationWarnings},
+    components::{IdentificationView, IdentificationWarnings, TriggerWords},
     domain::{InstalledModel, Verification},
     format,
     server_fns::models::{delete_installed, verify_installed},
@@ -48,6 +48,16 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
         .iter()
         .filter_map(|f| f.identification.as_ref()?.warning.clone())
         .collect();
+    let triggers: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.identification.as_ref())
+        .flat_map(|i| i.trigger_words.iter().cloned())
+        .fold(Vec::new(), |mut all, w| {
+            if !all.contains(&w) {
+                all.push(w);
+            }
+            all
+        });
     view! {
         <li class="model-card" data-installed-id=model.id.clone()>
             <div class="model-card__head">
@@ -57,6 +67,7 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
             </div>
             <p class="model-card__meta">{format::bytes(model.total_size_bytes)}</p>
             <IdentificationWarnings warnings />
+            {(!triggers.is_empty()).then(|| view! { <TriggerWords words=triggers /> })}
             <ul class="files">
                 {files.into_iter().map(|f| view! {
                     <li>

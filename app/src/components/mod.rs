@@ -16,7 +16,7 @@ pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
 pub use duplicates::Duplicates;
 pub use field_error::FieldError;
-pub use identification::{IdentificationView, IdentificationWarnings};
+pub use identification::{IdentificationView, IdentificationWarnings, TriggerWords};
 pub use installed_card::InstalledCard;
 pub use missing_card::MissingCard;
 pub use model_card::ModelCard;

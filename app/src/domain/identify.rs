@@ -133,6 +133,10 @@ pub struct Identification {
     /// Set when the user's declared type or family disagrees with the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// Trigger words from the file's own metadata (`modelspec.trigger_phrase`, kohya
+    /// `ss_tag_frequency`), most important first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trigger_words: Vec<String>,
 }
 
 impl Identification {
@@ -145,6 +149,7 @@ impl Identification {
             detail: None,
             evidence: vec![evidence.into()],
             warning: None,
+            trigger_words: Vec::new(),
         }
     }
 
@@ -206,6 +211,7 @@ mod tests {
             detail: None,
             evidence: vec![],
             warning: None,
+            trigger_words: vec![],
         }
     }
 

@@ -67,6 +67,7 @@ impl Found {
             detail: self.detail,
             evidence: self.evidence,
             warning: None,
+            trigger_words: Vec::new(),
         }
     }
 }
@@ -163,7 +164,9 @@ pub fn identify(header: &ModelHeader, name: &str) -> Identification {
     if found.evidence.is_empty() {
         found.evidence.push("no deciding fact".into());
     }
-    found.done()
+    let mut id = found.done();
+    id.trigger_words = super::triggers::trigger_words(&header.metadata);
+    id
 }
 
 /// The family (and kind) the metadata states: `modelspec.architecture` (SAI ModelSpec,

@@ -4,6 +4,7 @@
 mod gguf;
 pub mod identify;
 mod torch;
+pub mod triggers;
 
 use std::{
     collections::BTreeMap,

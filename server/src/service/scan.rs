@@ -297,6 +297,7 @@ mod tests {
                 detail: None,
                 evidence: vec!["e".into()],
                 warning: None,
+                trigger_words: vec![],
             },
         }
     }

@@ -104,10 +104,12 @@ pub fn dedupe(models_dir: &Path, groups: &[DuplicateGroup]) -> DedupeResult {
 fn link_copy(kept: &Path, copy: &Path) -> Result<(), String> {
     match same_bytes(kept, copy) {
         Ok(true) => {}
-        Ok(false) => return Err(format!(
+        Ok(false) => {
+            return Err(format!(
             "its bytes differ from {} although the records say they are equal: verify both models",
             kept.display()
-        )),
+        ))
+        }
         Err(e) => return Err(format!("cannot compare it with {}: {e}", kept.display())),
     }
     let dir = copy.parent().ok_or("no parent folder")?;
