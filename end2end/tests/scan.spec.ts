@@ -39,6 +39,8 @@ function place(path: string, bytes: Buffer) {
 }
 
 async function open(page: Page, path: string) {
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  page.on("console", (m) => m.type() === "error" && console.log("console:", m.text()));
   await page.goto(path);
   await expect(page.locator("[data-hydrated=true]")).toBeVisible();
 }

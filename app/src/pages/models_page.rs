@@ -185,7 +185,9 @@ fn AvailableTab() -> impl IntoView {
 fn InstalledTab() -> impl IntoView {
     let downloads = Downloads::get();
     let installed = Resource::new(move || downloads.version.get(), |_| list_installed());
+    // The scan comes first: the downloads panel floats over the bottom of the page.
     view! {
+        <VolumeScan />
         <Transition fallback=|| view! { <p class="empty">"Loading installed models…"</p> }>
             {move || Suspend::new(async move {
                 match installed.await {
@@ -226,7 +228,6 @@ fn InstalledTab() -> impl IntoView {
                 }
             })}
         </Transition>
-        <VolumeScan />
     }
 }
 

@@ -13,10 +13,15 @@ use app::domain::{DedupeResult, DedupeSkip, DuplicateGroup, InstalledModel};
 
 use super::{atomic, paths};
 
-/// Groups of recorded files with the same sha256 and more than one path.
+/// Groups of recorded model files (weights, not the small configs diffusers folders repeat)
+/// with the same sha256 and more than one path.
 pub fn groups(models_dir: &Path, installed: &[InstalledModel]) -> Vec<DuplicateGroup> {
     let mut by_sha: BTreeMap<&str, (u64, BTreeSet<&str>)> = BTreeMap::new();
-    for file in installed.iter().flat_map(|m| &m.files) {
+    let weights = installed
+        .iter()
+        .flat_map(|m| &m.files)
+        .filter(|f| crate::inspect::Format::from_file_name(&f.path).is_some());
+    for file in weights {
         let entry = by_sha
             .entry(file.sha256.as_str())
             .or_insert((file.size_bytes, BTreeSet::new()));
@@ -201,6 +206,7 @@ mod tests {
             model("two", &[("b/ae.sft", "s"), ("c/ae.sft", "s")]),
             model("three", &[("/elsewhere/ae.sft", "s")]),
             model("alone", &[("d/x.sft", "t")]),
+            model("configs", &[("a/config.json", "c"), ("b/config.json", "c")]),
         ];
         let found = groups(root, &installed);
         assert_eq!(found.len(), 1);
