@@ -116,3 +116,20 @@ test("a LoRA uploaded as a base model shows a warning on its card", async ({ pag
   await expect(card.locator(".identification__warnings")).toContainText("looks like a LoRA");
   await shot(page, "23-identification-warning");
 });
+
+test("identical files are flagged and deduplicated into hard links", async ({ page, request }) => {
+  const bytes = safetensors({ "decoder.conv_in.weight": [512, 4, 3, 3], "encoder.conv_in.weight": [128, 3, 3, 3] });
+  for (const name of ["sdxl_vae.safetensors", "sdxl_vae_copy.safetensors"]) {
+    const r = await request.post("/api/models/upload", {
+      multipart: { file: { name, mimeType: "application/octet-stream", buffer: bytes }, type: "vae", family: "sdxl" },
+    });
+    expect(r.status(), await r.text()).toBe(201);
+  }
+  await open(page, "/?tab=installed");
+  const duplicates = page.getByRole("region", { name: "Duplicates" });
+  await expect(duplicates).toContainText("vae/sdxl_vae_copy.safetensors");
+  await duplicates.getByRole("button", { name: /Deduplicate/ }).click();
+  await expect(duplicates.getByRole("status")).toContainText("replaced by hard links");
+  await expect(duplicates).toContainText("saved by hard links");
+  await shot(page, "24-deduplicated");
+});

@@ -171,6 +171,32 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["verification"]["ok"], true, "{answer}");
+    // Adopted where it is, in a folder another tool fills: its neighbours are not "unexpected".
+    let deep = server
+        .models_dir
+        .join("ComfyUI/models/loras/deep.safetensors");
+    write(&deep, &flux_kohya_lora());
+    write(
+        &server.models_dir.join("ComfyUI/models/loras/readme.txt"),
+        b"hi",
+    );
+    scan(&api).await;
+    let (status, answer) = api
+        .post("/api/models/adopt", json!({"paths": [deep]}))
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        answer["model"]["files"][0]["path"],
+        "ComfyUI/models/loras/deep.safetensors"
+    );
+    let deep_id = answer["model"]["id"].as_str().unwrap().to_string();
+    let (_, answer) = api
+        .post(
+            &format!("/api/models/installed/verify?id={deep_id}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(answer["verification"]["ok"], true, "{answer}");
     let status = scan(&api).await;
     assert_eq!(status["untracked"], json!([]), "{status}");
 
@@ -187,7 +213,13 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
     // A record whose file disappeared is missing, never installed; forget drops it.
     std::fs::remove_file(server.models_dir.join("lora/my_lora.safetensors")).unwrap();
     let (_, list) = api.get("/api/models/installed").await;
-    assert_eq!(list["models"], json!([]), "{list}");
+    let installed: Vec<&Value> = list["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["id"])
+        .collect();
+    assert_eq!(installed, [&json!(deep_id)], "{list}");
     assert_eq!(list["missing"][0]["id"], lora_id, "{list}");
     let (status, answer) = api
         .post(

@@ -245,6 +245,11 @@ pub(super) fn read_header(file: File, len: u64) -> Result<super::ModelHeader, Fo
     h.u32("the version")?;
     let tensors = h.u64("the tensor count")?;
     let kvs = h.u64("the metadata count")?;
+    // Each entry takes at least 8 bytes: a count beyond that is a broken file, refused before
+    // walking it.
+    if tensors.max(kvs) > len / 8 {
+        return Err(bad("the tensor or metadata count is larger than the file"));
+    }
     let mut out = super::ModelHeader::new(super::Format::Gguf);
     for _ in 0..kvs {
         let key = h.key()?;

@@ -104,17 +104,22 @@ impl Scanner {
 
     fn scan(&self, store: &Store, roots: &[PathBuf]) -> Result<(), String> {
         let db = store.read().map_err(|e| e.to_string())?;
-        let models_dir = store.models_dir();
+        // Canonical paths throughout: a root reached through a symbolic link (/workspace on
+        // a mounted volume) and the canonical paths adopt records must compare equal.
+        let canonical = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+        let models_dir = canonical(store.models_dir());
+        let roots: Vec<PathBuf> = roots.iter().map(|r| canonical(r)).collect();
         let recorded: HashSet<PathBuf> = db
             .recorded_paths()
-            .filter_map(|p| paths::resolve(models_dir, p))
+            .filter_map(|p| paths::resolve(store.models_dir(), p))
+            .map(|p| canonical(&p))
             .collect();
         let cache: HashMap<(u64, u64), HashCacheEntry> = db
             .hash_cache
             .into_iter()
             .map(|e| ((e.device, e.inode), e))
             .collect();
-        let listing = walk::list(roots, models_dir);
+        let listing = walk::list(&roots, &models_dir);
         let mut entries = Vec::new();
         let mut headers_read = 0;
         let mut seen = 0;

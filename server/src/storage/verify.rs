@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeSet, fs, path::Path};
 
-use app::domain::{InstalledModel, Verification};
+use app::domain::{InstalledModel, SourceType, Verification};
 
 use super::{hashing, now_rfc3339, paths};
 
@@ -41,12 +41,12 @@ pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
 }
 
 /// The folder holding all of a model's files, when it is deeper than a category folder.
-/// Never for files referenced from an extra root (absolute paths): that folder is not ours.
+/// Never for adopted files (`local`): they sit in folders other tools fill.
 fn own_folder(model: &InstalledModel) -> Option<String> {
-    let files: Vec<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
-    if files.iter().any(|f| Path::new(f).is_absolute()) {
+    if model.source == SourceType::Local {
         return None;
     }
+    let files: Vec<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
     let folder = paths::common_folder(&files);
     (folder.split('/').count() >= 2).then_some(folder)
 }
