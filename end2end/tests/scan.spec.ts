@@ -133,3 +133,11 @@ test("identical files are flagged and deduplicated into hard links", async ({ pa
   await expect(duplicates).toContainText("saved by hard links");
   await shot(page, "24-deduplicated");
 });
+
+test("a scanned copy of an installed file is flagged", async ({ page }) => {
+  place(join(SCAN_DIR, "loras", "copy_again.safetensors"), kohyaFluxLora({ ss_tag_frequency: JSON.stringify({ "1_zxc style": { "zxc style": 1 } }) }));
+  await open(page, "/?tab=installed");
+  await page.getByRole("button", { name: "Scan the volume" }).click();
+  const copy = page.locator(`.untracked[data-path="${join(SCAN_DIR, "loras", "copy_again.safetensors")}"]`);
+  await expect(copy.locator(".untracked__duplicate")).toContainText("Same file as the installed model comfy_style");
+});

@@ -200,6 +200,17 @@ async fn files_placed_by_other_tools_are_found_identified_hashed_and_adopted() {
     let status = scan(&api).await;
     assert_eq!(status["untracked"], json!([]), "{status}");
 
+    // A copy of an installed file is flagged.
+    let copy = comfy.join("loras/copy_of_deep.safetensors");
+    write(&copy, &flux_kohya_lora());
+    let status = scan(&api).await;
+    assert_eq!(
+        untracked(&status, &copy).unwrap()["duplicateOf"],
+        "my_lora",
+        "{status}"
+    );
+    std::fs::remove_file(&copy).unwrap();
+
     // Deleting a referenced model forgets it and never deletes the file under the extra root.
     let (status, _) = api
         .delete(&format!("/api/models/installed?id={checkpoint_id}"))

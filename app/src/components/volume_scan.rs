@@ -169,6 +169,9 @@ fn UntrackedItem(file: UntrackedFile, status: RwSignal<Option<ScanStatus>>) -> i
             <p class="model-card__meta">
                 {format::bytes(file.size_bytes)}" · "{file.format.clone()}" · "{where_}" · "{sha}
             </p>
+            {file.duplicate_of.clone().map(|name| view! {
+                <p class="warnings untracked__duplicate">{format!("Same file as the installed model {name}: adopting it would keep a second copy")}</p>
+            })}
             <IdentificationView identification=file.identification.clone() />
             <div class="model-card__actions">
                 {file.in_models_dir.then(|| view! {

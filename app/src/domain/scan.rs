@@ -37,6 +37,9 @@ pub struct UntrackedFile {
     /// Lower-case hex, once hashed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// The installed model that already has a file with this sha256: this one is a copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
 }
 
 /// `GET /api/models/scan`: progress and what the last scan found.

@@ -114,6 +114,15 @@ impl Scanner {
             .filter_map(|p| paths::resolve(store.models_dir(), p))
             .map(|p| canonical(&p))
             .collect();
+        // The first installed model with each sha256.
+        let mut installed_sha: HashMap<String, String> = HashMap::new();
+        for m in &db.installed {
+            for f in &m.files {
+                installed_sha
+                    .entry(f.sha256.clone())
+                    .or_insert_with(|| m.name.clone());
+            }
+        }
         let cache: HashMap<(u64, u64), HashCacheEntry> = db
             .hash_cache
             .into_iter()
@@ -142,7 +151,10 @@ impl Scanner {
             status.files_seen = seen;
             status.headers_read = headers_read;
             status.problems.extend(listing.problems);
-            status.untracked = entries.iter().map(|(c, e)| untracked(c, e)).collect();
+            status.untracked = entries
+                .iter()
+                .map(|(c, e)| untracked(c, e, &installed_sha))
+                .collect();
             let to_hash = entries.iter().filter(|(_, e)| e.sha256.is_none());
             status.files_to_hash = to_hash.clone().count() as u64;
             status.bytes_to_hash = to_hash.map(|(_, e)| e.size).sum();
@@ -165,6 +177,7 @@ impl Scanner {
             let mut status = self.lock();
             status.files_hashed += 1;
             if let Some(file) = status.untracked.iter_mut().find(|f| f.path == entry.path) {
+                file.duplicate_of = sha.as_ref().and_then(|s| installed_sha.get(s).cloned());
                 file.sha256 = sha;
             }
             drop(status);
@@ -240,7 +253,12 @@ pub fn entry_still_valid(path: &Path, entry: &HashCacheEntry) -> bool {
     std::fs::metadata(path).is_ok_and(|metadata| entry.same_file(&key_of(path, &metadata)))
 }
 
-fn untracked(candidate: &Candidate, entry: &HashCacheEntry) -> UntrackedFile {
+/// The scan's view of a file; `installed_sha` maps installed files' sha256 to their model.
+fn untracked(
+    candidate: &Candidate,
+    entry: &HashCacheEntry,
+    installed_sha: &HashMap<String, String>,
+) -> UntrackedFile {
     let name = candidate.path.to_string_lossy();
     UntrackedFile {
         path: entry.path.clone(),
@@ -254,6 +272,10 @@ fn untracked(candidate: &Candidate, entry: &HashCacheEntry) -> UntrackedFile {
         }
         .into(),
         identification: entry.identification.clone(),
+        duplicate_of: entry
+            .sha256
+            .as_ref()
+            .and_then(|s| installed_sha.get(s).cloned()),
         sha256: entry.sha256.clone(),
     }
 }
