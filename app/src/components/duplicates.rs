@@ -4,35 +4,36 @@ use crate::{
     domain::{DedupeResult, DuplicateGroup},
     format,
     server_fns::scan::dedupe_files,
-    state::Downloads,
 };
 
 /// Installed files that are copies of each other, the space hard links save, and
 /// "Deduplicate".
 #[component]
 pub fn Duplicates(groups: Vec<DuplicateGroup>, saved: u64) -> impl IntoView {
-    let downloads = Downloads::get();
     let busy = RwSignal::new(false);
     let result = RwSignal::new(None::<Result<DedupeResult, String>>);
-    let reclaimable: u64 = groups.iter().map(|g| g.reclaimable_bytes).sum();
+    // Updated in place: refetching the list would replace this component and its report.
+    let reclaimable = RwSignal::new(groups.iter().map(|g| g.reclaimable_bytes).sum::<u64>());
+    let shown = !groups.is_empty() || saved > 0;
+    let saved = RwSignal::new(saved);
     let dedupe = move |_| {
         busy.set(true);
         spawn_local(async move {
             let answer = dedupe_files().await.map_err(|e| e.message);
-            let linked = answer.as_ref().is_ok_and(|r| !r.linked.is_empty());
+            if let Ok(r) = &answer {
+                saved.update(|s| *s += r.bytes_saved);
+                reclaimable.set(0);
+            }
             result.set(Some(answer));
             busy.set(false);
-            if linked {
-                downloads.changed();
-            }
         });
     };
-    (!groups.is_empty() || saved > 0).then(|| {
+    shown.then(|| {
         view! {
             <section class="duplicates" aria-labelledby="duplicates-title">
                 <h2 id="duplicates-title">"Duplicates"</h2>
-                {(saved > 0).then(|| view! {
-                    <p class="duplicates__saved"><strong>{format::bytes(saved)}</strong>" saved by hard links"</p>
+                {move || (saved.get() > 0).then(|| view! {
+                    <p class="duplicates__saved"><strong>{format::bytes(saved.get())}</strong>" saved by hard links"</p>
                 })}
                 <ul class="duplicates__groups">
                     {groups.into_iter().map(|g| view! {
@@ -42,9 +43,9 @@ pub fn Duplicates(groups: Vec<DuplicateGroup>, saved: u64) -> impl IntoView {
                         </li>
                     }).collect_view()}
                 </ul>
-                {(reclaimable > 0).then(|| view! {
+                {move || (reclaimable.get() > 0).then(|| view! {
                     <button type="button" class="btn" on:click=dedupe disabled=move || busy.get()>
-                        {format!("Deduplicate (frees up to {})", format::bytes(reclaimable))}
+                        {format!("Deduplicate (frees up to {})", format::bytes(reclaimable.get()))}
                     </button>
                 })}
                 {move || result.get().map(|r| match r {
