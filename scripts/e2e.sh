@@ -39,7 +39,9 @@ start_server() {
   echo "the $name server did not start" >&2; cat "$data/$name.log" >&2; exit 1
 }
 port="$(free_port)"
-start_server models 127.0.0.1 "$port"
+# An extra scan root, as a ComfyUI models folder would be (end2end/tests/scan.spec.ts).
+mkdir -p "$data/comfy"
+start_server models 127.0.0.1 "$port" MODELS_SCAN_DIRS="$data/comfy"
 auth_port="$(free_port)"
 auth_token="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 start_server auth 127.0.0.1 "$auth_port" MODELS_AUTH_TOKEN="$auth_token" MODELS_AUTH_FAIL_DELAY_MS=200
@@ -47,7 +49,7 @@ open_port="$(free_port)"
 start_server open 0.0.0.0 "$open_port"
 
 cd "$ROOT/end2end"
-if ! BASE_URL="http://127.0.0.1:$port" HUB_URL="$hub_url" AUTH_URL="http://127.0.0.1:$auth_port" \
+if ! BASE_URL="http://127.0.0.1:$port" HUB_URL="$hub_url" MODELS_DIR="$data/models" SCAN_DIR="$data/comfy" AUTH_URL="http://127.0.0.1:$auth_port" \
   AUTH_TOKEN="$auth_token" OPEN_URL="http://127.0.0.1:$open_port" npx playwright test "$@"; then
   for name in models auth open; do echo "--- $name server log ---" >&2; cat "$data/$name.log" >&2; done
   exit 1

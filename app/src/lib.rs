@@ -2,6 +2,7 @@
 //! Everything shared by the server and the browser: wire types, the service port,
 //! server functions, and the Leptos components and pages.
 
+pub mod clipboard;
 pub mod components;
 pub mod domain;
 pub mod format;

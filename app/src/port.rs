@@ -4,9 +4,10 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
-    DownloadSettingsUpdate, ExportRequest, ExportResult, InstalledList, InstalledModel, Model,
-    ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Verification, VolumeState,
+    AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
+    DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ExportRequest, ExportResult,
+    InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview,
+    ModelUpdate, ScanStatus, Verification, VolumeState,
 };
 
 #[async_trait::async_trait]
@@ -30,6 +31,16 @@ pub trait ModelService: Send + Sync + 'static {
     async fn delete_installed(&self, id: &str) -> Result<InstalledModel, AppError>;
     /// Re-hashes an installed model's files against its record.
     async fn verify_installed(&self, id: &str) -> Result<Verification, AppError>;
+    /// Drops the record of a model whose files are gone; touches no file.
+    async fn forget_installed(&self, id: &str) -> Result<InstalledModel, AppError>;
+    /// Replaces copies inside `MODELS_DIR` (same sha256) with hard links; what it saved.
+    async fn dedupe(&self) -> Result<DedupeResult, AppError>;
+    /// Starts a background scan of the volume unless one runs; its status.
+    async fn start_scan(&self) -> Result<ScanStatus, AppError>;
+    /// The scan's progress and the untracked files it found.
+    async fn scan_status(&self) -> Result<ScanStatus, AppError>;
+    /// Registers files found by the scan as one installed model.
+    async fn adopt(&self, request: AdoptRequest) -> Result<InstalledModel, AppError>;
     /// Queues a download (or resumes a paused one with new tokens); returns the job id.
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError>;
     async fn download_job(&self, job_id: &str) -> Result<DownloadJob, AppError>;

@@ -7,6 +7,9 @@ use std::{net::SocketAddr, path::PathBuf};
 #[derive(Clone)]
 pub struct Config {
     pub models_dir: PathBuf,
+    /// Extra folders the volume scan reads (`MODELS_SCAN_DIRS`, colon-separated, e.g. a
+    /// ComfyUI models folder): files there are referenced, never moved or deleted.
+    pub scan_dirs: Vec<PathBuf>,
     pub db_path: PathBuf,
     /// Where the export page looks for dataset folders (`DATASETS_DIR`).
     pub datasets_dir: PathBuf,
@@ -162,7 +165,23 @@ impl Config {
         let hf_hub_cache = get("HF_HUB_CACHE")
             .map(PathBuf::from)
             .unwrap_or_else(|| hf_home.join("hub"));
+        let scan_raw = get("MODELS_SCAN_DIRS").unwrap_or_default();
+        let scan_dirs: Vec<PathBuf> = scan_raw
+            .split(':')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .collect();
+        if scan_dirs.iter().any(|d| !d.is_absolute()) {
+            return Err(ConfigError::Invalid {
+                name: "MODELS_SCAN_DIRS",
+                value: scan_raw,
+                reason:
+                    "expected absolute folders separated by ':', e.g. /workspace/ComfyUI/models",
+            });
+        }
         Ok(Self {
+            scan_dirs,
             hf_home,
             hf_hub_cache,
             datasets_dir,
@@ -259,6 +278,7 @@ impl std::fmt::Debug for Config {
         let redact = |t: &Option<String>| t.as_ref().map(|_| "<redacted>");
         f.debug_struct("Config")
             .field("models_dir", &self.models_dir)
+            .field("scan_dirs", &self.scan_dirs)
             .field("db_path", &self.db_path)
             .field("datasets_dir", &self.datasets_dir)
             .field("exports_dir", &self.exports_dir)
@@ -318,6 +338,24 @@ mod tests {
         .unwrap();
         assert_eq!(c.db_path, PathBuf::from("/data/m/installed-models.json"));
         assert_eq!(c.hf_endpoint, "http://127.0.0.1:9");
+    }
+
+    #[test]
+    fn scan_dirs_are_absolute_folders_separated_by_colons() {
+        let c = config(&[("MODELS_SCAN_DIRS", "/a/comfy: /b ::")]).unwrap();
+        assert_eq!(
+            c.scan_dirs,
+            [PathBuf::from("/a/comfy"), PathBuf::from("/b")]
+        );
+        assert!(config(&[]).unwrap().scan_dirs.is_empty());
+        let err = config(&[("MODELS_SCAN_DIRS", "relative/dir")])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("MODELS_SCAN_DIRS") && err.contains("absolute"),
+            "{err}"
+        );
     }
 
     #[test]

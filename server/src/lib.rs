@@ -10,6 +10,7 @@ pub mod download;
 pub mod export;
 pub mod inspect;
 pub mod registry;
+pub mod scan;
 mod serve;
 pub mod service;
 pub mod site;

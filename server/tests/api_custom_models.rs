@@ -200,7 +200,7 @@ async fn hugging_face_models_record_sizes_and_lfs_hashes_and_never_the_token() {
     assert_eq!(body["model"]["sizeBytes"], 23_802_932_552u64 + 812);
     assert_eq!(body["model"]["tags"], json!(["custom", "fine-tune"]));
     let saved = db(&env.server);
-    assert_eq!(saved["schemaVersion"], 2);
+    assert_eq!(saved["schemaVersion"], server::storage::SCHEMA_VERSION);
     let files = &saved["customModels"][0]["files"];
     assert_eq!(files[0]["sha256"], fakes::SHA_A);
     assert_eq!(files[1]["sha256"], Value::Null);

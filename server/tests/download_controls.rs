@@ -110,7 +110,7 @@ async fn settings_come_from_the_environment_and_a_put_changes_only_what_it_names
     assert_eq!(env.api.get(SETTINGS).await.1, changed);
     let db = std::fs::read_to_string(env.server.models_dir.join("installed-models.json")).unwrap();
     let db: Value = serde_json::from_str(&db).unwrap();
-    assert_eq!(db["schemaVersion"], 2);
+    assert_eq!(db["schemaVersion"], server::storage::SCHEMA_VERSION);
     assert_eq!(db["downloadSettings"], json!({"connectionsPerFile": 8}));
 }
 

@@ -469,7 +469,7 @@ async fn six_hundred_concurrent_changes_through_three_servers_lose_nothing() {
                 if let Ok(bytes) = std::fs::read(&db_path) {
                     let parsed: Value = serde_json::from_slice(&bytes)
                         .unwrap_or_else(|e| panic!("half-written database seen: {e}"));
-                    assert_eq!(parsed["schemaVersion"], 2);
+                    assert_eq!(parsed["schemaVersion"], server::storage::SCHEMA_VERSION);
                     reads += 1;
                 }
             }

@@ -82,7 +82,7 @@ async fn no_update_is_lost_and_the_file_always_parses() {
                 if let Ok(bytes) = std::fs::read(&db_path) {
                     let parsed: Value = serde_json::from_slice(&bytes)
                         .unwrap_or_else(|e| panic!("half-written database seen: {e}"));
-                    assert_eq!(parsed["schemaVersion"], 2);
+                    assert_eq!(parsed["schemaVersion"], server::storage::SCHEMA_VERSION);
                     reads += 1;
                 }
             }

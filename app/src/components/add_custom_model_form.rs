@@ -78,7 +78,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
                     r.model_type = None;
                 }
             }
-            SourceType::Url | SourceType::Upload => {
+            SourceType::Url | SourceType::Upload | SourceType::Local => {
                 r.url = opt(url.get_untracked());
                 r.file_name = opt(file_name.get_untracked());
                 r.sha256 = opt(sha256.get_untracked());

@@ -1,7 +1,8 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    domain::{InstalledModel, Verification},
+    components::{IdentificationView, IdentificationWarnings, TriggerWords},
+    domain::{Identification, InstalledModel, Verification},
     format,
     server_fns::models::{delete_installed, verify_installed},
     state::{copy_text, focus_id, Downloads, Hydrated},
@@ -66,6 +67,20 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
         });
     };
     let files = model.files.clone();
+    let warnings: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.identification.as_ref()?.warning.clone())
+        .collect();
+    let triggers: Vec<String> = files
+        .iter()
+        .filter_map(|f| f.identification.as_ref())
+        .flat_map(|i| i.trigger_words.iter().cloned())
+        .fold(Vec::new(), |mut all, w| {
+            if !all.contains(&w) {
+                all.push(w);
+            }
+            all
+        });
     view! {
         <li class="model-card" data-installed-id=model.id.clone()>
             <div class="model-card__head">
@@ -74,8 +89,10 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
                 <span class="badge badge--muted">{model.model_type.label()}</span>
             </div>
             <p class="model-card__meta">{format::bytes(model.total_size_bytes)}</p>
+            <IdentificationWarnings warnings />
+            {(!triggers.is_empty()).then(|| view! { <TriggerWords words=triggers /> })}
             <ul class="files">
-                {files.into_iter().map(|f| view! { <FileLine path=f.path size=f.size_bytes /> }).collect_view()}
+                {files.into_iter().map(|f| view! { <FileLine path=f.path size=f.size_bytes identification=f.identification /> }).collect_view()}
             </ul>
             <p class="muted">"Installed " <time datetime=model.installed_at.clone()>{format::date(&model.installed_at)}</time></p>
             {move || verification.get().map(|v| view! { <VerificationResult v /> })}
@@ -99,11 +116,13 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
         </li>
     }
+    // Erased: the card's full type is deeper than the compiler's query limit in release.
+    .into_any()
 }
 
 /// One installed file, with a button that copies its path.
 #[component]
-fn FileLine(path: String, size: u64) -> impl IntoView {
+fn FileLine(path: String, size: u64, identification: Option<Identification>) -> impl IntoView {
     let copied = RwSignal::new(None::<bool>);
     let hydrated = Hydrated::get();
     let text = path.clone();
@@ -121,6 +140,7 @@ fn FileLine(path: String, size: u64) -> impl IntoView {
                 Some(false) => "Copy failed: select the path instead",
                 None => "",
             }}</span>
+            {identification.map(|identification| view! { <IdentificationView identification /> })}
         </li>
     }
 }

@@ -1,8 +1,10 @@
 use serde::{Deserialize, Serialize};
 
-use super::{ModelFamily, ModelType, SourceType};
+use super::{DuplicateGroup, Identification, ModelFamily, ModelType, SourceType};
 
-/// One file of an installed model. `path` is relative to `MODELS_DIR`.
+/// One file of an installed model. `path` is relative to `MODELS_DIR`, or absolute for a file
+/// adopted from an extra scan root (`MODELS_SCAN_DIRS`), which is referenced, never moved or
+/// deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstalledFile {
@@ -10,6 +12,9 @@ pub struct InstalledFile {
     pub size_bytes: u64,
     /// Lower-case hex sha256 of the verified bytes.
     pub sha256: String,
+    /// What the file's header says it is; recorded at install (absent on older records).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identification: Option<Identification>,
 }
 
 /// The result of re-hashing an installed model's files.
@@ -55,4 +60,15 @@ pub struct InstalledList {
     pub total_disk_usage: u64,
     /// Free bytes on the volume that holds `MODELS_DIR`.
     pub disk_free: u64,
+    /// Records whose files have disappeared: never listed as installed; download again
+    /// (when `sourceModelId` is set) or forget.
+    #[serde(default)]
+    pub missing: Vec<InstalledModel>,
+    /// Installed files with the same sha256 (`POST /api/models/dedupe` links copies).
+    #[serde(default)]
+    pub duplicates: Vec<DuplicateGroup>,
+    /// Bytes that hard links between recorded files already save (counted once on disk,
+    /// more than once in `totalDiskUsage`).
+    #[serde(default)]
+    pub disk_saved: u64,
 }

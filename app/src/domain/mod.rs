@@ -3,23 +3,29 @@
 
 mod access;
 mod download;
+mod duplicates;
 mod error;
 mod export;
+mod identify;
 mod installed;
 mod model;
 mod request;
+mod scan;
 mod settings;
 
 pub use access::AccessStatus;
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, VolumeState};
+pub use duplicates::{DedupeResult, DedupeSkip, DuplicateGroup};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
+pub use identify::{Confidence, DetectedFamily, DetectedKind, Identification};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
 pub use request::{
     check_text, check_token, AddModelRequest, CustomModelEdit, ModelPreview, ModelUpdate,
     PreviewFile,
 };
+pub use scan::{AdoptRequest, ScanPhase, ScanStatus, UntrackedFile};
 pub use settings::{
     DownloadSettings, DownloadSettingsUpdate, MAX_CONCURRENT_JOBS, MAX_CONNECTIONS_PER_FILE,
     MIN_RATE_LIMIT,

@@ -129,6 +129,8 @@ pub enum SourceType {
     Civitai,
     Url,
     Upload,
+    /// Found on the volume by a scan and adopted (`POST /api/models/adopt`).
+    Local,
 }
 
 /// A model the user can install: built-in or custom. `GET /api/models` returns these.

@@ -20,7 +20,12 @@ use crate::{
 pub fn ExportPage() -> impl IntoView {
     let datasets = Resource::new(|| (), |_| dataset_folders());
     let dataset = RwSignal::new(String::new());
-    let trigger = RwSignal::new(String::new());
+    // `?trigger=` prefills it (a LoRA card's "Use in Export").
+    let trigger = RwSignal::new(
+        leptos_router::hooks::use_query_map()
+            .with_untracked(|q| q.get("trigger"))
+            .unwrap_or_default(),
+    );
     let run_name = RwSignal::new(String::new());
     let base = RwSignal::new(None::<String>);
     let downloads = Downloads::get();

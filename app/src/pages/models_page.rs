@@ -5,7 +5,10 @@ use leptos_router::{
 };
 
 use crate::{
-    components::{wire_options, AddCustomModelForm, InstalledCard, ModelCard},
+    components::{
+        wire_options, AddCustomModelForm, Duplicates, InstalledCard, MissingCard, ModelCard,
+        VolumeScan,
+    },
     domain::{from_wire, ModelFamily, ModelFilter, ModelSort, ModelType},
     format,
     server_fns::models::{list_installed, list_models},
@@ -246,7 +249,9 @@ fn AvailableTab() -> impl IntoView {
 fn InstalledTab() -> impl IntoView {
     let downloads = Downloads::get();
     let installed = Resource::new(move || downloads.version.get(), |_| list_installed());
+    // The scan comes first: the downloads panel floats over the bottom of the page.
     view! {
+        <VolumeScan />
         <Transition fallback=|| view! { <p class="empty">"Loading installed models…"</p> }>
             {move || Suspend::new(async move {
                 match installed.await {
@@ -264,6 +269,13 @@ fn InstalledTab() -> impl IntoView {
                                     <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
                                 </div>
                             </section>
+                            <Duplicates groups=list.duplicates saved=list.disk_saved />
+                            {(!list.missing.is_empty()).then(|| view! {
+                                <h2>"Missing models"</h2>
+                                <ul class="model-list missing-list">
+                                    {list.missing.into_iter().map(|model| view! { <MissingCard model /> }).collect_view()}
+                                </ul>
+                            }.into_any())}
                             {if list.models.is_empty() {
                                 view! { <p class="empty">"Nothing installed yet. "<a href="/?tab=available">"Browse the available models"</a></p> }.into_any()
                             } else {

@@ -4,3 +4,4 @@ pub mod access;
 pub mod downloads;
 pub mod export;
 pub mod models;
+pub mod scan;

@@ -6,6 +6,7 @@ mod export;
 mod health;
 mod installed;
 mod models;
+mod scan;
 mod upload;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub fn router(service: ApiState) -> Router {
         .merge(downloads::routes())
         .merge(installed::routes())
         .merge(export::routes())
+        .merge(scan::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
         .merge(health::routes())

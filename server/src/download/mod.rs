@@ -457,6 +457,7 @@ impl Downloads {
                 path: rel,
                 size_bytes: fetched.size,
                 sha256: fetched.sha256,
+                identification: None,
             });
             plan.files[index].dest = dest;
         }

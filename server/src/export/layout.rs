@@ -110,6 +110,7 @@ mod tests {
                     path: p.to_string(),
                     size_bytes: *s,
                     sha256: "0".repeat(64),
+                    identification: None,
                 })
                 .collect(),
             total_size_bytes: 0,

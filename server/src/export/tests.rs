@@ -16,6 +16,7 @@ fn installed(family: ModelFamily, source: &str, files: &[&str]) -> InstalledMode
                 path: p.to_string(),
                 size_bytes: 10,
                 sha256: "0".repeat(64),
+                identification: None,
             })
             .collect(),
         total_size_bytes: 10,

@@ -208,6 +208,73 @@ pub(super) fn check(file: File, len: u64) -> Result<(), FormatError> {
     Ok(())
 }
 
+/// Longest metadata string kept for identification; longer values (chat templates) are skipped.
+const MAX_KEPT_STRING: u64 = 64 * 1024;
+
+impl Header {
+    /// A string or integer value as text, for identification; other values are skipped.
+    fn kept_value(&mut self, kind: u32) -> Result<Option<String>, FormatError> {
+        match kind {
+            TYPE_STRING => {
+                let n = self.u64("a string length")?;
+                if n > MAX_KEPT_STRING {
+                    return self.skip(n, "a string").map(|_| None);
+                }
+                self.take(n, "a string")?;
+                let mut buf = vec![0u8; n as usize];
+                self.reader.read_exact(&mut buf)?;
+                Ok(Some(String::from_utf8_lossy(&buf).into_owned()))
+            }
+            TYPE_UINT32 => Ok(Some(self.u32("a value")?.to_string())),
+            _ => self.value(kind, 0).map(|_| None),
+        }
+    }
+}
+
+/// The metadata (strings and u32 values) and tensor shapes of a GGUF file, shapes in PyTorch
+/// order (GGUF stores them reversed). Call after [`check`] passed.
+pub(super) fn read_header(file: File, len: u64) -> Result<super::ModelHeader, FormatError> {
+    let mut h = Header {
+        reader: BufReader::with_capacity(1 << 16, file),
+        pos: 0,
+        len,
+    };
+    if &h.array::<4>("the magic")? != b"GGUF" {
+        return Err(FormatError::NotGguf);
+    }
+    h.u32("the version")?;
+    let tensors = h.u64("the tensor count")?;
+    let kvs = h.u64("the metadata count")?;
+    // Each entry takes at least 8 bytes: a count beyond that is a broken file, refused before
+    // walking it.
+    if tensors.max(kvs) > len / 8 {
+        return Err(bad("the tensor or metadata count is larger than the file"));
+    }
+    let mut out = super::ModelHeader::new(super::Format::Gguf);
+    for _ in 0..kvs {
+        let key = h.key()?;
+        let kind = h.u32("a value type")?;
+        if let Some(value) = h.kept_value(kind)? {
+            out.metadata.insert(key, value);
+        }
+    }
+    for _ in 0..tensors {
+        let name = h.key()?;
+        let dims = h.u32("a dimension count")?;
+        if dims > MAX_DIMS {
+            return Err(bad(format!("tensor {name:?} has {dims} dimensions")));
+        }
+        let mut shape = (0..dims)
+            .map(|_| h.u64("a tensor dimension"))
+            .collect::<Result<Vec<_>, _>>()?;
+        shape.reverse();
+        h.u32("a tensor type")?;
+        h.u64("a tensor offset")?;
+        out.tensors.insert(name, shape);
+    }
+    Ok(out)
+}
+
 /// Elements per block and bytes per block of a ggml tensor type, as the reference `gguf`
 /// package lists them (`GGML_QUANT_SIZES`); `None` for a type this table does not know.
 fn block_size(kind: u32) -> Option<(u64, u64)> {

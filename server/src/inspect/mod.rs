@@ -2,9 +2,12 @@
 //! without loading it (never unpickles, reads the headers and the zip directory only).
 
 mod gguf;
+pub mod identify;
 mod torch;
+pub mod triggers;
 
 use std::{
+    collections::BTreeMap,
     fs::File,
     io::{Read, Seek, SeekFrom},
     path::Path,
@@ -81,24 +84,107 @@ pub fn validate_file(path: &Path, format: Format) -> Result<(), FormatError> {
     let len = file.metadata()?.len();
     match format {
         Format::Safetensors => {
-            let mut prefix = [0u8; 8];
-            if len < 8 {
-                return Err(FormatError::TooShort {
-                    what: "safetensors",
-                    len,
-                });
-            }
-            file.read_exact(&mut prefix)?;
-            let header_len = u64::from_le_bytes(prefix);
-            check_header_len(header_len, len)?;
-            let mut header = vec![0u8; header_len as usize];
-            file.seek(SeekFrom::Start(8))?;
-            file.read_exact(&mut header)?;
-            check_safetensors_header(&header, len - 8 - header_len)
+            let header = read_safetensors_header(&mut file, len)?;
+            check_safetensors_header(&header, len - 8 - header.len() as u64)
         }
         Format::Gguf => gguf::check(file, len),
         Format::Torch => torch::check(file, len),
     }
+}
+
+/// The JSON header bytes of a safetensors file (at most 100 MB; no tensor data is read).
+fn read_safetensors_header(file: &mut File, len: u64) -> Result<Vec<u8>, FormatError> {
+    if len < 8 {
+        return Err(FormatError::TooShort {
+            what: "safetensors",
+            len,
+        });
+    }
+    let mut prefix = [0u8; 8];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut prefix)?;
+    let header_len = u64::from_le_bytes(prefix);
+    check_header_len(header_len, len)?;
+    let mut header = vec![0u8; header_len as usize];
+    file.read_exact(&mut header)?;
+    Ok(header)
+}
+
+/// What identification reads of a file: tensor shapes (PyTorch order) and string metadata.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelHeader {
+    pub format: Format,
+    pub tensors: BTreeMap<String, Vec<u64>>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl ModelHeader {
+    pub fn new(format: Format) -> Self {
+        Self {
+            format,
+            tensors: BTreeMap::new(),
+            metadata: BTreeMap::new(),
+        }
+    }
+}
+
+/// Reads the header of the safetensors or GGUF file at `path`, whose name (and so format) is
+/// `name` (never the weights); `None` for PyTorch files, which are never unpickled, and for
+/// files that are not models.
+pub fn read_header(path: &Path, name: &str) -> Result<Option<ModelHeader>, FormatError> {
+    let Some(format) = Format::from_file_name(name) else {
+        return Ok(None);
+    };
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    match format {
+        Format::Safetensors => {
+            let bytes = read_safetensors_header(&mut file, len)?;
+            parse_safetensors_header(&bytes).map(Some)
+        }
+        Format::Gguf => gguf::read_header(file, len).map(Some),
+        Format::Torch => Ok(None),
+    }
+}
+
+/// Tensor shapes and `__metadata__` strings of a safetensors JSON header.
+pub fn parse_safetensors_header(header: &[u8]) -> Result<ModelHeader, FormatError> {
+    let map: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(header).map_err(|e| FormatError::HeaderNotJson(e.to_string()))?;
+    let mut out = ModelHeader::new(Format::Safetensors);
+    for (name, info) in map {
+        if name == "__metadata__" {
+            if let Some(meta) = info.as_object() {
+                out.metadata.extend(
+                    meta.iter()
+                        .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))),
+                );
+            }
+            continue;
+        }
+        let shape = info
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .map(|dims| dims.iter().filter_map(|d| d.as_u64()).collect())
+            .unwrap_or_default();
+        out.tensors.insert(name, shape);
+    }
+    Ok(out)
+}
+
+/// What the file at `path`, named `name`, is, from its header alone; `None` for files that are
+/// not models (configs, tokenizers). Unreadable files and PyTorch pickles are `unknown`, with
+/// the reason as evidence.
+pub fn identify_file(path: &Path, name: &str) -> Option<app::domain::Identification> {
+    let format = Format::from_file_name(name)?;
+    Some(match read_header(path, name) {
+        Ok(Some(header)) => identify::identify(&header, name),
+        Ok(None) if format == Format::Torch => app::domain::Identification::unknown(
+            "PyTorch pickle files are never opened, so their content is not identified",
+        ),
+        Ok(None) => app::domain::Identification::unknown("no header"),
+        Err(e) => app::domain::Identification::unknown(format!("the header cannot be read: {e}")),
+    })
 }
 
 fn check_header_len(header_len: u64, file_len: u64) -> Result<(), FormatError> {

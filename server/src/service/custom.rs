@@ -34,6 +34,10 @@ fn source_of(req: &AddModelRequest) -> Result<SourceType, AppError> {
                 "sourceType",
                 "uploads go to POST /api/models/upload as multipart form data",
             )),
+            SourceType::Local => Err(AppError::invalid(
+                "sourceType",
+                "files already on the volume are adopted: POST /api/models/scan, then POST /api/models/adopt",
+            )),
             s => Ok(s),
         };
     }
@@ -149,7 +153,9 @@ impl Service {
                 unchecked = self.resolve_huggingface(&req, &mut model).await?
             }
             SourceType::Civitai => self.resolve_civitai(&req, &mut model).await?,
-            SourceType::Url | SourceType::Upload => self.resolve_url(&req, &mut model).await?,
+            SourceType::Url | SourceType::Upload | SourceType::Local => {
+                self.resolve_url(&req, &mut model).await?
+            }
         }
         if model.name.is_empty() {
             return Err(AppError::invalid("name", "give the model a name"));

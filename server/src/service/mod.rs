@@ -4,16 +4,17 @@ mod custom;
 mod download;
 mod export;
 mod health;
+mod scan;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AppError, DatasetFolder, DownloadJob, DownloadRequest, DownloadSettings,
-        DownloadSettingsUpdate, ErrorCode, ExportRequest, ExportResult, InstalledList,
-        InstalledModel, JobStatus, Model, ModelBlockPreview, ModelFilter, ModelPreview,
-        ModelUpdate, PreviewFile, Verification, VolumeState,
+        AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
+        DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode, ExportRequest,
+        ExportResult, InstalledList, InstalledModel, JobStatus, Model, ModelBlockPreview,
+        ModelFilter, ModelPreview, ModelUpdate, PreviewFile, ScanStatus, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -22,7 +23,7 @@ use crate::{
     config::Config,
     download::{Downloads, Tokens},
     registry::Catalog,
-    storage::{hf_cache, StorageError, Store},
+    storage::{dedupe, hf_cache, StorageError, Store},
 };
 
 pub use health::Readiness;
@@ -34,6 +35,7 @@ pub struct Service {
     store: Store,
     http: reqwest::Client,
     downloads: Arc<Downloads>,
+    scanner: Arc<crate::scan::Scanner>,
 }
 
 impl Service {
@@ -54,6 +56,7 @@ impl Service {
             store,
             http,
             downloads,
+            scanner: crate::scan::Scanner::new(),
         }))
     }
 
@@ -97,8 +100,24 @@ impl Service {
 #[async_trait::async_trait]
 impl ModelService for Service {
     async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError> {
-        let db = self.blocking(|store| Ok(store.read()?)).await?;
-        let installed_id = |id: &str| db.installed_from(id).map(|m| m.id.clone());
+        let (db, present) = self
+            .blocking(|store| {
+                let db = store.read()?;
+                let present: Vec<String> = db
+                    .installed
+                    .iter()
+                    .filter(|m| store.files_present(m))
+                    .map(|m| m.id.clone())
+                    .collect();
+                Ok((db, present))
+            })
+            .await?;
+        // A record whose files are gone does not make its model installed.
+        let installed_id = |id: &str| {
+            db.installed_from(id)
+                .filter(|m| present.contains(&m.id))
+                .map(|m| m.id.clone())
+        };
         let built_in = self
             .catalog
             .models()
@@ -253,11 +272,19 @@ impl ModelService for Service {
 
     async fn list_installed(&self) -> Result<InstalledList, AppError> {
         self.blocking(|store| {
-            let models = store.read()?.installed;
+            let (models, missing): (Vec<_>, Vec<_>) = store
+                .read()?
+                .installed
+                .into_iter()
+                .partition(|m| store.files_present(m));
+            let duplicates = dedupe::groups(store.models_dir(), &models);
             Ok(InstalledList {
                 total_disk_usage: models.iter().map(|m| m.total_size_bytes).sum(),
                 disk_free: store.disk_free(),
+                disk_saved: dedupe::saved_by_links(&duplicates),
+                duplicates,
                 models,
+                missing,
             })
         })
         .await
@@ -283,6 +310,38 @@ impl ModelService for Service {
         self.blocking(move |store| store.verify(&id)).await
     }
 
+    async fn forget_installed(&self, id: &str) -> Result<InstalledModel, AppError> {
+        self.forget_record(id).await
+    }
+
+    async fn dedupe(&self) -> Result<DedupeResult, AppError> {
+        let result = self
+            .blocking(|store| {
+                let db = store.read()?;
+                let groups = dedupe::groups(store.models_dir(), &db.installed);
+                Ok(dedupe::dedupe(store.models_dir(), &groups))
+            })
+            .await?;
+        tracing::info!(
+            linked = result.linked.len(),
+            saved = result.bytes_saved,
+            "duplicates replaced by hard links"
+        );
+        Ok(result)
+    }
+
+    async fn start_scan(&self) -> Result<ScanStatus, AppError> {
+        Ok(self.begin_scan())
+    }
+
+    async fn scan_status(&self) -> Result<ScanStatus, AppError> {
+        Ok(self.current_scan())
+    }
+
+    async fn adopt(&self, request: AdoptRequest) -> Result<InstalledModel, AppError> {
+        self.adopt_files(request).await
+    }
+
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError> {
         request.check_tokens()?;
         if request.model_id.trim().is_empty() {
@@ -294,13 +353,18 @@ impl ModelService for Service {
         let db = self.blocking(|store| Ok(store.read()?)).await?;
         let plan = self.plan_for(request.model_id.trim(), &db.custom_models)?;
         if let Some(installed) = db.installed_from(&plan.model_id) {
-            return Err(AppError::new(
-                ErrorCode::Conflict,
-                format!(
-                    "{} is already installed (id {})",
-                    plan.model_name, installed.id
-                ),
-            ));
+            if self.store.files_present(installed) {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "{} is already installed (id {})",
+                        plan.model_name, installed.id
+                    ),
+                ));
+            }
+            // "Download again": the record of the vanished files goes, the files come back.
+            let gone = installed.id.clone();
+            self.forget_record(&gone).await?;
         }
         let clean = |t: Option<String>| t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         let tokens = Tokens {

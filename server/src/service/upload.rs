@@ -77,6 +77,7 @@ impl Service {
                 path: rel.clone(),
                 size_bytes: received.size,
                 sha256: received.sha256.clone(),
+                identification: None,
             }],
             total_size_bytes: received.size,
             installed_at: now_rfc3339(),

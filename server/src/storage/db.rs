@@ -1,13 +1,14 @@
 //! The models database document: versioned, human-readable JSON.
 
-use app::domain::{DownloadSettingsUpdate, InstalledModel};
+use app::domain::{DownloadSettingsUpdate, Identification, InstalledModel};
 use serde::{Deserialize, Serialize};
 
 use crate::registry::CustomModel;
 
-/// Bump when the document's shape changes; older files are migrated on read.
-/// 1: installed and custom models. 2: `downloadSettings`.
-pub const SCHEMA_VERSION: u32 = 2;
+/// Bump when the document's shape changes; older files are migrated on read (`migrate`).
+/// 1: installed and custom models. 2: `downloadSettings`. 3: `hashCache` (the scan's sha256
+/// and identification cache).
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -23,10 +24,50 @@ pub struct Database {
     /// set here comes from the environment.
     #[serde(default, skip_serializing_if = "is_unset")]
     pub download_settings: DownloadSettingsUpdate,
+    /// What the volume scan learnt about untracked files, valid while the file's identity
+    /// and size and mtime are unchanged: a rescan of unchanged files reads no file data.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hash_cache: Vec<HashCacheEntry>,
 }
 
 fn is_unset(settings: &DownloadSettingsUpdate) -> bool {
     *settings == DownloadSettingsUpdate::default()
+}
+
+/// The scan's cache entry for one file, keyed by (device, inode, size, mtime).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HashCacheEntry {
+    /// Absolute path where the file was last seen.
+    pub path: String,
+    pub device: u64,
+    pub inode: u64,
+    pub size: u64,
+    pub mtime_secs: i64,
+    pub mtime_nanos: u32,
+    /// Lower-case hex, once hashed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    pub identification: Identification,
+}
+
+impl HashCacheEntry {
+    /// True when `other` describes the same unchanged file.
+    pub fn same_file(&self, other: &HashCacheEntry) -> bool {
+        (
+            self.device,
+            self.inode,
+            self.size,
+            self.mtime_secs,
+            self.mtime_nanos,
+        ) == (
+            other.device,
+            other.inode,
+            other.size,
+            other.mtime_secs,
+            other.mtime_nanos,
+        )
+    }
 }
 
 impl Database {
@@ -39,27 +80,28 @@ impl Database {
 
     /// Parses a database file, refusing versions newer than this build understands.
     pub fn parse(bytes: &[u8]) -> Result<Self, String> {
-        let db: Database = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let mut db: Database = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
         if db.schema_version > SCHEMA_VERSION {
             return Err(format!(
                 "schema version {} is newer than this build understands ({SCHEMA_VERSION}); upgrade Model Manager",
                 db.schema_version
             ));
         }
-        Ok(db.migrated())
-    }
-
-    /// An older document in this version's shape. Version 1 had no download settings: the
-    /// field's default (nothing chosen, the environment decides) is its meaning.
-    fn migrated(mut self) -> Self {
-        self.schema_version = SCHEMA_VERSION;
-        self
+        migrate(&mut db);
+        Ok(db)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut bytes = serde_json::to_vec_pretty(self).expect("the database always serialises");
         bytes.push(b'\n');
         bytes
+    }
+
+    /// Every recorded file path (relative to `MODELS_DIR`, or absolute for extra roots).
+    pub fn recorded_paths(&self) -> impl Iterator<Item = &str> {
+        self.installed
+            .iter()
+            .flat_map(|m| m.files.iter().map(|f| f.path.as_str()))
     }
 
     /// The installed record that came from `source_model_id`, if any.
@@ -70,18 +112,32 @@ impl Database {
     }
 }
 
+/// Brings an older document up to `SCHEMA_VERSION`, one step per version. Version 1 had no
+/// download settings: the field's default (nothing chosen, the environment decides) is its
+/// meaning. Version 3 added `hashCache`, empty until the first scan (serde's default).
+fn migrate(db: &mut Database) {
+    if db.schema_version < 3 {
+        db.hash_cache.clear();
+    }
+    db.schema_version = SCHEMA_VERSION;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn a_version_1_database_reads_with_no_download_settings_and_writes_as_version_2() {
+    fn a_version_1_database_reads_with_no_download_settings_and_writes_as_the_current_version() {
         let v1 = br#"{"schemaVersion": 1, "installed": [], "customModels": []}"#;
         let db = Database::parse(v1).unwrap();
         assert_eq!(db.download_settings, DownloadSettingsUpdate::default());
-        assert_eq!(db.schema_version, 2);
+        assert!(db.hash_cache.is_empty());
+        assert_eq!(db.schema_version, SCHEMA_VERSION);
         let text = String::from_utf8(db.to_bytes()).unwrap();
-        assert!(text.contains("\"schemaVersion\": 2"), "{text}");
+        assert!(
+            text.contains(&format!("\"schemaVersion\": {SCHEMA_VERSION}")),
+            "{text}"
+        );
         assert!(!text.contains("downloadSettings"), "{text}");
     }
 
@@ -91,7 +147,9 @@ mod tests {
         db.download_settings.rate_limit_bytes_per_second = Some(200 << 20);
         let back = Database::parse(&db.to_bytes()).unwrap();
         assert_eq!(back, db);
-        let v3 = br#"{"schemaVersion": 3}"#;
-        assert!(Database::parse(v3).unwrap_err().contains("newer"));
+        let newer = format!(r#"{{"schemaVersion": {}}}"#, SCHEMA_VERSION + 1);
+        assert!(Database::parse(newer.as_bytes())
+            .unwrap_err()
+            .contains("newer"));
     }
 }

@@ -6,6 +6,14 @@ use sha2::{Digest, Sha256};
 
 /// Lower-case hex sha256 and length of a file.
 pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
+    sha256_file_with_progress(path, |_| {})
+}
+
+/// Like [`sha256_file`], calling `progress` with the bytes of each read.
+pub fn sha256_file_with_progress(
+    path: &Path,
+    mut progress: impl FnMut(u64),
+) -> std::io::Result<(String, u64)> {
     let mut file = File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
@@ -17,6 +25,7 @@ pub fn sha256_file(path: &Path) -> std::io::Result<(String, u64)> {
         }
         hasher.update(&buf[..n]);
         len += n as u64;
+        progress(n as u64);
     }
     Ok((hex(&hasher.finalize()), len))
 }

@@ -5,6 +5,7 @@
 
 mod atomic;
 mod db;
+pub mod dedupe;
 pub mod hashing;
 pub mod hf_cache;
 pub mod paths;
@@ -18,7 +19,7 @@ use std::{
 use app::domain::{AppError, ErrorCode, InstalledModel, Verification};
 
 pub use atomic::write_atomic;
-pub use db::{Database, SCHEMA_VERSION};
+pub use db::{Database, HashCacheEntry, SCHEMA_VERSION};
 
 use crate::registry::CustomModel;
 
@@ -179,6 +180,7 @@ impl Store {
     /// Moves verified files from the partial folder into place and registers them, as one step
     /// under the lock. `moves` are (partial file, destination relative to `MODELS_DIR`).
     /// An existing destination is never overwritten.
+    /// Each model file is identified from its header before it moves (see [`identify`]).
     pub fn install(
         &self,
         moves: &[(PathBuf, String)],
@@ -192,9 +194,10 @@ impl Store {
     pub fn install_fenced(
         &self,
         moves: &[(PathBuf, String)],
-        record: InstalledModel,
+        mut record: InstalledModel,
         fence: impl FnOnce() -> Result<(), AppError>,
     ) -> Result<InstalledModel, AppError> {
+        identify(moves, &mut record);
         self.update(|db| {
             fence()?;
             if let Some(source) = &record.source_model_id {
@@ -227,6 +230,86 @@ impl Store {
             db.installed.push(record.clone());
             Ok(record)
         })
+    }
+
+    /// Registers files already on the volume (found by a scan) as an installed model, under
+    /// the lock: refused when a record already covers one of them. `record` holds the final
+    /// paths. `moves` are (file under
+    /// `MODELS_DIR`, destination relative to it) for files the user asked to move into their
+    /// folder; an existing destination is never overwritten. Files under extra roots are
+    /// recorded by absolute path and never moved.
+    pub fn adopt(
+        &self,
+        moves: &[(PathBuf, String)],
+        record: InstalledModel,
+    ) -> Result<InstalledModel, AppError> {
+        self.update(|db| {
+            let taken: Vec<&str> = db.recorded_paths().collect();
+            let sources = moves.iter().filter_map(|(from, _)| {
+                from.strip_prefix(&self.models_dir)
+                    .ok()
+                    .map(|r| r.to_string_lossy().into_owned())
+            });
+            let wanted: Vec<String> = record
+                .files
+                .iter()
+                .map(|f| f.path.clone())
+                .chain(sources)
+                .collect();
+            if let Some(path) = wanted.iter().find(|p| taken.contains(&p.as_str())) {
+                return Err(AppError::new(
+                    ErrorCode::Conflict,
+                    format!("{path} is already part of an installed model"),
+                ));
+            }
+            for (from, rel) in moves {
+                let target = paths::safe_join(&self.models_dir, rel).ok_or_else(|| {
+                    AppError::invalid("paths", format!("{rel} is not a safe path"))
+                })?;
+                if target.exists() {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        format!("{rel} already exists; nothing was moved"),
+                    ));
+                }
+                let dir = target.parent().unwrap_or(&self.models_dir);
+                fs::create_dir_all(dir).map_err(|e| self.io_err(e))?;
+                fs::rename(from, &target).map_err(|e| self.io_err(e))?;
+                atomic::sync_dir(dir).map_err(|e| self.io_err(e))?;
+            }
+            db.hash_cache
+                .retain(|e| !moves.iter().any(|(from, _)| Path::new(&e.path) == from));
+            db.installed.push(record.clone());
+            Ok(record)
+        })
+    }
+
+    /// Drops an installed record and touches no file (for a model whose files are gone).
+    pub fn forget(&self, id: &str) -> Result<InstalledModel, AppError> {
+        self.update(|db| {
+            let index = db
+                .installed
+                .iter()
+                .position(|m| m.id == id)
+                .ok_or_else(|| AppError::not_found(format!("no installed model with id {id}")))?;
+            Ok(db.installed.remove(index))
+        })
+    }
+
+    /// Replaces the scan's cache (see [`HashCacheEntry`]).
+    pub fn save_hash_cache(&self, entries: Vec<HashCacheEntry>) -> Result<(), AppError> {
+        self.update(|db| {
+            db.hash_cache = entries;
+            Ok(())
+        })
+    }
+
+    /// True when every recorded file of `model` is on disk (a stat each, no data read).
+    pub fn files_present(&self, model: &InstalledModel) -> bool {
+        model
+            .files
+            .iter()
+            .all(|f| paths::resolve(&self.models_dir, &f.path).is_some_and(|p| p.is_file()))
     }
 
     /// Moves files that an install interrupted by a crash left in a model folder back to their
@@ -332,6 +415,26 @@ impl Store {
     }
 }
 
+/// Records what each moved file's header says it is. A single-file model whose file
+/// contradicts the declared type or family (a LoRA added as a base model) gets a warning;
+/// the declared values stay, the user decides.
+fn identify(moves: &[(PathBuf, String)], record: &mut InstalledModel) {
+    let single = record.files.len() == 1;
+    let (family, model_type) = (record.family, record.model_type);
+    for (partial, rel) in moves {
+        let Some(file) = record.files.iter_mut().find(|f| &f.path == rel) else {
+            continue;
+        };
+        let name = rel.rsplit('/').next().unwrap_or(rel);
+        file.identification = crate::inspect::identify_file(partial, name).map(|mut id| {
+            if single {
+                id.warning = id.mismatch(family, model_type);
+            }
+            id
+        });
+    }
+}
+
 fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
@@ -367,6 +470,7 @@ mod tests {
                     path: p.to_string(),
                     size_bytes: 1,
                     sha256: "0".repeat(64),
+                    identification: None,
                 })
                 .collect(),
             total_size_bytes: files.len() as u64,

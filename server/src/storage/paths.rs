@@ -133,6 +133,20 @@ pub fn safe_join(root: &Path, relative: &str) -> Option<PathBuf> {
     is_safe_relative(relative).then(|| root.join(relative))
 }
 
+/// Where a recorded file is: under `models_dir` for a relative path (guarded like
+/// [`safe_join`]), as is for an absolute one (a file adopted from an extra scan root).
+/// Only for reading: nothing deletes or moves an absolute path.
+pub fn resolve(models_dir: &Path, recorded: &str) -> Option<PathBuf> {
+    let path = Path::new(recorded);
+    if path.is_absolute() {
+        return path
+            .components()
+            .all(|c| !matches!(c, Component::ParentDir))
+            .then(|| path.to_path_buf());
+    }
+    safe_join(models_dir, recorded)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

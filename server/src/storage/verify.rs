@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeSet, fs, path::Path};
 
-use app::domain::{InstalledModel, Verification};
+use app::domain::{InstalledModel, SourceType, Verification};
 
 use super::{hashing, now_rfc3339, paths};
 
@@ -12,7 +12,7 @@ pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
     let mut missing = Vec::new();
     let mut changed = Vec::new();
     for file in &model.files {
-        let Some(path) = paths::safe_join(models_dir, &file.path) else {
+        let Some(path) = paths::resolve(models_dir, &file.path) else {
             missing.push(file.path.clone());
             continue;
         };
@@ -41,7 +41,11 @@ pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
 }
 
 /// The folder holding all of a model's files, when it is deeper than a category folder.
+/// Never for adopted files (`local`): they sit in folders other tools fill.
 fn own_folder(model: &InstalledModel) -> Option<String> {
+    if model.source == SourceType::Local {
+        return None;
+    }
     let files: Vec<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
     let folder = paths::common_folder(&files);
     (folder.split('/').count() >= 2).then_some(folder)

@@ -105,7 +105,20 @@ impl Api {
     }
 
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> (u16, Value) {
-        let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
+        self.upload_with(name, bytes, &[]).await
+    }
+
+    /// Uploads `bytes` as `name` with the form's text `fields` (name, type, family).
+    pub async fn upload_with(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        fields: &[(&str, &str)],
+    ) -> (u16, Value) {
+        let mut form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
+        for (k, v) in fields {
+            form = form.text(k.to_string(), v.to_string());
+        }
         self.send(
             self.client
                 .post(self.url("/api/models/upload"))

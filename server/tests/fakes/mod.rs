@@ -167,3 +167,4 @@ pub fn civitai_with_sha(sha: &str) -> Router {
 pub mod hub;
 pub mod lifecycle;
 pub mod misbehave;
+pub mod model_files;
