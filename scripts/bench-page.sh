@@ -8,7 +8,7 @@
 # hydrates against the HTML of the server built with it.
 source "$(dirname "$0")/env.sh"
 runs="${1:-3}"
-server="$CARGO_TARGET_DIR/release/server"
+server="$CARGO_TARGET_DIR/release/model-manager"
 [ -x "$server" ] || { echo "no release server: run scripts/build-site.sh release first" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 data="$(mktemp -d)"
@@ -32,12 +32,14 @@ sizes() {
 
 # bench LABEL SITE [SERVER]: the release server on SITE, then the browser measurement.
 bench() {
-  local binary="${3:-$server}"
+  local binary="${3:-$server}" serve=()
+  # The one binary serves with `serve`; a build from before it (an older `server`) with nothing.
+  [ "$(basename "$binary")" = model-manager ] && serve=(serve)
   local port
   port="$(free_port)"
   mkdir -p "$data/$1"
   MODELS_DIR="$data/$1" LEPTOS_SITE_ROOT="$2" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-    MODELS_MIN_FREE_BYTES=0 "$binary" >"$data/$1.log" 2>&1 &
+    MODELS_MIN_FREE_BYTES=0 "$binary" "${serve[@]}" >"$data/$1.log" 2>&1 &
   pids+=($!)
   for _ in $(seq 1 100); do
     curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break

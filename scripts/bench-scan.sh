@@ -9,7 +9,7 @@
 #   scripts/bench-scan.sh [FILES] [BIG_FILES] [BIG_MIB]      default: 1000 4 512
 source "$(dirname "$0")/env.sh"
 files="${1:-1000}"; big_files="${2:-4}"; big_mib="${3:-512}"
-server="$CARGO_TARGET_DIR/release/server"
+server="$CARGO_TARGET_DIR/release/model-manager"
 [ -x "$server" ] || { log "building the release server"; (cd "$ROOT" && cargo build --release -p server -q); }
 
 work="$(mktemp -d "${BENCH_DIR:-/tmp}/bench-scan.XXXXXX")"
@@ -53,7 +53,7 @@ total_bytes=$(du -sb "$models" "$extra" | awk '{s+=$1} END {print s}')
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 port="$(free_port)"
 MODELS_DIR="$models" MODELS_SCAN_DIRS="$extra" LEPTOS_SITE_ADDR="127.0.0.1:$port" \
-  LEPTOS_SITE_ROOT="$SITE_DIR" "$server" >"$work/server.log" 2>&1 &
+  LEPTOS_SITE_ROOT="$SITE_DIR" "$server" serve >"$work/server.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/healthz" 2>/dev/null && break; sleep 0.1; done
 base="http://127.0.0.1:$port/api/models/scan"
