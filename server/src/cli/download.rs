@@ -163,6 +163,25 @@ async fn model_for(ctx: &Ctx, args: &DownloadArgs, tokens: &Tokens) -> Result<St
     }
 }
 
+/// The active job of `model_id` on the server's volume, if there is one.
+async fn running_job(ctx: &Ctx, model_id: &str) -> Result<Option<String>, CliError> {
+    let jobs: Vec<DownloadJob> =
+        decode(ctx.client.get("/api/models/download").await?["jobs"].clone())?;
+    Ok(jobs
+        .into_iter()
+        .find(|j| j.model_id == model_id && j.status.is_active())
+        .map(|j| j.id))
+}
+
+fn following(ctx: &Ctx, job_id: &str) {
+    if !ctx.output.json {
+        eprintln!(
+            "Already downloading: following job {}",
+            output::short_id(job_id)
+        );
+    }
+}
+
 pub async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<(), CliError> {
     let tokens = Tokens::read(&args.tokens)?;
     let model_id = model_for(ctx, &args, &tokens).await?;
@@ -171,16 +190,20 @@ pub async fn download(ctx: &Ctx, args: DownloadArgs) -> Result<(), CliError> {
         "huggingfaceToken": tokens.huggingface,
         "civitaiToken": tokens.civitai,
     });
+    let already = running_job(ctx, &model_id).await?;
     let answer = ctx.client.post("/api/models/download", &body).await?;
     let job_id = match (answer.status, answer.conflict_job()) {
-        (202, _) => decode::<String>(answer.body["jobId"].clone())?,
-        (409, Some(running)) => {
-            if !ctx.output.json {
-                eprintln!(
-                    "Already downloading: following job {}",
-                    output::short_id(running)
-                );
+        // A model another command (or server on the volume) is downloading answers with
+        // that same job: say it is being followed, not started.
+        (202, _) => {
+            let id = decode::<String>(answer.body["jobId"].clone())?;
+            if already.as_deref() == Some(id.as_str()) {
+                following(ctx, &id);
             }
+            id
+        }
+        (409, Some(running)) => {
+            following(ctx, running);
             running.to_string()
         }
         (409, None) if !ctx.output.json => {
