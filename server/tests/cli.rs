@@ -573,3 +573,34 @@ async fn a_job_that_waits_for_its_token_after_a_restart_says_how_to_give_it_and_
         "{run:?}"
     );
 }
+
+/// `scan` waits for the server's scan to finish and lists what is on the volume but not in
+/// the library, with what each file looks like.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_lists_the_model_files_the_library_does_not_know() {
+    let env = env().await;
+    let empty = env.cli.run(&["scan"]).await.expect(0);
+    assert!(empty.stdout.contains("Every model file"), "{empty:?}");
+
+    let stray = env.dir.path().join("models/lora/stray.safetensors");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, hub::safetensors(200_000, 21)).unwrap();
+    let table = env.cli.run(&["scan"]).await.expect(0);
+    assert!(table.stdout.contains("stray.safetensors"), "{table:?}");
+    assert!(
+        table.stderr.contains("1 file(s) not in the library"),
+        "{table:?}"
+    );
+    let json = env.cli.run(&["scan", "--json"]).await.expect(0).json();
+    assert_eq!(json["phase"], "done", "{json}");
+    let files = json["untracked"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{json}");
+    assert!(files[0]["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("stray.safetensors"));
+    assert_eq!(
+        files[0]["sizeBytes"],
+        std::fs::metadata(&stray).unwrap().len()
+    );
+}

@@ -251,7 +251,10 @@ async fn a_server_killed_mid_download_resumes_from_its_journal() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ranged_download_killed_mid_way_fetches_only_the_missing_ranges_after_a_restart() {
     let hub = hub::start().await;
-    let bytes = hub::safetensors(16 << 20, 31);
+    // What the CDN sent but the killed server had not yet journaled (socket buffers, the last
+    // save interval) is bounded in bytes, not in share of the file: 32 MiB keeps that slack
+    // well under 10 % even when the machine is busy (16 MiB failed at 10.5 % under load).
+    let bytes = hub::safetensors(32 << 20, 31);
     let size = bytes.len() as u64;
     let key =
         "hf/ostris/zimage_turbo_training_adapter/zimage_turbo_training_adapter_v2.safetensors";

@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use app::domain::{DatasetFolder, ExportResult};
+use app::domain::{DatasetFolder, ExportResult, ScanPhase, ScanStatus, UntrackedFile};
 use clap::Args;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{
     client::{decode, CliError},
@@ -29,82 +29,58 @@ pub async fn scan(ctx: &Ctx) -> Result<(), CliError> {
         .await?
         .supported(feature)?
         .ok()?;
-    let report = loop {
+    let (answer, report) = loop {
         let answer = ctx
             .client
             .get_answer("/api/models/scan")
             .await?
             .supported(feature)?
             .ok()?;
-        if !scan_running(&answer) {
-            break answer;
+        let status: ScanStatus = decode(answer.clone())?;
+        if !status.running() {
+            break (answer, status);
         }
         tokio::time::sleep(SCAN_POLL).await;
     };
     if ctx.output.json {
-        ctx.output.json_line(&report);
+        ctx.output.json_line(&answer);
         return Ok(());
     }
-    let files = untracked(&report);
-    if files.is_empty() {
+    for problem in &report.problems {
+        eprintln!("{problem}");
+    }
+    if report.phase == ScanPhase::Failed {
+        return Err(CliError::Failed("the scan failed".into()));
+    }
+    if report.untracked.is_empty() {
         println!("Every model file on the volume is in the library.");
         return Ok(());
     }
-    let rows = files
-        .iter()
-        .map(|f| {
-            vec![
-                f["path"].as_str().unwrap_or_default().to_string(),
-                f["sizeBytes"]
-                    .as_u64()
-                    .map(app::format::bytes)
-                    .unwrap_or_default(),
-                f["format"].as_str().unwrap_or_default().to_string(),
-                identification(&f["identification"]),
-            ]
-        })
-        .collect();
+    let rows = report.untracked.iter().map(scan_row).collect();
     println!(
         "{}",
         output::table(&ctx.output, &["PATH", "SIZE", "FORMAT", "LOOKS LIKE"], rows)
     );
     eprintln!(
-        "{} file(s) not in the library: adopt them on the Models page.",
-        files.len()
+        "{} file(s) not in the library: adopt them on the Models page (Installed tab).",
+        report.untracked.len()
     );
     Ok(())
 }
 
-/// A scan report is still running while it says so (`running: true` or a `status` of
-/// `running`/`scanning`/`queued`).
-pub fn scan_running(report: &Value) -> bool {
-    report["running"].as_bool().unwrap_or(false)
-        || matches!(
-            report["status"].as_str(),
-            Some("running" | "scanning" | "queued")
-        )
-}
-
-/// The untracked files of a scan report (`untracked`, or `files`).
-pub fn untracked(report: &Value) -> Vec<Value> {
-    report["untracked"]
-        .as_array()
-        .or_else(|| report["files"].as_array())
-        .cloned()
-        .unwrap_or_default()
-}
-
-/// An identification as text: a string as is, an object's family/type/name.
-fn identification(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Object(map) => ["name", "family", "type"]
-            .iter()
-            .filter_map(|k| map.get(*k).and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => String::new(),
+/// One untracked file as a table row: where, how big, what format, what it looks like.
+fn scan_row(file: &UntrackedFile) -> Vec<String> {
+    let id = &file.identification;
+    let mut looks_like = format!("{} {}", id.family.label(), id.kind.label());
+    if let Some(copy_of) = &file.duplicate_of {
+        looks_like.push_str(&format!(" (copy of {copy_of})"));
     }
+    vec![
+        file.path.clone(),
+        app::format::bytes(file.size_bytes),
+        file.format.clone(),
+        looks_like,
+    ]
 }
 
 #[derive(Debug, Args)]
@@ -203,15 +179,20 @@ mod tests {
     }
 
     #[test]
-    fn scan_reports_are_read_in_either_shape() {
-        assert!(scan_running(&json!({"running": true})));
-        assert!(scan_running(&json!({"status": "scanning"})));
-        assert!(!scan_running(&json!({"status": "done", "untracked": []})));
-        let report = json!({"files": [{"path": "flux/x.safetensors"}]});
-        assert_eq!(untracked(&report).len(), 1);
-        assert_eq!(
-            identification(&json!({"family": "flux", "type": "lora"})),
-            "flux lora"
+    fn an_untracked_file_reads_as_what_it_looks_like_and_what_it_copies() {
+        let file: UntrackedFile = serde_json::from_value(json!({
+            "path": "/m/loras/x.safetensors", "root": "/m", "inModelsDir": true,
+            "sizeBytes": 2_000_000, "format": "safetensors",
+            "identification": {"family": "flux1", "kind": "lora", "confidence": "high", "evidence": []},
+            "duplicateOf": "my-lora"
+        }))
+        .unwrap();
+        let row = scan_row(&file);
+        assert_eq!(row[0], "/m/loras/x.safetensors");
+        assert_eq!(row[2], "safetensors");
+        assert!(
+            row[3].contains("LoRA") && row[3].contains("copy of my-lora"),
+            "{row:?}"
         );
     }
 }
