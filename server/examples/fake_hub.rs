@@ -35,6 +35,11 @@ async fn main() {
         "hf/acme/slow-e2e/model.safetensors",
         slow(hub::safetensors(64 << 20, 4), 50),
     );
+    // Started "from another server" while the page watches the volume, then cancelled.
+    hub.put(
+        "hf/acme/volume-e2e/model.safetensors",
+        slow(hub::safetensors(64 << 20, 6), 50),
+    );
     // Paused and resumed from the downloads panel: about 10 s at full speed.
     hub.put(
         "hf/acme/pausable-e2e/model.safetensors",
