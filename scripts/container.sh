@@ -14,7 +14,8 @@ BASE="docker.io/library/debian:bookworm-slim"
 
 stage() {
   local server="$CARGO_TARGET_DIR/release/model-manager"
-  if [ ! -x "$server" ] || [ ! -f "$SITE_DIR/pkg/$LEPTOS_OUTPUT_NAME.wasm" ]; then
+  # The site names its content-hashed bundle in hash.txt (scripts/hash-assets.mjs).
+  if [ ! -x "$server" ] || [ ! -f "$SITE_DIR/hash.txt" ]; then
     echo "no release build in $CARGO_TARGET_DIR: run scripts/build-site.sh release first" >&2
     exit 1
   fi
