@@ -136,19 +136,24 @@ impl Downloads {
             if let Some(why) = resume_refusal(file.status()) {
                 return Err(conflict(id, &file.plan.model_name, why));
             }
-            let taken = self
-                .take_paused(&file, Tokens::default())
-                .map_err(|e| match e.field {
-                    Some(_) => conflict(
-                        id,
-                        &file.plan.model_name,
-                        &format!(
-                            "{}: start the download again (POST /api/models/download) with the token",
-                            e.message.trim_start_matches("this download ")
-                        ),
+            // Taking the lease over waits a moment for rivals (see `lease::take_over`).
+            let (downloads, paused) = (self.clone(), file.clone());
+            let taken = tokio::task::spawn_blocking(move || {
+                downloads.take_paused(&paused, Tokens::default())
+            })
+            .await
+            .map_err(|e| AppError::internal(format!("job {id} could not resume: {e}")))?
+            .map_err(|e| match e.field {
+                Some(_) => conflict(
+                    id,
+                    &file.plan.model_name,
+                    &format!(
+                        "{}: start the download again (POST /api/models/download) with the token",
+                        e.message.trim_start_matches("this download ")
                     ),
-                    None => e,
-                })?;
+                ),
+                None => e,
+            })?;
             if let Some(job) = taken {
                 tracing::info!(job = %id, "download resumed");
                 return Ok(self.view(&job));

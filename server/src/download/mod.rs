@@ -608,10 +608,7 @@ fn verify_file(
     partial: &std::path::Path,
     dest: &str,
 ) -> Result<(), AppError> {
-    let fail = |message: String| {
-        let _ = std::fs::remove_file(partial);
-        Err(AppError::new(ErrorCode::IntegrityFailed, message))
-    };
+    let fail = |message: String| Err(reject(partial, message));
     if let Some(want) = file.expected_size {
         if want != fetched.size {
             return fail(format!(
@@ -632,6 +629,12 @@ fn verify_file(
     Ok(())
 }
 
+/// A finished file that is not what it should be: removed, so it never looks installed.
+fn reject(partial: &std::path::Path, message: String) -> AppError {
+    let _ = std::fs::remove_file(partial);
+    AppError::new(ErrorCode::IntegrityFailed, message)
+}
+
 /// The content check of a finished file (its header, up to the whole GGUF tensor table), off
 /// the async runtime; a file that fails it is removed.
 async fn check_format(partial: std::path::PathBuf, dest: String) -> Result<(), AppError> {
@@ -639,13 +642,8 @@ async fn check_format(partial: std::path::PathBuf, dest: String) -> Result<(), A
         return Ok(());
     };
     tokio::task::spawn_blocking(move || {
-        inspect::validate_file(&partial, format).map_err(|e| {
-            let _ = std::fs::remove_file(&partial);
-            AppError::new(
-                ErrorCode::IntegrityFailed,
-                format!("{dest} is not a valid model file: {e}"),
-            )
-        })
+        inspect::validate_file(&partial, format)
+            .map_err(|e| reject(&partial, format!("{dest} is not a valid model file: {e}")))
     })
     .await
     .map_err(|e| AppError::internal(format!("checking a downloaded file failed: {e}")))?

@@ -371,7 +371,12 @@ impl ModelService for Service {
             huggingface: clean(request.huggingface_token),
             civitai: clean(request.civitai_token),
         };
-        let job_id = self.downloads.start(plan, tokens)?;
+        // Starting reads and writes the volume's leases and may wait for another server's
+        // start to settle: off the async runtime.
+        let downloads = self.downloads.clone();
+        let job_id = tokio::task::spawn_blocking(move || downloads.start(plan, tokens))
+            .await
+            .map_err(|e| AppError::internal(format!("the download could not start: {e}")))??;
         tracing::info!(job = %job_id, model = %request.model_id, "download queued");
         Ok(job_id)
     }
