@@ -252,3 +252,46 @@ async fn the_progress_bar_redraws_in_place_and_ctrl_c_asks_before_cancelling() {
         "no bar left behind:\n{screen}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_typed_at_the_terminal_is_not_echoed_and_reaches_the_gated_repo() {
+    const TOKEN: &str = hub::GOOD_TOKEN;
+    let hub = hub::start().await;
+    hub.put(
+        "hf/acme/gated-tty/model.safetensors",
+        FakeFile::new(hub::safetensors(1 << 20, 23)),
+    );
+    hub.gate("acme/gated-tty");
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::start(
+        &dir.path().join("models"),
+        &[("HF_ENDPOINT", &hub.base), ("CIVITAI_ENDPOINT", &hub.base)],
+    )
+    .await;
+    let base = server.base.clone();
+    let (code, raw, screen) = tokio::task::spawn_blocking(move || {
+        let args = [
+            "download",
+            "acme/gated-tty/model.safetensors",
+            "--name",
+            "Gated TTY",
+            "--hf-token-stdin",
+        ];
+        let mut terminal = Terminal::start(&base, &args);
+        terminal.wait_for("token prompt", |raw| raw.contains("Hugging Face token"));
+        terminal.send(format!("{TOKEN}\r").as_bytes());
+        let code = terminal.exit_code();
+        (code, terminal.raw(), terminal.screen())
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{screen}");
+    assert!(!raw.contains(TOKEN), "the token was echoed:\n{screen}");
+    assert!(
+        screen
+            .lines()
+            .any(|l| l.starts_with("✓ Gated TTY installed")),
+        "{screen}"
+    );
+    // Installed from a gated repo: the typed token reached the Hub (without it, a 401).
+}

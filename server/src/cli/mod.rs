@@ -239,14 +239,17 @@ impl Tokens {
         let env = |name: &str| std::env::var(name).ok().filter(|t| !t.trim().is_empty());
         let mut stdin = std::io::stdin().lock();
         let mut line = |what: &str| -> Result<String, CliError> {
-            if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                eprint!("{what}: ");
-                let _ = std::io::stderr().flush();
-            }
-            let mut token = String::new();
-            stdin
-                .read_line(&mut token)
-                .map_err(|e| CliError::Usage(format!("cannot read the {what}: {e}")))?;
+            let unreadable =
+                |e: std::io::Error| CliError::Usage(format!("cannot read the {what}: {e}"));
+            // Typed at a terminal, a secret is not echoed (rpassword turns echo off on the
+            // tty); piped in, it is the first line.
+            let token = if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                rpassword::prompt_password(format!("{what} (not shown): ")).map_err(unreadable)?
+            } else {
+                let mut token = String::new();
+                stdin.read_line(&mut token).map_err(unreadable)?;
+                token
+            };
             let token = token.trim().to_string();
             match token.is_empty() {
                 true => Err(CliError::Usage(format!(
