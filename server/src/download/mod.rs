@@ -19,6 +19,7 @@ mod resolve;
 mod retry;
 mod settings;
 mod shared;
+mod tick;
 mod transfer;
 mod writer;
 
