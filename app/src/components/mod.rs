@@ -13,6 +13,7 @@ mod missing_card;
 mod model_card;
 mod model_download_progress;
 mod model_selector;
+mod search;
 mod volume_scan;
 
 pub use access_bar::AccessBar;
@@ -28,4 +29,5 @@ pub use missing_card::MissingCard;
 pub use model_card::ModelCard;
 pub use model_download_progress::ModelDownloadProgress;
 pub use model_selector::ModelSelector;
+pub use search::SearchPanel;
 pub use volume_scan::VolumeScan;

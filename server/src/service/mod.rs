@@ -5,16 +5,18 @@ mod download;
 mod export;
 mod health;
 mod scan;
+mod search;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
-        DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode, ExportRequest,
-        ExportResult, InstalledList, InstalledModel, JobStatus, Model, ModelBlockPreview,
-        ModelFilter, ModelPreview, ModelUpdate, PreviewFile, ScanStatus, Verification, VolumeState,
+        AddModelRequest, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
+        DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode,
+        ExportRequest, ExportResult, InstalledList, InstalledModel, JobStatus, Model,
+        ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, PreviewFile, RepoFiles,
+        ScanStatus, SearchPage, SearchQuery, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -36,6 +38,7 @@ pub struct Service {
     http: reqwest::Client,
     downloads: Arc<Downloads>,
     scanner: Arc<crate::scan::Scanner>,
+    search_cache: search::SearchCache,
 }
 
 impl Service {
@@ -57,6 +60,7 @@ impl Service {
             http,
             downloads,
             scanner: crate::scan::Scanner::new(),
+            search_cache: search::SearchCache::default(),
         }))
     }
 
@@ -99,6 +103,22 @@ impl Service {
 
 #[async_trait::async_trait]
 impl ModelService for Service {
+    async fn search(&self, query: SearchQuery) -> Result<SearchPage, AppError> {
+        self.search_page(query).await
+    }
+
+    async fn hub_repo_files(
+        &self,
+        repo: &str,
+        revision: Option<&str>,
+    ) -> Result<RepoFiles, AppError> {
+        self.repo_files(repo, revision).await
+    }
+
+    async fn civitai_model(&self, model_id: u64) -> Result<CivitaiModel, AppError> {
+        self.civitai_versions(model_id).await
+    }
+
     async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError> {
         let (db, present) = self
             .blocking(|store| {
