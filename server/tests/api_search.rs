@@ -128,6 +128,10 @@ async fn the_hub_is_searched_sorted_paged_and_cached_with_the_token_on_its_own_o
                 .all(|a| a == &format!("Bearer {}", hub::GOOD_TOKEN))
     );
 
+    // A repo the Hub files under text-to-image, without the lora tag, is a base model.
+    let (_, other) = env.api.get("/api/search?source=hf&q=other").await;
+    assert_eq!(other["results"][0]["type"], "base_model", "{other}");
+
     // Filters: type and base model.
     let (_, none) = env.api.get("/api/search?source=hf&q=other&type=lora").await;
     assert_eq!(ids(&none), Vec::<String>::new());

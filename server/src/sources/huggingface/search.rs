@@ -117,7 +117,8 @@ pub struct Listed {
     likes: u64,
     #[serde(default)]
     tags: Vec<String>,
-    #[serde(default)]
+    /// The one snake_case field of the Hub's answer.
+    #[serde(default, rename = "pipeline_tag")]
     pipeline_tag: Option<String>,
     #[serde(default)]
     gated: serde_json::Value,
