@@ -6,6 +6,7 @@ mod export;
 mod health;
 mod scan;
 mod search;
+mod sizes;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
@@ -39,6 +40,9 @@ pub struct Service {
     downloads: Arc<Downloads>,
     scanner: Arc<crate::scan::Scanner>,
     search_cache: search::SearchCache,
+    size_refresh: sizes::SizeRefresh,
+    /// This service, for the background work it starts.
+    me: std::sync::Weak<Service>,
 }
 
 impl Service {
@@ -53,7 +57,9 @@ impl Service {
             .expect("the HTTP client builds with static settings");
         let downloads = Downloads::new(&config, store.clone());
         downloads.apply_saved(store.read()?.download_settings);
-        Ok(Arc::new(Self {
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            size_refresh: sizes::SizeRefresh::default(),
             config,
             catalog: Catalog::built_in(),
             store,
@@ -142,11 +148,12 @@ impl ModelService for Service {
             .catalog
             .models()
             .iter()
-            .map(|m| m.to_model(installed_id(&m.id)));
+            .map(|m| m.to_model(installed_id(&m.id), db.known_sizes.get(&m.id)));
         let custom = db
             .custom_models
             .iter()
-            .map(|m| m.to_model(installed_id(&m.id)));
+            .map(|m| m.to_model_sized(installed_id(&m.id), db.known_sizes.get(&m.id)));
+        self.refresh_sizes(&db);
         Ok(built_in
             .chain(custom)
             .filter(|m| filter.matches(m))
