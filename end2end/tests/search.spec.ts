@@ -97,3 +97,33 @@ test("a site that refuses says why, and paging adds results", async ({ page }) =
   await page.getByRole("button", { name: "More results" }).click();
   await expect.poll(() => page.locator(".search-result").count()).toBeGreaterThan(20);
 });
+
+test("catalog cards show exact sizes from the Hub, and the approximate size until then", async ({ page }) => {
+  await page.goto("/?q=z-image");
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  const card = (name: string) =>
+    page.locator(".model-card", { has: page.getByRole("heading", { name, exact: true }) });
+  // The fake Hub lists the adapter's repo: its exact size came from the tree API at start.
+  const adapter = card("Z-Image Turbo Training Adapter");
+  await expect(adapter.locator(".model-card__meta")).toHaveText(/^\d+ MB/);
+  await expect(adapter).toHaveAttribute("data-size", /^\d+$/);
+  // De-Turbo's repo is not on the fake Hub: the design's estimate, marked as one.
+  await expect(card("Z-Image De-Turbo v1 BF16").locator(".model-card__meta")).toHaveText(/^≈ 12\.3 GB/);
+  await expect(page.getByText("size unknown")).toHaveCount(0);
+  await shot(page, "search-04-sizes");
+});
+
+test("the Add form lists a repo's files with sizes to pick from", async ({ page }) => {
+  await open(page);
+  await page.getByLabel("Repository").fill("acme/ink-flux-lora-e2e");
+  await page.getByRole("button", { name: "List the repo's files" }).click();
+  const files = page.locator(".repo-files");
+  await expect(files.getByRole("checkbox", { name: /ink-flux-lora-e2e\.safetensors · 2 MB/ })).toBeChecked();
+  await expect(page.getByLabel("Files (one per line)")).toHaveValue("ink-flux-lora-e2e.safetensors");
+  await files.getByRole("checkbox", { name: /README\.md/ }).check();
+  await expect(page.getByLabel("Files (one per line)")).toHaveValue("ink-flux-lora-e2e.safetensors\nREADME.md");
+  await page.getByLabel("Repository").fill("acme/no-such-repo");
+  await page.getByRole("button", { name: "List the repo's files" }).click();
+  await expect(page.locator(".field__error")).toContainText("no repo acme/no-such-repo");
+  await shot(page, "search-05-add-form-files");
+});
