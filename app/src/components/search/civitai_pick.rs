@@ -12,7 +12,8 @@ use crate::{
 #[component]
 pub fn CivitaiPicker(result: SearchResult) -> impl IntoView {
     let model_id: u64 = result.id.parse().unwrap_or_default();
-    let model = Resource::new(|| (), move |_| civitai_versions(model_id));
+    // Asked when the picker opens, in the browser only: nothing to carry in the page's HTML.
+    let model = LocalResource::new(move || civitai_versions(model_id));
     let version = RwSignal::new(None::<u64>);
     let state = AddState::new();
     let prefix = format!("civitai-{model_id}");

@@ -16,9 +16,10 @@ use crate::{
 #[component]
 pub fn HubPicker(result: SearchResult) -> impl IntoView {
     let repo = result.id.clone();
-    let files = Resource::new(|| (), {
+    // Asked when the picker opens, in the browser only: nothing to carry in the page's HTML.
+    let files = LocalResource::new({
         let repo = repo.clone();
-        move |_| hub_repo_files(repo.clone(), None)
+        move || hub_repo_files(repo.clone(), None)
     });
     let picked = RwSignal::new(Vec::<String>::new());
     let model_type = RwSignal::new(to_wire(&result.model_type.unwrap_or(ModelType::BaseModel)));

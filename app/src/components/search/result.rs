@@ -51,7 +51,10 @@ pub fn ResultItem(result: SearchResult, open: RwSignal<Option<String>>) -> impl 
                 </p>
                 <p><a href=result.page_url.clone() target="_blank" rel="noopener noreferrer">"Open on "{result.source.label()}</a></p>
                 <button type="button" class="btn" aria-expanded=move || is_open.get().to_string()
-                    aria-controls=picker_id.clone() on:click=toggle>{action}</button>
+                    aria-controls={
+                        let id = picker_id.clone();
+                        move || is_open.get().then(|| id.clone())
+                    } on:click=toggle>{action}</button>
                 <Show when=move || is_open.get()>
                     {
                         let result = picked.clone();
