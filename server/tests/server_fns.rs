@@ -174,7 +174,11 @@ async fn the_search_functions_read_the_page_encoding() {
         let (status, body) = call(&server, SearchModels::PATH, form).await;
         assert_eq!(status, 200, "{form}: {body}");
         let page: Value = serde_json::from_str(&body).unwrap();
-        assert_eq!(page["results"].as_array().unwrap().len(), 1, "{form}: {body}");
+        assert_eq!(
+            page["results"].as_array().unwrap().len(),
+            1,
+            "{form}: {body}"
+        );
     }
     let (status, body) = call(&server, SearchModels::PATH, "query[baseModel]=SD%209").await;
     assert_eq!(status, 400, "{body}");

@@ -116,7 +116,7 @@ impl Service {
                 )
                 .await;
                 if let Err(e) = &listed {
-                    tracing::info!(%repo, error = %e.message, "exact sizes not learnt this time");
+                    tracing::debug!(%repo, error = %e.message, "exact sizes not learnt this time");
                 }
                 listings.insert(key.clone(), listed.ok());
             }
@@ -142,6 +142,13 @@ impl Service {
                     },
                 ));
             }
+        }
+        let missed = self.size_refresh.failed().len();
+        if missed > 0 {
+            tracing::info!(
+                missed,
+                "some exact sizes could not be learnt from the Hub; asked again in 10 min"
+            );
         }
         if learnt.is_empty() {
             return;

@@ -73,12 +73,11 @@ pub fn CivitaiPicker(result: SearchResult) -> impl IntoView {
         .into_any()
     };
     view! {
-        <Suspense fallback=|| view! { <p class="muted" role="status">"Loading the versions…"</p> }>
-            {move || model.get().map(|answer| match answer {
-                Ok(m) => versions(m),
-                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-            })}
-        </Suspense>
+        {move || match model.get() {
+            None => view! { <p class="muted" role="status">"Loading the versions…"</p> }.into_any(),
+            Some(Ok(m)) => versions(m),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+        }}
         <AddActions state source=SearchSource::Civitai ask_token=true blocked on_add id_prefix=prefix />
     }
 }

@@ -109,12 +109,11 @@ pub fn HubPicker(result: SearchResult) -> impl IntoView {
         })
     };
     view! {
-        <Suspense fallback=|| view! { <p class="muted" role="status">"Listing the repo's files…"</p> }>
-            {move || files.get().map(|answer| match answer {
-                Ok(all) => list(all.files),
-                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-            })}
-        </Suspense>
+        {move || match files.get() {
+            None => view! { <p class="muted" role="status">"Listing the repo's files…"</p> }.into_any(),
+            Some(Ok(all)) => list(all.files),
+            Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+        }}
         <p class="muted">{total}</p>
         <div class="grid-2">
             <div class="field">
