@@ -83,7 +83,7 @@ impl Service {
         let mut wanted = self.wanted_sizes(db);
         {
             let failed = self.size_refresh.failed();
-            wanted.retain(|(id, ..)| !failed.get(id).is_some_and(|t| t.elapsed() < RETRY_AFTER));
+            wanted.retain(|(id, ..)| failed.get(id).is_none_or(|t| t.elapsed() >= RETRY_AFTER));
         }
         if wanted.is_empty() || self.size_refresh.running.swap(true, Ordering::SeqCst) {
             return;
