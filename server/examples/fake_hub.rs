@@ -49,7 +49,31 @@ async fn main() {
         "hf/acme/public-e2e/model.safetensors",
         slow(hub::safetensors(3 << 20, 5), 5),
     );
+    // Found by the Add tab's search (end2end/tests/search.spec.ts): a Hub LoRA whose README is
+    // not preselected, and CivitAI's "Ink Sketch" (same bytes as DreamShaper: one published sha).
+    hub.put(
+        "hf/acme/ink-flux-lora-e2e/ink-flux-lora-e2e.safetensors",
+        slow(hub::safetensors(2 << 20, 12), 5),
+    );
+    hub.put(
+        "hf/acme/ink-flux-lora-e2e/README.md",
+        FakeFile::new(b"# ink".to_vec()),
+    );
+    hub.put(
+        "civitai/5001",
+        FakeFile {
+            disposition: Some("ink_sketch.safetensors".into()),
+            ..civitai_file.clone()
+        },
+    );
     hub.put("civitai/128713", civitai_file);
+    // Enough repos for a second page of Hub search results (20 a page).
+    for i in 0..12u8 {
+        hub.put(
+            &format!("hf/acme/filler-{i:02}/model.safetensors"),
+            FakeFile::new(hub::safetensors(1024, i)),
+        );
+    }
     // FLUX.1 dev in the diffusers layout (gated, tiny weights) for the export flow, and a
     // single-file FLUX fine-tune that AI Toolkit cannot train from.
     let flux = "hf/black-forest-labs/FLUX.1-dev";

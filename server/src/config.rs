@@ -57,6 +57,12 @@ pub struct Config {
     /// Bytes per ranged request (`MODELS_DOWNLOAD_RANGE_BYTES`); files of at least four of
     /// them are fetched as parallel ranges.
     pub download_range_bytes: u64,
+    /// Seconds a search or file listing on Hugging Face / CivitAI may take before the page is
+    /// told the site did not answer (`MODELS_SEARCH_TIMEOUT_SECS`).
+    pub search_timeout_secs: u64,
+    /// Hours exact sizes learnt from the Hub's tree API are kept before they are asked again
+    /// (`MODELS_CATALOG_REFRESH_HOURS`).
+    pub catalog_refresh_hours: u64,
     /// All downloads together, in bytes per second (`MODELS_DOWNLOAD_LIMIT`); 0 = no limit.
     pub download_limit: u64,
     /// The token that guards every page, server function, asset and REST route
@@ -193,6 +199,8 @@ impl Config {
             download_max_attempts,
             partial_ttl_hours,
             lease_secs: number("MODELS_LEASE_SECS", 30)?.max(3),
+            search_timeout_secs: number("MODELS_SEARCH_TIMEOUT_SECS", 15)?.clamp(1, 300),
+            catalog_refresh_hours: number("MODELS_CATALOG_REFRESH_HOURS", 24)?.max(1),
             upload_max_bytes,
             models_dir,
             db_path,

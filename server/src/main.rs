@@ -69,6 +69,10 @@ async fn run_server() -> anyhow::Result<()> {
     let limits = HttpLimits::from(&config);
     let service = Service::new(config)?;
     let resumed = service.resume_downloads();
+    // Exact sizes of the catalog's models from the Hub, in the background.
+    if let Ok(db) = service.store().read() {
+        service.refresh_sizes(&db);
+    }
     if resumed > 0 {
         tracing::info!(resumed, "resuming unfinished downloads");
     }

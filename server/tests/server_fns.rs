@@ -7,6 +7,7 @@ mod fakes;
 use app::server_fns::{
     export::ExportConfig,
     models::{AddCustomModel, ListModels, PreviewCustomModel, UpdateCustomModel},
+    search::{CivitaiVersions, HubRepoFiles, SearchModels},
 };
 use leptos::server_fn::ServerFn;
 use serde_json::Value;
@@ -152,4 +153,41 @@ async fn exporting_a_folder_without_images_warns() {
     assert!(warnings.to_string().contains("no images"), "{warnings}");
     let warnings = export(full).await;
     assert!(!warnings.to_string().contains("no images"), "{warnings}");
+}
+
+/// The Add tab's search, a repo's files and a CivitAI model's versions, as the page encodes
+/// them (an empty query is a search of everything, most downloaded first).
+#[tokio::test]
+async fn the_search_functions_read_the_page_encoding() {
+    let hub = fakes::hub::start().await;
+    hub.put(
+        "hf/acme/ink-lora/ink.safetensors",
+        fakes::hub::FakeFile::new(fakes::hub::safetensors(1024, 1)),
+    );
+    let civitai = fakes::serve(fakes::civitai()).await;
+    let server = common::start(&[("HF_ENDPOINT", &hub.base), ("CIVITAI_ENDPOINT", &civitai)]).await;
+    for form in [
+        "",
+        "query[source]=hf&query[q]=ink&query[sort]=likes&query[type]=lora",
+        "query[source]=civitai&query[q]=ink&query[baseModel]=Flux.1%20D",
+    ] {
+        let (status, body) = call(&server, SearchModels::PATH, form).await;
+        assert_eq!(status, 200, "{form}: {body}");
+        let page: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            page["results"].as_array().unwrap().len(),
+            1,
+            "{form}: {body}"
+        );
+    }
+    let (status, body) = call(&server, SearchModels::PATH, "query[baseModel]=SD%209").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("baseModel"), "{body}");
+
+    let (status, body) = call(&server, HubRepoFiles::PATH, "repo=acme/ink-lora").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"preselected\":true"), "{body}");
+    let (status, body) = call(&server, CivitaiVersions::PATH, "model_id=4384").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("128713"), "{body}");
 }

@@ -1,6 +1,6 @@
 use leptos::{prelude::*, task::spawn_local};
 
-use super::{described_by, wire_options, FieldError};
+use super::{described_by, wire_options, FieldError, RepoFileChoice};
 use crate::{
     domain::{
         from_wire, to_wire, AddModelRequest, AppError, ModelFamily, ModelPreview, ModelType,
@@ -265,6 +265,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
                         on:input=move |ev| files.set(event_target_value(&ev))></textarea>
                     <FieldError error field="huggingfaceFiles" />
                 </div>
+                <RepoFileChoice repo revision files error />
                 {text("hf-revision", "Revision", revision, "main", "huggingfaceRevision")}
                 {secret("hf-token", "Hugging Face token", hf_token, "huggingfaceToken")}
             </Show>

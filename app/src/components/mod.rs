@@ -13,6 +13,8 @@ mod missing_card;
 mod model_card;
 mod model_download_progress;
 mod model_selector;
+mod repo_files;
+mod search;
 mod volume_scan;
 
 pub use access_bar::AccessBar;
@@ -28,4 +30,6 @@ pub use missing_card::MissingCard;
 pub use model_card::ModelCard;
 pub use model_download_progress::ModelDownloadProgress;
 pub use model_selector::ModelSelector;
+pub use repo_files::RepoFileChoice;
+pub use search::SearchPanel;
 pub use volume_scan::VolumeScan;

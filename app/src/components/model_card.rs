@@ -54,10 +54,11 @@ pub fn ModelCard(model: Model) -> impl IntoView {
         }
     };
 
-    let size = model
-        .size_bytes
-        .map(format::bytes)
-        .unwrap_or_else(|| "size unknown".to_string());
+    let size = match (model.size_bytes, model.approx_size_bytes) {
+        (Some(exact), _) => format::bytes(exact),
+        (None, Some(approx)) => format!("≈ {}", format::bytes(approx)),
+        (None, None) => "size unknown".to_string(),
+    };
     let link = match (&model.source, &model.repo) {
         (SourceType::Huggingface, Some(repo)) => Some(format!("https://huggingface.co/{repo}")),
         _ => None,

@@ -11,6 +11,7 @@ mod installed;
 mod model;
 mod request;
 mod scan;
+mod search;
 mod settings;
 
 pub use access::AccessStatus;
@@ -22,10 +23,14 @@ pub use identify::{Confidence, DetectedFamily, DetectedKind, Identification};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
 pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
 pub use request::{
-    check_text, check_token, AddModelRequest, CustomModelEdit, ModelPreview, ModelUpdate,
-    PreviewFile,
+    check_text, check_token, is_bidi_control, AddModelRequest, CustomModelEdit, ModelPreview,
+    ModelUpdate, PreviewFile,
 };
 pub use scan::{AdoptRequest, ScanPhase, ScanStatus, UntrackedFile};
+pub use search::{
+    family_of_base, CivitaiModel, CivitaiVersion, RepoFile, RepoFiles, SearchPage, SearchQuery,
+    SearchResult, SearchSort, SearchSource, VersionFile, BASE_MODELS, MAX_QUERY_CHARS,
+};
 pub use settings::{
     DownloadSettings, DownloadSettingsUpdate, MAX_CONCURRENT_JOBS, MAX_CONNECTIONS_PER_FILE,
     MIN_RATE_LIMIT,

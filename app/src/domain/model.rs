@@ -143,8 +143,11 @@ pub struct Model {
     pub family: ModelFamily,
     #[serde(rename = "type")]
     pub model_type: ModelType,
-    /// Total size of the files a trainer needs, when known.
+    /// Total size of the files a trainer needs, when known exactly.
     pub size_bytes: Option<u64>,
+    /// The catalog's approximate size, shown ("≈ 23.8 GB") while the exact one is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approx_size_bytes: Option<u64>,
     pub requires_token: bool,
     pub source: SourceType,
     /// The Hugging Face repo id, for models that come from one.
@@ -248,7 +251,9 @@ impl ModelSort {
         match self {
             Self::Catalog => {}
             Self::Name => models.sort_by_key(name),
-            Self::Size => models.sort_by_key(|m| std::cmp::Reverse(m.size_bytes)),
+            Self::Size => {
+                models.sort_by_key(|m| std::cmp::Reverse(m.size_bytes.or(m.approx_size_bytes)))
+            }
             Self::Family => models.sort_by_key(|m| (m.family.label(), name(m))),
         }
     }
@@ -300,6 +305,7 @@ mod tests {
             family,
             model_type: ModelType::BaseModel,
             size_bytes: None,
+            approx_size_bytes: None,
             requires_token: false,
             source: SourceType::Huggingface,
             repo: Some(format!("acme/{}", name.to_lowercase().replace(' ', "-"))),

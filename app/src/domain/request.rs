@@ -157,7 +157,7 @@ pub fn check_token(field: &str, source: &str, token: &str) -> Result<(), AppErro
 
 /// Right-to-left and left-to-right marks, embeddings, overrides and isolates: they make a name
 /// display differently from the characters it holds.
-fn is_bidi_control(c: char) -> bool {
+pub fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 

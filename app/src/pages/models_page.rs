@@ -7,7 +7,7 @@ use leptos_router::{
 use crate::{
     components::{
         wire_options, AddCustomModelForm, Duplicates, InstalledCard, MissingCard, ModelCard,
-        VolumeScan,
+        SearchPanel, VolumeScan,
     },
     domain::{from_wire, ModelFamily, ModelFilter, ModelSort, ModelType},
     format,
@@ -120,7 +120,7 @@ pub fn ModelsPage() -> impl IntoView {
                 {move || match tab.get() {
                     Tab::Available => view! { <AvailableTab /> }.into_any(),
                     Tab::Installed => view! { <InstalledTab /> }.into_any(),
-                    Tab::Add => view! { <section class="panel"><h2>"Add a custom model"</h2><AddCustomModelForm /></section> }.into_any(),
+                    Tab::Add => view! { <section class="panel"><h2>"Add a custom model"</h2><SearchPanel /><h3>"Or give its source"</h3><AddCustomModelForm /></section> }.into_any(),
                 }}
             </div>
         </section>

@@ -5,3 +5,4 @@ pub mod downloads;
 pub mod export;
 pub mod models;
 pub mod scan;
+pub mod search;

@@ -7,6 +7,7 @@ mod health;
 mod installed;
 mod models;
 mod scan;
+mod search;
 mod upload;
 
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub fn router(service: ApiState) -> Router {
         .merge(installed::routes())
         .merge(export::routes())
         .merge(scan::routes())
+        .merge(search::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
         .merge(health::routes())

@@ -101,7 +101,10 @@ pub fn models_table(output: &Output, models: &[Model]) -> String {
                 m.name.clone(),
                 wire_name(m.family),
                 wire_name(m.model_type),
-                size(m.size_bytes),
+                match (m.size_bytes, m.approx_size_bytes) {
+                    (None, Some(approx)) => format!("≈ {}", format::bytes(approx)),
+                    (exact, _) => size(exact),
+                },
                 match (m.installed, m.requires_token) {
                     (true, _) => "installed".into(),
                     (false, true) => "needs token".into(),
@@ -299,6 +302,7 @@ mod tests {
             family: ModelFamily::Flux,
             model_type: ModelType::Lora,
             size_bytes: Some(23_800_000_000),
+            approx_size_bytes: None,
             requires_token: true,
             source: SourceType::Huggingface,
             repo: None,

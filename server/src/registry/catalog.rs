@@ -1,4 +1,6 @@
 use app::domain::{Model, ModelFamily, ModelLayout, ModelType, SourceType};
+
+use super::KnownSizes;
 use serde::Deserialize;
 
 const CATALOG_JSON: &str = include_str!("catalog.json");
@@ -30,6 +32,9 @@ pub struct BuiltIn {
     pub license: Option<String>,
     pub tags: Vec<String>,
     pub files: Vec<CatalogFile>,
+    /// The design's approximate total, shown with "≈" until the exact size is known.
+    #[serde(default)]
+    pub approx_size: Option<u64>,
 }
 
 impl BuiltIn {
@@ -38,15 +43,36 @@ impl BuiltIn {
         self.files.iter().map(|f| f.size).sum()
     }
 
-    /// The wire view, with install status filled in by the caller.
-    pub fn to_model(&self, installed_model_id: Option<String>) -> Model {
+    /// The catalog's paths, in order (folders end in `/`).
+    pub fn paths(&self) -> Vec<&str> {
+        self.files.iter().map(|f| f.path.as_str()).collect()
+    }
+
+    /// The exact total: the catalog's own figures, else what the Hub's tree API said (`known`,
+    /// when it is about these files of this repo and revision).
+    pub fn exact_size(&self, known: Option<&KnownSizes>) -> Option<u64> {
+        self.size_bytes().or_else(|| {
+            known
+                .filter(|k| k.covers(&self.repo, &self.revision, &self.paths()))
+                .map(KnownSizes::total)
+        })
+    }
+
+    /// The wire view, with install status and the sizes the Hub gave filled in by the caller.
+    pub fn to_model(
+        &self,
+        installed_model_id: Option<String>,
+        known: Option<&KnownSizes>,
+    ) -> Model {
+        let size_bytes = self.exact_size(known);
         Model {
+            approx_size_bytes: self.approx_size.filter(|_| size_bytes.is_none()),
             id: self.id.clone(),
             name: self.name.clone(),
             description: self.description.clone(),
             family: self.family,
             model_type: self.model_type,
-            size_bytes: self.size_bytes(),
+            size_bytes,
             requires_token: self.gated,
             source: SourceType::Huggingface,
             repo: Some(self.repo.clone()),

@@ -97,13 +97,41 @@ impl CustomModel {
     }
 
     pub fn to_model(&self, installed_model_id: Option<String>) -> Model {
+        self.to_model_sized(installed_model_id, None)
+    }
+
+    /// The Hub repo, revision and paths whose sizes the tree API can tell, when some are unknown.
+    pub fn unsized_hub_files(&self) -> Option<(&str, &str, Vec<&str>)> {
+        match &self.source {
+            CustomSource::Huggingface { repo, revision } if self.size_bytes().is_none() => Some((
+                repo,
+                revision,
+                self.files.iter().map(|f| f.path.as_str()).collect(),
+            )),
+            _ => None,
+        }
+    }
+
+    /// As `to_model`, with the sizes the Hub's tree API gave for a Hugging Face model.
+    pub fn to_model_sized(
+        &self,
+        installed_model_id: Option<String>,
+        known: Option<&super::KnownSizes>,
+    ) -> Model {
+        let from_hub = || {
+            let (repo, revision, paths) = self.unsized_hub_files()?;
+            known
+                .filter(|k| k.covers(repo, revision, &paths))
+                .map(super::KnownSizes::total)
+        };
         Model {
+            approx_size_bytes: None,
             id: self.id.clone(),
             name: self.name.clone(),
             description: self.description.clone(),
             family: self.family,
             model_type: self.model_type,
-            size_bytes: self.size_bytes(),
+            size_bytes: self.size_bytes().or_else(from_hub),
             requires_token: self.requires_token,
             source: self.source_type(),
             repo: match &self.source {

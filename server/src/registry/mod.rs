@@ -3,6 +3,8 @@
 
 mod catalog;
 mod custom;
+mod sizes;
 
 pub use catalog::{BuiltIn, Catalog, CatalogFile};
 pub use custom::{CustomModel, CustomSource, RemoteFile};
+pub use sizes::{sizes_of, KnownSizes, SizedFile};

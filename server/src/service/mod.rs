@@ -5,16 +5,19 @@ mod download;
 mod export;
 mod health;
 mod scan;
+mod search;
+mod sizes;
 mod upload;
 
 use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
-        DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode, ExportRequest,
-        ExportResult, InstalledList, InstalledModel, JobStatus, Model, ModelBlockPreview,
-        ModelFilter, ModelPreview, ModelUpdate, PreviewFile, ScanStatus, Verification, VolumeState,
+        AddModelRequest, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
+        DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode,
+        ExportRequest, ExportResult, InstalledList, InstalledModel, JobStatus, Model,
+        ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, PreviewFile, RepoFiles,
+        ScanStatus, SearchPage, SearchQuery, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -36,6 +39,10 @@ pub struct Service {
     http: reqwest::Client,
     downloads: Arc<Downloads>,
     scanner: Arc<crate::scan::Scanner>,
+    search_cache: search::SearchCache,
+    size_refresh: sizes::SizeRefresh,
+    /// This service, for the background work it starts.
+    me: std::sync::Weak<Service>,
 }
 
 impl Service {
@@ -50,13 +57,16 @@ impl Service {
             .expect("the HTTP client builds with static settings");
         let downloads = Downloads::new(&config, store.clone());
         downloads.apply_saved(store.read()?.download_settings);
-        Ok(Arc::new(Self {
+        Ok(Arc::new_cyclic(|me| Self {
+            me: me.clone(),
+            size_refresh: sizes::SizeRefresh::default(),
             config,
             catalog: Catalog::built_in(),
             store,
             http,
             downloads,
             scanner: crate::scan::Scanner::new(),
+            search_cache: search::SearchCache::default(),
         }))
     }
 
@@ -99,6 +109,22 @@ impl Service {
 
 #[async_trait::async_trait]
 impl ModelService for Service {
+    async fn search(&self, query: SearchQuery) -> Result<SearchPage, AppError> {
+        self.search_page(query).await
+    }
+
+    async fn hub_repo_files(
+        &self,
+        repo: &str,
+        revision: Option<&str>,
+    ) -> Result<RepoFiles, AppError> {
+        self.repo_files(repo, revision).await
+    }
+
+    async fn civitai_model(&self, model_id: u64) -> Result<CivitaiModel, AppError> {
+        self.civitai_versions(model_id).await
+    }
+
     async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError> {
         let (db, present) = self
             .blocking(|store| {
@@ -122,11 +148,12 @@ impl ModelService for Service {
             .catalog
             .models()
             .iter()
-            .map(|m| m.to_model(installed_id(&m.id)));
+            .map(|m| m.to_model(installed_id(&m.id), db.known_sizes.get(&m.id)));
         let custom = db
             .custom_models
             .iter()
-            .map(|m| m.to_model(installed_id(&m.id)));
+            .map(|m| m.to_model_sized(installed_id(&m.id), db.known_sizes.get(&m.id)));
+        self.refresh_sizes(&db);
         Ok(built_in
             .chain(custom)
             .filter(|m| filter.matches(m))

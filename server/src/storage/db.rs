@@ -3,12 +3,14 @@
 use app::domain::{DownloadSettingsUpdate, Identification, InstalledModel};
 use serde::{Deserialize, Serialize};
 
-use crate::registry::CustomModel;
+use std::collections::BTreeMap;
+
+use crate::registry::{CustomModel, KnownSizes};
 
 /// Bump when the document's shape changes; older files are migrated on read (`migrate`).
 /// 1: installed and custom models. 2: `downloadSettings`. 3: `hashCache` (the scan's sha256
-/// and identification cache).
-pub const SCHEMA_VERSION: u32 = 3;
+/// and identification cache). 4: `knownSizes` (exact sizes of Hub models from the tree API).
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -28,6 +30,10 @@ pub struct Database {
     /// and size and mtime are unchanged: a rescan of unchanged files reads no file data.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hash_cache: Vec<HashCacheEntry>,
+    /// Exact sizes (and LFS sha256) of Hub models' files, by model id, from the tree API;
+    /// refreshed in the background (`MODELS_CATALOG_REFRESH_HOURS`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub known_sizes: BTreeMap<String, KnownSizes>,
 }
 
 fn is_unset(settings: &DownloadSettingsUpdate) -> bool {
@@ -115,9 +121,13 @@ impl Database {
 /// Brings an older document up to `SCHEMA_VERSION`, one step per version. Version 1 had no
 /// download settings: the field's default (nothing chosen, the environment decides) is its
 /// meaning. Version 3 added `hashCache`, empty until the first scan (serde's default).
+/// Version 4 added `knownSizes`, empty until the first refresh.
 fn migrate(db: &mut Database) {
     if db.schema_version < 3 {
         db.hash_cache.clear();
+    }
+    if db.schema_version < 4 {
+        db.known_sizes.clear();
     }
     db.schema_version = SCHEMA_VERSION;
 }
@@ -132,6 +142,7 @@ mod tests {
         let db = Database::parse(v1).unwrap();
         assert_eq!(db.download_settings, DownloadSettingsUpdate::default());
         assert!(db.hash_cache.is_empty());
+        assert!(db.known_sizes.is_empty());
         assert_eq!(db.schema_version, SCHEMA_VERSION);
         let text = String::from_utf8(db.to_bytes()).unwrap();
         assert!(

@@ -304,6 +304,17 @@ impl Store {
         })
     }
 
+    /// Records the exact sizes of models' files (by model id) learnt from the Hub.
+    pub fn save_known_sizes(
+        &self,
+        sizes: Vec<(String, crate::registry::KnownSizes)>,
+    ) -> Result<(), AppError> {
+        self.update(|db| {
+            db.known_sizes.extend(sizes);
+            Ok(())
+        })
+    }
+
     /// True when every recorded file of `model` is on disk (a stat each, no data read).
     pub fn files_present(&self, model: &InstalledModel) -> bool {
         model

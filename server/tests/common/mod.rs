@@ -42,6 +42,12 @@ pub async fn start(vars: &[(&str, &str)]) -> TestServer {
         .collect();
     env.entry("MODELS_DIR".into())
         .or_insert_with(|| models_dir.display().to_string());
+    // Never the real sites (the catalog's sizes are asked in the background): a test that
+    // needs one points these at its fakes.
+    for site in ["HF_ENDPOINT", "CIVITAI_ENDPOINT"] {
+        env.entry(site.into())
+            .or_insert_with(|| "http://127.0.0.1:9".into());
+    }
     let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
     let models_dir = config.models_dir.clone();
     let service = Service::new(config).expect("service starts");

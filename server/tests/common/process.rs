@@ -45,6 +45,9 @@ impl Process {
             .env("MODELS_MIN_FREE_BYTES", "0")
             .env("MODELS_DOWNLOAD_RETRY_BASE_MS", "50")
             .env("RUST_LOG", "info")
+            // Never the real sites: a test that needs one points these at its fakes.
+            .env("HF_ENDPOINT", "http://127.0.0.1:9")
+            .env("CIVITAI_ENDPOINT", "http://127.0.0.1:9")
             .env_remove("HF_TOKEN")
             .env_remove("MODELS_AUTH_TOKEN")
             .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))

@@ -98,6 +98,11 @@ pub struct HubState {
     /// Bodies being sent now, and the most at any moment.
     pub in_flight: std::sync::atomic::AtomicU64,
     pub max_in_flight: std::sync::atomic::AtomicU64,
+    /// Searches answered (`GET /api/models`), and the `Authorization` headers they carried.
+    pub searches: std::sync::atomic::AtomicU64,
+    pub search_auth: Mutex<Vec<String>>,
+    /// Tree listings of a whole repo answered.
+    pub trees: std::sync::atomic::AtomicU64,
 }
 
 /// One body being sent, counted in `in_flight` until it ends or the client goes.
@@ -192,6 +197,8 @@ pub async fn start_with(extra: Router) -> Hub {
         Router::new()
             .route("/{owner}/{name}/resolve/{rev}/{*path}", any(resolve))
             .route("/api/models/{owner}/{name}/tree/{rev}/{*folder}", get(tree))
+            .route("/api/models/{owner}/{name}/tree/{rev}", get(repo_tree))
+            .route("/api/models", get(super::search::hub_search))
             .route("/api/models/{owner}/{name}/revision/{rev}", get(info))
             .route("/api/download/models/{version}", get(civitai_download))
             .with_state(state.clone())
@@ -321,6 +328,84 @@ async fn tree(
         );
     }
     Json(entries).into_response()
+}
+
+/// `GET /api/models/{repo}/tree/{rev}?recursive=true`: every file of the repo, two entries a
+/// page (`Link: rel="next"`, as the Hub pages long listings), folders included. A repo named
+/// `*hostile*` also lists paths that leave the repo; `*slowtree*` answers after 3 s.
+async fn repo_tree(
+    State(state): State<Arc<HubState>>,
+    Path((owner, name, rev)): Path<(String, String, String)>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    state
+        .trees
+        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    if name.contains("slowtree") {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    if rev != "main" {
+        return hf_error(
+            StatusCode::NOT_FOUND,
+            Some("RevisionNotFound"),
+            "Invalid rev id",
+        );
+    }
+    let prefix = format!("hf/{owner}/{name}/");
+    let mut entries: Vec<serde_json::Value> = {
+        let files = state.files.lock().unwrap();
+        let mut folders = std::collections::BTreeSet::new();
+        let mut entries: Vec<_> = files
+            .iter()
+            .filter_map(|(k, f)| {
+                let path = k.strip_prefix(&prefix)?;
+                if let Some((folder, _)) = path.rsplit_once('/') {
+                    folders.insert(folder.to_string());
+                }
+                Some(json!({"type": "file", "oid": "a".repeat(40), "size": f.bytes.len(), "path": path,
+                       "lfs": {"oid": f.sha(), "size": f.bytes.len(), "pointerSize": 134}}))
+            })
+            .collect();
+        entries.extend(
+            folders
+                .into_iter()
+                .map(|d| json!({"type": "directory", "oid": "b".repeat(40), "size": 0, "path": d})),
+        );
+        entries
+    };
+    if entries.is_empty() {
+        let status = if bearer(&headers).is_some() {
+            StatusCode::NOT_FOUND
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        return hf_error(status, Some("RepoNotFound"), "Repository not found");
+    }
+    if name.contains("hostile") {
+        for path in [
+            "../../outside.safetensors",
+            "/etc/passwd",
+            "evil\\win.bin",
+            "ok/\u{202E}txt.safetensors",
+        ] {
+            entries.push(json!({"type": "file", "oid": "c".repeat(40), "size": 1, "path": path}));
+        }
+    }
+    entries.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+    let from: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let page: Vec<_> = entries.iter().skip(from).take(2).cloned().collect();
+    let mut response = Json(page).into_response();
+    if from + 2 < entries.len() {
+        let next = format!(
+            "</api/models/{owner}/{name}/tree/{rev}?recursive=true&cursor={}>; rel=\"next\"",
+            from + 2
+        );
+        response
+            .headers_mut()
+            .insert(header::LINK, next.parse().unwrap());
+    }
+    response
 }
 
 async fn civitai_download(

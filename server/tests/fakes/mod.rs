@@ -158,8 +158,32 @@ pub fn civitai_with_sha(sha: &str) -> Router {
         body["model"] = json!({"name": "DreamShaper", "type": "LORA", "nsfw": false, "poi": false});
         Json(body).into_response()
     }
+    async fn listed(
+        State(sha): State<Arc<String>>,
+        Path(id): Path<String>,
+        headers: HeaderMap,
+    ) -> Response {
+        let host = headers
+            .get("host")
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("127.0.0.1")
+            .to_string();
+        match id.parse::<u64>().ok().filter(|n| *n != 4384) {
+            Some(n) => match search::civitai_model(n, &host, &sha) {
+                Some(m) => Json(m).into_response(),
+                None => (
+                    StatusCode::NOT_FOUND,
+                    Json(json!({"error": format!("No model with id {n}")})),
+                )
+                    .into_response(),
+            },
+            None => model(State(sha), Path(id)).await,
+        }
+    }
     Router::new()
-        .route("/api/v1/models/{id}", get(model))
+        .route("/api/v1/models", get(search::civitai_search))
+        .route("/img/{name}", get(search::image))
+        .route("/api/v1/models/{id}", get(listed))
         .route("/api/v1/model-versions/{id}", get(version))
         .with_state(Arc::new(sha.to_string()))
 }
@@ -168,3 +192,4 @@ pub mod hub;
 pub mod lifecycle;
 pub mod misbehave;
 pub mod model_files;
+pub mod search;

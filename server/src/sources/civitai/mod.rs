@@ -1,7 +1,9 @@
 //! CivitAI: the URL forms users paste, the API v1 lookups that turn one into a version with
-//! its primary file, and the download endpoint a job asks for its signed link.
+//! its primary file, the download endpoint a job asks for its signed link, and the search
+//! and version picker of the Add tab (`search`).
 
 mod download;
+pub mod search;
 
 use app::domain::{AppError, ModelFamily, ModelType};
 use serde::Deserialize;
@@ -346,18 +348,7 @@ pub fn model_type(civitai_type: &str) -> ModelType {
 
 /// CivitAI's `baseModel` as our family.
 pub fn family(base_model: &str) -> ModelFamily {
-    let b = base_model.to_ascii_lowercase();
-    if b.starts_with("flux") {
-        ModelFamily::Flux
-    } else if b.starts_with("sdxl") || b == "pony" || b == "illustrious" || b == "noobai" {
-        ModelFamily::Sdxl
-    } else if b.starts_with("qwen") {
-        ModelFamily::Qwen
-    } else if b.starts_with("zimage") || b.starts_with("z-image") {
-        ModelFamily::Zimage
-    } else {
-        ModelFamily::Custom
-    }
+    app::domain::family_of_base(base_model)
 }
 
 #[cfg(test)]

@@ -1,12 +1,14 @@
 //! Hugging Face: repo id and file path rules (here), the API lookup that records sizes and LFS
 //! sha256 of a repo's files when a model is added (`api`), the resolve and tree protocol a
 //! download follows (`protocol`: URLs and answers; `download`: the requests), and the one
-//! table of the Hub's refusals with the messages of both paths (`refusal`).
+//! table of the Hub's refusals with the messages of both paths (`refusal`), and the search and
+//! file listing the Add tab offers (`search`).
 
 mod api;
 mod download;
 mod protocol;
 mod refusal;
+mod search;
 
 use std::collections::HashSet;
 
@@ -20,6 +22,10 @@ pub use protocol::{
     clean_etag, next_link, resolve_url, tree_files, tree_url, ListedFile, TreeEntry,
 };
 pub use refusal::{classify, download_refusal, Refusal, Subject};
+pub use search::{repo_files, search};
+
+/// How messages name the site.
+const SERVICE: &str = "Hugging Face";
 
 /// `owner/name` as the Hub accepts it: letters, digits, `-`, `_`, `.`; no `--` or `..`;
 /// not starting or ending with `-` or `.`; at most 96 characters each.
