@@ -288,6 +288,7 @@ mod tests {
             installed_model_id: None,
             created_at: "2026-01-01T00:00:00Z".into(),
             partial_bytes: None,
+            retrying: None,
         }
     }
 
