@@ -12,11 +12,18 @@ pub const CONFIRM_ABOVE_BYTES: u64 = 1_000_000_000;
 /// …or once the job has existed this long (seconds).
 pub const CONFIRM_AFTER_SECS: i64 = 60;
 
-/// Job ids in panel order: active jobs first, then finished ones, each group in the server's
-/// order (newest first).
+/// Job ids in panel order: active jobs first, then finished ones, each group newest first
+/// (ties by id, so the rows never swap between two polls: a moved row would lose focus).
 pub fn ordered_ids(jobs: &[DownloadJob]) -> Vec<String> {
-    let (active, finished): (Vec<_>, Vec<_>) = jobs.iter().partition(|j| j.status.is_active());
-    active.into_iter().chain(finished).map(|j| j.id.clone()).collect()
+    let mut sorted: Vec<&DownloadJob> = jobs.iter().collect();
+    sorted.sort_by(|a, b| {
+        (a.status.is_finished(), &b.created_at, &a.id).cmp(&(
+            b.status.is_finished(),
+            &a.created_at,
+            &b.id,
+        ))
+    });
+    sorted.into_iter().map(|j| j.id.clone()).collect()
 }
 
 /// Overall progress of the jobs still running (queued, downloading, verifying, paused) whose
@@ -212,6 +219,13 @@ mod tests {
             job("d", JobStatus::Paused, 0, None),
         ];
         assert_eq!(ordered_ids(&jobs), ["b", "d", "a", "c"]);
+        // Newest first; the same second, by id, whatever order the server sent.
+        let mut newer = job("z", JobStatus::Queued, 0, None);
+        newer.created_at = "2026-11-28T10:00:01Z".into();
+        let mut swapped = jobs.to_vec();
+        swapped.swap(1, 3);
+        swapped.push(newer);
+        assert_eq!(ordered_ids(&swapped), ["z", "b", "d", "a", "c"]);
     }
 
     #[test]
@@ -257,7 +271,10 @@ mod tests {
         assert!(cancel_needs_confirmation(&small, later));
         assert!(!cancel_needs_confirmation(&small, None));
         let done = job("c", JobStatus::Completed, 0, Some(2_000_000_000));
-        assert!(!cancel_needs_confirmation(&done, later), "dismiss never asks");
+        assert!(
+            !cancel_needs_confirmation(&done, later),
+            "dismiss never asks"
+        );
     }
 
     #[test]

@@ -29,9 +29,8 @@ pub fn ModelDownloadProgress() -> impl IntoView {
     let confirming = RwSignal::new(None::<String>);
     let aside = NodeRef::<leptos::html::Aside>::new();
     let toggle_button = NodeRef::<leptos::html::Button>::new();
-    let shown = move || {
-        !downloads.jobs.with(Vec::is_empty) || !downloads.notices.with(Vec::is_empty)
-    };
+    let shown =
+        move || !downloads.jobs.with(Vec::is_empty) || !downloads.notices.with(Vec::is_empty);
     let ids = Memo::new(move |_| downloads.jobs.with(|jobs| panel::ordered_ids(jobs)));
     let any_finished = Memo::new(move |_| {
         downloads
@@ -169,7 +168,11 @@ fn JobRow(id: String, confirming: RwSignal<Option<String>>) -> impl IntoView {
     let downloads = Downloads::get();
     let job = Memo::new({
         let id = id.clone();
-        move |_| downloads.jobs.with(|jobs| jobs.iter().find(|j| j.id == id).cloned())
+        move |_| {
+            downloads
+                .jobs
+                .with(|jobs| jobs.iter().find(|j| j.id == id).cloned())
+        }
     });
     let name = job
         .with_untracked(|j| j.as_ref().map(|j| j.model_name.clone()))
@@ -276,7 +279,13 @@ fn JobRow(id: String, confirming: RwSignal<Option<String>>) -> impl IntoView {
         let status = status.get().map(|s| format!("{s:?}")).unwrap_or_default();
         format!("job job--{}", status.to_lowercase())
     };
-    let (n1, n2, n3, n4, n5) = (name.clone(), name.clone(), name.clone(), name.clone(), name.clone());
+    let (n1, n2, n3, n4, n5) = (
+        name.clone(),
+        name.clone(),
+        name.clone(),
+        name.clone(),
+        name.clone(),
+    );
     view! {
         <li class=class data-job-id=id.clone()>
             <div class="job__head">

@@ -309,6 +309,7 @@ mod tests {
             layout: None,
             installed,
             installed_model_id: None,
+            added_at: None,
         }
     }
 
