@@ -9,7 +9,10 @@ use std::path::Path;
 
 use axum::{http::HeaderValue, response::Response};
 use tower_http::{
-    compression::{CompressionLayer, CompressionLevel},
+    compression::{
+        predicate::{NotForContentType, Predicate, SizeAbove},
+        CompressionLayer, CompressionLevel,
+    },
     services::ServeDir,
     set_header::SetResponseHeaderLayer,
 };
@@ -54,11 +57,17 @@ pub fn no_cache_by_default() -> SetResponseHeaderLayer<HeaderValue> {
 }
 
 /// Brotli or gzip for answers made at run time (the 27 KB HTML of the Models page goes out as
-/// about 5 KB). A fast level: they are made per request. Answers that already carry a
-/// `Content-Encoding` (the bundle's precompressed copies) pass through untouched.
-pub fn compress_dynamic() -> CompressionLayer {
+/// about 4 KB). A fast level: they are made per request. Answers under 512 bytes (the polls)
+/// stay plain, where compression would only add bytes; images and event streams too. Answers
+/// that already carry a `Content-Encoding` (the bundle's precompressed copies) pass through.
+pub fn compress_dynamic() -> CompressionLayer<impl Predicate> {
+    let worth_it = SizeAbove::new(512)
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::SSE)
+        .and(NotForContentType::GRPC);
     CompressionLayer::new()
         .br(true)
         .gzip(true)
         .quality(CompressionLevel::Precise(5))
+        .compress_when(worth_it)
 }

@@ -39,4 +39,13 @@ async fn the_page_and_the_api_are_compressed_only_for_clients_that_accept_it() {
             );
         }
     }
+    // A short poll answer stays plain: compressing it would only add bytes.
+    let jobs = client
+        .get(server.url("/api/models/download"))
+        .header(ACCEPT_ENCODING, "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(jobs.status(), 200);
+    assert!(jobs.headers().get(CONTENT_ENCODING).is_none());
 }
