@@ -6,6 +6,9 @@
 #   BENCH_BEFORE=/path/to/old/site [BENCH_BEFORE_SERVER=/path/to/old/server] scripts/bench-page.sh
 # The older site is served by BENCH_BEFORE_SERVER (default: the current binary): a site only
 # hydrates against the HTML of the server built with it.
+# With Lighthouse on PATH (or LIGHTHOUSE=/path/to/lighthouse; `npm i -g lighthouse`), each site
+# also gets Lighthouse's mobile performance score (its own simulated slow 4G and 4x CPU) with
+# Debian's chromium; without it that step says so and is skipped.
 source "$(dirname "$0")/env.sh"
 runs="${1:-3}"
 server="$CARGO_TARGET_DIR/release/model-manager"
@@ -48,6 +51,29 @@ bench() {
   sizes "$2"
   printf 'HTML of /: %s B raw\n' "$(curl -fsS "http://127.0.0.1:$port/" | wc -c)"
   (cd "$ROOT/end2end" && node bench/page.mjs "$1" "http://127.0.0.1:$port" "$runs")
+  lighthouse_score "http://127.0.0.1:$port/"
+}
+
+# lighthouse_score URL: Lighthouse's mobile performance score and the metrics behind it.
+lighthouse_score() {
+  local lh="${LIGHTHOUSE:-$(command -v lighthouse || true)}"
+  if [ -z "$lh" ]; then
+    echo "  Lighthouse: not installed (npm i -g lighthouse, or LIGHTHOUSE=path): skipped"
+    return 0
+  fi
+  CHROME_PATH=/usr/bin/chromium "$lh" "$1" --quiet --only-categories=performance \
+    --form-factor=mobile --throttling-method=simulate --output=json --output-path="$data/lh.json" \
+    --chrome-flags="--headless=new --no-sandbox --disable-gpu" >/dev/null 2>"$data/lh.log" || {
+    echo "  Lighthouse failed: $(tail -1 "$data/lh.log")"
+    return 0
+  }
+  node -e '
+    const r = require(process.argv[1]);
+    const a = (id) => r.audits[id].displayValue;
+    console.log(`  Lighthouse mobile performance: ${r.categories.performance.score} ` +
+      `(FCP ${a("first-contentful-paint")}, LCP ${a("largest-contentful-paint")}, ` +
+      `TBT ${a("total-blocking-time")}, SI ${a("speed-index")}, CLS ${a("cumulative-layout-shift")})`);
+  ' "$data/lh.json"
 }
 
 if [ -n "${BENCH_BEFORE:-}" ]; then bench before "$BENCH_BEFORE" "${BENCH_BEFORE_SERVER:-}"; echo; fi

@@ -27,7 +27,7 @@ start_server() {
   local name="$1" host="$2" port="$3"; shift 3
   env MODELS_DIR="$data/$name" DATASETS_DIR="$data/datasets" LEPTOS_SITE_ROOT="$SITE_DIR" \
     LEPTOS_SITE_ADDR="$host:$port" HF_ENDPOINT="$hub_url" CIVITAI_ENDPOINT="$hub_url" \
-    MODELS_MIN_FREE_BYTES=0 MODELS_DOWNLOAD_RETRY_BASE_MS=100 "$@" \
+    MODELS_MIN_FREE_BYTES=0 MODELS_DOWNLOAD_RETRY_BASE_MS=100 MODELS_DOWNLOAD_STALL_SECS=2 "$@" \
     "$CARGO_TARGET_DIR/release/model-manager" serve >"$data/$name.log" 2>&1 &
   pids+=($!)
   local pid=$!

@@ -2,11 +2,13 @@
 //! Everything shared by the server and the browser: wire types, the service port,
 //! server functions, and the Leptos components and pages.
 
+pub mod browser;
 pub mod clipboard;
 pub mod components;
 pub mod domain;
 pub mod format;
 pub mod pages;
+pub mod panel;
 pub mod paste;
 #[cfg(feature = "ssr")]
 pub mod port;

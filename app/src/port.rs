@@ -65,6 +65,9 @@ pub trait ModelService: Send + Sync + 'static {
     async fn cancel_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
     /// Dismisses a finished job and deletes the partial files it kept (cancels an unfinished one).
     async fn discard_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;
+    /// Forgets every finished job (installed, failed, cancelled) as "Dismiss" does, for every
+    /// server on the volume; the ids forgotten.
+    async fn clear_finished_downloads(&self) -> Result<Vec<String>, AppError>;
     /// Stops a queued or running job, keeping its partial files; it stays paused (also across
     /// restarts) until resumed.
     async fn pause_download(&self, job_id: &str) -> Result<DownloadJob, AppError>;

@@ -8,6 +8,7 @@ use leptos_router::{
 use crate::{
     components::{AccessBar, ModelDownloadProgress},
     pages::{ExportPage, ModelsPage},
+    panel,
     state::{focus_id, Downloads, Hydrated},
 };
 
@@ -63,10 +64,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    Downloads::provide();
+    let downloads = Downloads::provide();
     Hydrated::provide();
     view! {
-        <Title text="Model Manager" />
+        // "42% · Model Manager" while downloads run.
+        <Title text=move || downloads.jobs.with(|jobs| panel::title(jobs)) />
         <Router>
             // The router takes in-page links over, so the link moves focus itself.
             <a class="skip-link" href="#main"

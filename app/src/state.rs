@@ -5,7 +5,9 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
+    browser,
     domain::{DownloadJob, JobStatus},
+    panel::{self, Ending},
     server_fns::models::{download_jobs, watch_volume},
 };
 
@@ -89,6 +91,9 @@ pub struct Downloads {
     watching: RwSignal<bool>,
     /// Bumped when a job completes: model lists depend on it.
     pub version: RwSignal<u64>,
+    /// Downloads that completed or failed while the page was open, newest last, until
+    /// dismissed or cleared.
+    pub notices: RwSignal<Vec<Ending>>,
 }
 
 impl Downloads {
@@ -98,6 +103,7 @@ impl Downloads {
             polling: RwSignal::new(false),
             watching: RwSignal::new(false),
             version: RwSignal::new(0),
+            notices: RwSignal::new(Vec::new()),
         };
         provide_context(this);
         // Effects run in the browser only: the server renders without watching.
@@ -146,6 +152,25 @@ impl Downloads {
         });
     }
 
+    /// Tells the user about downloads that ended: in the page, and as a system notification
+    /// when they allowed it.
+    fn announce(self, ended: Vec<Ending>) {
+        for ending in &ended {
+            let title = if ending.ok {
+                "Download complete"
+            } else {
+                "Download failed"
+            };
+            browser::notify(title, &ending.text);
+        }
+        if !ended.is_empty() {
+            self.notices.update(|all| {
+                all.retain(|n| !ended.iter().any(|e| e.job_id == n.job_id));
+                all.extend(ended);
+            });
+        }
+    }
+
     /// Fetches the jobs now, and keeps polling every second while any is queued, downloading
     /// or verifying; polling stops by itself when none is.
     pub fn poll(self) {
@@ -156,13 +181,7 @@ impl Downloads {
         spawn_local(async move {
             loop {
                 if let Ok(jobs) = download_jobs().await {
-                    let finished_now = jobs.iter().any(|j| {
-                        j.status == JobStatus::Completed
-                            && self.jobs.with_untracked(|old| {
-                                old.iter()
-                                    .any(|o| o.id == j.id && o.status != JobStatus::Completed)
-                            })
-                    });
+                    let ended = self.jobs.with_untracked(|old| panel::endings(old, &jobs));
                     let running = jobs.iter().any(|j| {
                         matches!(
                             j.status,
@@ -170,9 +189,10 @@ impl Downloads {
                         )
                     });
                     self.jobs.set(jobs);
-                    if finished_now {
+                    if ended.iter().any(|e| e.ok) {
                         self.changed();
                     }
+                    self.announce(ended);
                     if !running {
                         break;
                     }

@@ -45,6 +45,33 @@ async fn main() {
         "hf/acme/pausable-e2e/model.safetensors",
         slow(hub::safetensors(32 << 20, 11), 20),
     );
+    // The downloads panel (end2end/tests/downloads-panel.spec.ts): two long downloads to tab
+    // around, a quick one that completes, one whose published hash is wrong (it fails), and
+    // one whose host stops sending after 1 MiB (retrying).
+    for (name, seed) in [("panel-a-e2e", 21), ("panel-b-e2e", 22)] {
+        hub.put(
+            &format!("hf/acme/{name}/model.safetensors"),
+            slow(hub::safetensors(64 << 20, seed), 400),
+        );
+    }
+    hub.put(
+        "hf/acme/quick-e2e/model.safetensors",
+        slow(hub::safetensors(1 << 20, 23), 200),
+    );
+    hub.put(
+        "hf/acme/broken-e2e/model.safetensors",
+        FakeFile {
+            published_sha: Some("0".repeat(64)),
+            ..slow(hub::safetensors(1 << 20, 24), 200)
+        },
+    );
+    hub.put(
+        "hf/acme/stall-e2e/model.safetensors",
+        FakeFile {
+            stall_at: Some(1 << 20),
+            ..slow(hub::safetensors(8 << 20, 25), 5)
+        },
+    );
     hub.put(
         "hf/acme/public-e2e/model.safetensors",
         slow(hub::safetensors(3 << 20, 5), 5),

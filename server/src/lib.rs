@@ -69,4 +69,5 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         .merge(auth::routes(auth.clone()))
         .layer(from_fn_with_state(auth, auth::guard))
         .layer(static_files::no_cache_by_default())
+        .layer(static_files::compress_dynamic())
 }

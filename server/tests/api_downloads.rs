@@ -589,6 +589,119 @@ async fn deleting_a_finished_job_forgets_it() {
 }
 
 #[tokio::test]
+async fn a_stalled_transfer_shows_retrying_with_its_reason_until_cancelled() {
+    let env = env(&[
+        ("MODELS_DOWNLOAD_STALL_SECS", "1"),
+        ("MODELS_DOWNLOAD_RETRY_BASE_MS", "4000"),
+    ])
+    .await;
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile {
+            stall_at: Some(300_000),
+            ..FakeFile::new(hub::safetensors(2 << 20, 3))
+        },
+    );
+    let id = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    let job = env.wait(&id, |j| !j["retrying"].is_null()).await;
+    assert_eq!(job["status"], "downloading", "{job}");
+    let retrying = &job["retrying"];
+    assert!(
+        retrying["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no data for 1 s"),
+        "{job}"
+    );
+    assert_eq!(retrying["attempt"], 1, "{job}");
+    assert!(retrying["nextInSecs"].as_u64().unwrap() <= 4, "{job}");
+    assert!(job["bytesDownloaded"].as_u64().unwrap() >= 300_000, "{job}");
+    let (status, cancelled) = env.api.delete(&format!("/api/models/download/{id}")).await;
+    assert_eq!(status, 200, "{cancelled}");
+    assert_eq!(cancelled["status"], "cancelled");
+    assert!(cancelled["retrying"].is_null(), "{cancelled}");
+}
+
+#[tokio::test]
+async fn an_unreachable_host_shows_retrying_with_its_reason() {
+    let env = env(&[
+        ("MODELS_ALLOW_PRIVATE_URLS", "true"),
+        ("MODELS_DOWNLOAD_RETRY_BASE_MS", "4000"),
+    ])
+    .await;
+    // A port nothing listens on: the connection is refused.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let model = env
+        .add_custom(json!({
+            "url": format!("http://127.0.0.1:{port}/lost.safetensors"),
+            "name": "Lost", "type": "lora", "family": "flux"
+        }))
+        .await;
+    let id = env.start(json!({ "modelId": model })).await;
+    let job = env.wait(&id, |j| !j["retrying"].is_null()).await;
+    assert_eq!(job["status"], "downloading", "{job}");
+    let reason = job["retrying"]["reason"].as_str().unwrap();
+    assert!(!reason.is_empty(), "{job}");
+    assert!(job["retrying"]["attempt"].as_u64().unwrap() >= 1, "{job}");
+    env.api.delete(&format!("/api/models/download/{id}")).await;
+}
+
+#[tokio::test]
+async fn clear_finished_forgets_finished_jobs_and_leaves_running_ones() {
+    let env = env(&[]).await;
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile::new(hub::safetensors(10_000, 12)),
+    );
+    let done = env
+        .start(json!({"modelId": "zimage-turbo-training-adapter"}))
+        .await;
+    assert_eq!(env.finished(&done).await["status"], "completed");
+    env.hub.put(
+        "hf/acme/slow/model.safetensors",
+        FakeFile {
+            throttle: Some(Duration::from_millis(50)),
+            ..FakeFile::new(hub::safetensors(8 << 20, 4))
+        },
+    );
+    let slow = env
+        .add_custom(json!({
+            "huggingfaceRepo": "acme/slow", "huggingfaceFiles": ["model.safetensors"],
+            "name": "Slow", "type": "lora", "family": "flux"
+        }))
+        .await;
+    let running = env.start(json!({ "modelId": slow })).await;
+
+    let (status, answer) = env
+        .post("/api/models/download/clear-finished", json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["cleared"], json!([done]));
+    let (_, list) = env.api.get("/api/models/download").await;
+    let ids: Vec<&str> = list["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [running.as_str()], "{list}");
+    // The installed model stays installed; a second clear has nothing to do.
+    let (_, installed) = env.api.get("/api/models/installed").await;
+    assert_eq!(installed["models"].as_array().unwrap().len(), 1);
+    let (_, again) = env
+        .post("/api/models/download/clear-finished", json!({}))
+        .await;
+    assert_eq!(again["cleared"], json!([]));
+    env.api
+        .delete(&format!("/api/models/download/{running}"))
+        .await;
+}
+
+#[tokio::test]
 async fn a_download_request_without_a_model_id_says_so() {
     let env = env(&[]).await;
     for body in [

@@ -84,3 +84,29 @@ async fn the_models_page_is_server_rendered() {
         "hydration script missing"
     );
 }
+
+#[tokio::test]
+async fn a_custom_model_says_when_it_was_added_and_built_ins_say_null() {
+    let server = common::start(&[("MODELS_ALLOW_PRIVATE_URLS", "true")]).await;
+    let api = server.api();
+    let before = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let id = api
+        .add_custom(serde_json::json!({
+            "url": "http://127.0.0.1:9/added.safetensors",
+            "name": "Added", "type": "lora", "family": "flux"
+        }))
+        .await;
+    let (status, body) = api.get("/api/models").await;
+    assert_eq!(status, 200, "{body}");
+    let models = body["models"].as_array().unwrap();
+    let added = models.iter().find(|m| m["id"] == id.as_str()).unwrap();
+    let at = added["addedAt"]
+        .as_str()
+        .expect("addedAt on a custom model");
+    assert!(
+        at >= before.as_str() && at.ends_with('Z'),
+        "{at} (added after {before})"
+    );
+    let dev = models.iter().find(|m| m["id"] == "flux-1-dev").unwrap();
+    assert!(dev.get("addedAt").is_some_and(Value::is_null), "{dev}");
+}

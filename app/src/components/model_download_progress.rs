@@ -1,109 +1,254 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    domain::{AppError, DownloadJob, JobStatus},
+    browser::{self, Permission},
+    domain::{AppError, JobStatus},
     format,
+    panel::{self, cancel_needs_confirmation, pause_or_resume, status_text},
     server_fns::{
-        downloads::{pause_download, resume_download},
+        downloads::{clear_finished_downloads, pause_download, resume_download},
         models::{cancel_download, discard_download},
     },
-    state::Downloads,
+    state::{focus_id, Downloads},
 };
 
 use super::DownloadSettingsForm;
 
-/// A panel tracking every download at once: bar, bytes, speed, ETA, pause, resume, cancel.
-/// Finished jobs stay until dismissed; a failed one that kept partial files offers to discard
-/// them. After a reload it asks the server which jobs exist. Its settings set the speed limit
-/// and how many downloads run at once.
+/// The downloads panel. On wide screens it is docked at the right and the page makes room for
+/// it; on narrow ones it is a bar at the bottom that expands on demand and folds away when
+/// focus leaves it. Active jobs first, then finished ones; pause, resume, cancel (large or long
+/// downloads ask first; Escape keeps them), "Clear finished", notices of completed and failed
+/// downloads (and the browser's notifications when allowed). After a reload it asks the server
+/// which jobs exist.
 #[component]
 pub fn ModelDownloadProgress() -> impl IntoView {
     let downloads = Downloads::get();
     // In the browser only: learn about jobs started before this page was loaded.
     Effect::new(move || downloads.poll());
-    let jobs = move || downloads.jobs.get();
+    let expanded = RwSignal::new(false);
+    let confirming = RwSignal::new(None::<String>);
+    let aside = NodeRef::<leptos::html::Aside>::new();
+    let toggle_button = NodeRef::<leptos::html::Button>::new();
+    let shown =
+        move || !downloads.jobs.with(Vec::is_empty) || !downloads.notices.with(Vec::is_empty);
+    let ids = Memo::new(move |_| downloads.jobs.with(|jobs| panel::ordered_ids(jobs)));
+    let any_finished = Memo::new(move |_| {
+        downloads
+            .jobs
+            .with(|jobs| jobs.iter().any(|j| j.status.is_finished()))
+    });
+    let summary = move || downloads.jobs.with(|jobs| panel::summary(jobs));
+    let collapse = move || {
+        if browser::narrow() {
+            expanded.set(false);
+        }
+    };
+    // Escape folds the bar away (a confirmation in a row handles its own Escape first).
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" && expanded.get_untracked() && browser::narrow() {
+            expanded.set(false);
+            if let Some(b) = toggle_button.get_untracked() {
+                let _ = b.focus();
+            }
+        }
+    };
+    // On a phone the expanded panel would cover the page: it folds when focus leaves it.
+    let on_focus_out = move |_| {
+        request_animation_frame(move || {
+            let Some(panel) = aside.get_untracked() else {
+                return;
+            };
+            let active = document().active_element();
+            if !panel.contains(active.as_ref().map(|e| e.as_ref())) {
+                collapse();
+            }
+        });
+    };
+    // On a phone the page keeps room below its last control for the bar (and focus scrolls
+    // controls above it): the bar's height, measured after every change.
+    Effect::new(move || {
+        downloads.jobs.track();
+        downloads.notices.track();
+        expanded.track();
+        request_animation_frame(move || {
+            let height = aside.get_untracked().map_or(0, |a| a.offset_height());
+            browser::reserve_bottom(height);
+        });
+    });
+    let clear = move |_| {
+        spawn_local(async move {
+            if clear_finished_downloads().await.is_ok() {
+                downloads.notices.set(Vec::new());
+                confirming.set(None);
+            }
+            downloads.poll();
+            // The button goes away (and the panel with it when nothing runs).
+            focus_id("main");
+        });
+    };
     view! {
-        <Show when=move || !downloads.jobs.with(Vec::is_empty)>
-            <aside class="downloads" aria-label="Downloads">
-                // A native disclosure: collapsible by keyboard or touch, also without JavaScript.
-                <details class="downloads__details" open>
-                <summary class="downloads__title">{move || format!("Downloads ({})", downloads.jobs.with(Vec::len))}</summary>
-                <ul class="downloads__list">
-                    <For each=jobs key=|j| (j.id.clone(), j.status as u8, j.bytes_downloaded, j.partial_bytes) children=move |job| view! { <JobRow job /> } />
-                </ul>
-                <DownloadSettingsForm />
-                </details>
+        <Show when=shown>
+            <aside class="downloads" class:downloads--open=move || expanded.get() aria-labelledby="downloads-title"
+                node_ref=aside on:keydown=on_key on:focusout=on_focus_out>
+                <h2 id="downloads-title" class="downloads__title">"Downloads"</h2>
+                <button type="button" class="downloads__toggle" node_ref=toggle_button
+                    aria-expanded=move || expanded.get().to_string() aria-controls="downloads-body"
+                    on:click=move |_| expanded.update(|e| *e = !*e)>
+                    <span>{summary}</span>
+                    <span class="downloads__chevron" aria-hidden="true">{move || if expanded.get() { "▾" } else { "▴" }}</span>
+                </button>
+                <Notices />
+                <div id="downloads-body" class="downloads__body">
+                    <NotifyOptIn />
+                    <ul class="downloads__list">
+                        <For each=move || ids.get() key=|id| id.clone() children=move |id| view! { <JobRow id confirming /> } />
+                    </ul>
+                    <div class="downloads__footer">
+                        <Show when=move || any_finished.get()>
+                            <button type="button" class="btn btn--small" on:click=clear>"Clear finished"</button>
+                        </Show>
+                        <DownloadSettingsForm />
+                    </div>
+                </div>
             </aside>
         </Show>
     }
 }
 
-fn status_text(job: &DownloadJob) -> String {
-    match job.status {
-        JobStatus::Queued => "Queued".into(),
-        JobStatus::Downloading => format!(
-            "{} of {} · {} · {} left",
-            format::bytes(job.bytes_downloaded),
-            job.total_bytes
-                .map(format::bytes)
-                .unwrap_or_else(|| "?".into()),
-            format::speed(job.speed_bytes_per_sec),
-            format::eta(job.eta_seconds)
-        ),
-        JobStatus::Verifying => "Verifying…".into(),
-        JobStatus::Completed => format!("Installed · {}", format::bytes(job.bytes_downloaded)),
-        JobStatus::Failed => "Failed".into(),
-        JobStatus::Cancelled => "Cancelled".into(),
-        JobStatus::Paused if job.error.is_some() => "Paused: waiting for a token".into(),
-        JobStatus::Paused => format!(
-            "Paused · {} of {}",
-            format::bytes(job.bytes_downloaded),
-            job.total_bytes
-                .map(format::bytes)
-                .unwrap_or_else(|| "?".into())
-        ),
-    }
-}
-
-/// Pause for a job that can pause, Resume for a paused one.
-fn pause_or_resume(status: JobStatus) -> Option<&'static str> {
-    match status {
-        JobStatus::Queued | JobStatus::Downloading => Some("Pause"),
-        JobStatus::Paused => Some("Resume"),
-        _ => None,
-    }
-}
-
+/// Downloads that completed or failed while the page was open, each until dismissed.
 #[component]
-fn JobRow(job: DownloadJob) -> impl IntoView {
+fn Notices() -> impl IntoView {
     let downloads = Downloads::get();
-    let id = job.id.clone();
-    let pct = format::percent(job.bytes_downloaded, job.total_bytes);
-    let file = job
-        .files
-        .iter()
-        .find(|f| !f.done)
-        .or(job.files.last())
-        .map(|f| f.path.rsplit('/').next().unwrap_or(&f.path).to_string())
-        .unwrap_or_default();
-    let finished = job.status.is_finished();
-    let status_class = format!("job job--{:?}", job.status).to_lowercase();
-    let action_label = if finished { "Dismiss" } else { "Cancel" };
-    let act = {
+    view! {
+        <div class="downloads__notices" role="status" aria-live="polite">
+            <For each=move || downloads.notices.get() key=|n| n.job_id.clone() children=move |notice| {
+                let job_id = notice.job_id.clone();
+                let dismiss = move |_| {
+                    let job_id = job_id.clone();
+                    downloads.notices.update(|all| all.retain(|n| n.job_id != job_id));
+                };
+                let class = if notice.ok { "notice notice--ok" } else { "notice notice--failed" };
+                view! {
+                    <p class=class>
+                        <span>{notice.text.clone()}</span>
+                        <button type="button" class="btn btn--small" on:click=dismiss
+                            aria-label=format!("Dismiss the notice: {}", notice.text)>"OK"</button>
+                    </p>
+                }
+            } />
+        </div>
+    }
+}
+
+/// Offers the browser's notifications; asks only when the user clicks.
+#[component]
+fn NotifyOptIn() -> impl IntoView {
+    let permission = RwSignal::new(Permission::Unsupported);
+    Effect::new(move || permission.set(browser::permission()));
+    let ask = move |_| spawn_local(async move { permission.set(browser::ask_permission().await) });
+    view! {
+        {move || match permission.get() {
+            Permission::Ask => Some(view! {
+                <button type="button" class="btn btn--small downloads__notify" on:click=ask>
+                    "Notify me when downloads finish"
+                </button>
+            }.into_any()),
+            Permission::Denied => Some(view! {
+                <p class="muted">"This browser blocks notifications from this page; finished downloads are shown here."</p>
+            }.into_any()),
+            _ => None,
+        }}
+    }
+}
+
+/// One job: name, file, bar, status, and its buttons. Keyed by job id and updated in place,
+/// so a focused button keeps focus while the job progresses.
+#[component]
+fn JobRow(id: String, confirming: RwSignal<Option<String>>) -> impl IntoView {
+    let downloads = Downloads::get();
+    let job = Memo::new({
         let id = id.clone();
         move |_| {
+            downloads
+                .jobs
+                .with(|jobs| jobs.iter().find(|j| j.id == id).cloned())
+        }
+    });
+    let name = job
+        .with_untracked(|j| j.as_ref().map(|j| j.model_name.clone()))
+        .unwrap_or_default();
+    let status = Memo::new(move |_| job.with(|j| j.as_ref().map(|j| j.status)));
+    let finished = Memo::new(move |_| status.get().is_some_and(JobStatus::is_finished));
+    let toggle_label = Memo::new(move |_| status.get().and_then(pause_or_resume));
+    let partial = Memo::new(move |_| job.with(|j| j.as_ref().and_then(|j| j.partial_bytes)));
+    let pct = move || {
+        job.with(|j| {
+            j.as_ref()
+                .map_or(0.0, |j| format::percent(j.bytes_downloaded, j.total_bytes))
+        })
+    };
+    let file = move || {
+        job.with(|j| {
+            let j = j.as_ref()?;
+            let f = j.files.iter().find(|f| !f.done).or(j.files.last())?;
+            Some(f.path.rsplit('/').next().unwrap_or(&f.path).to_string())
+        })
+    };
+    let refused = RwSignal::new(None::<AppError>);
+    let cancel_button = NodeRef::<leptos::html::Button>::new();
+    let yes_button = NodeRef::<leptos::html::Button>::new();
+    let is_confirming = {
+        let id = id.clone();
+        Memo::new(move |_| confirming.with(|c| c.as_deref() == Some(id.as_str())))
+    };
+    Effect::new(move || {
+        if is_confirming.get() {
+            if let Some(b) = yes_button.get() {
+                let _ = b.focus();
+            }
+        }
+    });
+    let keep = move || {
+        confirming.set(None);
+        request_animation_frame(move || {
+            if let Some(b) = cancel_button.get_untracked() {
+                let _ = b.focus();
+            }
+        });
+    };
+    let stop = {
+        let id = id.clone();
+        move || {
             let id = id.clone();
+            confirming.set(None);
             spawn_local(async move {
                 let _ = cancel_download(id).await;
                 downloads.poll();
             });
         }
     };
-    let refused = RwSignal::new(None::<AppError>);
-    let toggle = pause_or_resume(job.status).map(|label| {
+    let act = {
         let id = id.clone();
-        let toggle = move |_| {
+        let stop = stop.clone();
+        move |_| {
+            let ask = job.with_untracked(|j| {
+                j.as_ref()
+                    .is_some_and(|j| cancel_needs_confirmation(j, browser::now_secs()))
+            });
+            if ask {
+                confirming.set(Some(id.clone()));
+            } else {
+                stop();
+            }
+        }
+    };
+    let toggle = {
+        let id = id.clone();
+        move |_| {
             let id = id.clone();
+            let Some(label) = toggle_label.get_untracked() else {
+                return;
+            };
             spawn_local(async move {
                 let answer = match label {
                     "Pause" => pause_download(id).await,
@@ -112,46 +257,74 @@ fn JobRow(job: DownloadJob) -> impl IntoView {
                 refused.set(answer.err());
                 downloads.poll();
             });
-        };
-        view! {
-            <button type="button" class="btn btn--small" on:click=toggle
-                aria-label=format!("{label} {}", job.model_name)>{label}</button>
         }
-    });
-    let discard = job.partial_bytes.map(|bytes| {
+    };
+    let discard = {
         let id = id.clone();
-        let discard = move |_| {
+        move |_| {
             let id = id.clone();
             spawn_local(async move {
                 let _ = discard_download(id).await;
                 downloads.poll();
             });
-        };
-        view! {
-            <button type="button" class="btn btn--small" on:click=discard
-                aria-label=format!("Discard the partial download of {}", job.model_name)>
-                {format!("Discard partial ({})", format::bytes(bytes))}
-            </button>
         }
-    });
+    };
+    let on_confirm_key = move |ev: leptos::ev::KeyboardEvent| {
+        if ev.key() == "Escape" {
+            ev.stop_propagation();
+            keep();
+        }
+    };
+    let class = move || {
+        let status = status.get().map(|s| format!("{s:?}")).unwrap_or_default();
+        format!("job job--{}", status.to_lowercase())
+    };
+    let (n1, n2, n3, n4, n5) = (
+        name.clone(),
+        name.clone(),
+        name.clone(),
+        name.clone(),
+        name.clone(),
+    );
     view! {
-        <li class=status_class data-job-id=job.id.clone()>
+        <li class=class data-job-id=id.clone()>
             <div class="job__head">
-                <strong class="job__name">{job.model_name.clone()}</strong>
+                <strong class="job__name">{name.clone()}</strong>
                 <span class="job__actions">
-                    {toggle}
-                    <button type="button" class="btn btn--small" on:click=act
-                        aria-label=format!("{action_label} {}", job.model_name)>{action_label}</button>
+                    <button type="button" class="btn btn--small" on:click=toggle
+                        hidden=move || toggle_label.get().is_none()
+                        aria-label=move || format!("{} {n1}", toggle_label.get().unwrap_or("Pause"))>
+                        {move || toggle_label.get().unwrap_or("Pause")}
+                    </button>
+                    <button type="button" class="btn btn--small" on:click=act node_ref=cancel_button
+                        aria-label=move || format!("{} {n2}", if finished.get() { "Dismiss" } else { "Cancel" })>
+                        {move || if finished.get() { "Dismiss" } else { "Cancel" }}
+                    </button>
                 </span>
             </div>
+            <Show when=move || is_confirming.get()>
+                <div class="confirm job__confirm" role="group" aria-label=format!("Cancel the download of {n3}?")
+                    on:keydown=on_confirm_key>
+                    <span>"Cancel this download? What it fetched is deleted."</span>
+                    <button type="button" class="btn btn--small btn--danger" node_ref=yes_button
+                        on:click={let stop = stop.clone(); move |_| stop()}>"Yes, cancel"</button>
+                    <button type="button" class="btn btn--small" on:click=move |_| keep()>"Keep downloading"</button>
+                </div>
+            </Show>
             <div class="job__file">{file}</div>
-            <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=format!("{pct:.0}") aria-label=format!("Download of {}", job.model_name)>
-                <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
+            <div class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100"
+                aria-valuenow=move || format!("{:.0}", pct()) aria-label=format!("Download of {n4}")>
+                <div class="bar__fill" style=move || format!("width:{:.1}%", pct())></div>
             </div>
-            <div class="job__status">{status_text(&job)}</div>
-            {job.error.clone().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
+            <div class="job__status">{move || job.with(|j| j.as_ref().map(status_text))}</div>
+            {move || job.with(|j| j.as_ref()?.error.clone()).map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
             {move || refused.get().map(|e| view! { <p class="error" role="alert">{e.message}</p> })}
-            {discard}
+            {move || partial.get().map(|bytes| view! {
+                <button type="button" class="btn btn--small" on:click=discard.clone()
+                    aria-label=format!("Discard the partial download of {n5}")>
+                    {format!("Discard partial ({})", format::bytes(bytes))}
+                </button>
+            })}
         </li>
     }
 }

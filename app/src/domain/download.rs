@@ -63,6 +63,22 @@ pub struct DownloadJob {
     /// Bytes of partial files a failed job kept (to resume, or to discard).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partial_bytes: Option<u64>,
+    /// Set while the engine waits to try again after a failed attempt (a stalled transfer, an
+    /// unreachable host), until new bytes arrive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrying: Option<Retrying>,
+}
+
+/// Why a running job is not receiving data, and when it tries again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retrying {
+    /// What failed, as the engine saw it ("no data for 30 s", "connection refused").
+    pub reason: String,
+    /// Failed attempts in a row so far (from 1).
+    pub attempt: u32,
+    /// Seconds until the next attempt starts (0: it is under way).
+    pub next_in_secs: u64,
 }
 
 /// What the page watches to follow changes other servers on the volume make.

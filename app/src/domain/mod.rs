@@ -15,7 +15,7 @@ mod search;
 mod settings;
 
 pub use access::AccessStatus;
-pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, VolumeState};
+pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, Retrying, VolumeState};
 pub use duplicates::{DedupeResult, DedupeSkip, DuplicateGroup};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};

@@ -161,6 +161,10 @@ pub struct Model {
     pub layout: Option<ModelLayout>,
     pub installed: bool,
     pub installed_model_id: Option<String>,
+    /// When the model joined the list (RFC 3339, UTC): a custom model's add time; null for the
+    /// built-ins, which come with the program.
+    #[serde(default)]
+    pub added_at: Option<String>,
 }
 
 /// Search and filter for the model list. Every field is optional; empty means "any".
@@ -214,10 +218,18 @@ pub enum ModelSort {
     /// Largest first; unknown sizes last.
     Size,
     Family,
+    /// Newest first; the built-ins (no date) last, in catalog order.
+    Recent,
 }
 
 impl ModelSort {
-    pub const ALL: [ModelSort; 4] = [Self::Catalog, Self::Name, Self::Size, Self::Family];
+    pub const ALL: [ModelSort; 5] = [
+        Self::Catalog,
+        Self::Name,
+        Self::Size,
+        Self::Family,
+        Self::Recent,
+    ];
 
     /// The URL's value (`""` for the catalog order).
     pub fn wire(self) -> &'static str {
@@ -226,6 +238,7 @@ impl ModelSort {
             Self::Name => "name",
             Self::Size => "size",
             Self::Family => "family",
+            Self::Recent => "recent",
         }
     }
 
@@ -242,6 +255,7 @@ impl ModelSort {
             Self::Name => "Name",
             Self::Size => "Size (largest first)",
             Self::Family => "Family",
+            Self::Recent => "Recently added",
         }
     }
 
@@ -255,6 +269,7 @@ impl ModelSort {
                 models.sort_by_key(|m| std::cmp::Reverse(m.size_bytes.or(m.approx_size_bytes)))
             }
             Self::Family => models.sort_by_key(|m| (m.family.label(), name(m))),
+            Self::Recent => models.sort_by(|a, b| b.added_at.cmp(&a.added_at)),
         }
     }
 }
@@ -293,8 +308,27 @@ mod tests {
         assert_eq!(names(ModelSort::Name), ["Alpha", "beta", "gamma"]);
         assert_eq!(names(ModelSort::Size), ["gamma", "beta", "Alpha"]);
         assert_eq!(names(ModelSort::Family), ["gamma", "Alpha", "beta"]);
+        assert_eq!(ModelSort::from_wire("recent"), ModelSort::Recent);
         assert_eq!(ModelSort::from_wire("size"), ModelSort::Size);
         assert_eq!(ModelSort::from_wire("bogus"), ModelSort::Catalog);
+    }
+
+    #[test]
+    fn recently_added_puts_the_newest_first_and_built_ins_last_in_catalog_order() {
+        let mut list = vec![
+            model("built-in one", ModelFamily::Flux, &[]),
+            model("old custom", ModelFamily::Flux, &[]),
+            model("built-in two", ModelFamily::Flux, &[]),
+            model("new custom", ModelFamily::Flux, &[]),
+        ];
+        list[1].added_at = Some("2026-11-01T09:00:00Z".into());
+        list[3].added_at = Some("2026-11-28T09:00:00Z".into());
+        ModelSort::Recent.apply(&mut list);
+        let names: Vec<_> = list.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["new custom", "old custom", "built-in one", "built-in two"]
+        );
     }
 
     fn model(name: &str, family: ModelFamily, tags: &[&str]) -> Model {
@@ -315,6 +349,7 @@ mod tests {
             layout: None,
             installed: false,
             installed_model_id: None,
+            added_at: None,
         }
     }
 

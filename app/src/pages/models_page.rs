@@ -249,7 +249,7 @@ fn AvailableTab() -> impl IntoView {
 fn InstalledTab() -> impl IntoView {
     let downloads = Downloads::get();
     let installed = Resource::new(move || downloads.version.get(), |_| list_installed());
-    // The scan comes first: the downloads panel floats over the bottom of the page.
+    // The scan comes first.
     view! {
         <VolumeScan />
         <Transition fallback=|| view! { <p class="empty">"Loading installed models…"</p> }>

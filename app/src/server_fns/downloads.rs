@@ -16,6 +16,12 @@ pub async fn resume_download(job_id: String) -> Result<DownloadJob, AppError> {
     crate::port::service()?.resume_download(&job_id).await
 }
 
+/// Forgets every finished download (the panel's "Clear finished"); the ids forgotten.
+#[server]
+pub async fn clear_finished_downloads() -> Result<Vec<String>, AppError> {
+    crate::port::service()?.clear_finished_downloads().await
+}
+
 /// The download settings in force.
 #[server]
 pub async fn current_download_settings() -> Result<DownloadSettings, AppError> {

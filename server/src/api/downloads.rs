@@ -22,6 +22,7 @@ pub fn routes() -> Router<ApiState> {
             "/api/models/download/settings",
             get(settings).put(update_settings),
         )
+        .route("/api/models/download/clear-finished", post(clear_finished))
         .route("/api/models/download/{job_id}", get(job).delete(cancel))
         .route("/api/models/download/{job_id}/pause", post(pause))
         .route("/api/models/download/{job_id}/resume", post(resume))
@@ -39,6 +40,14 @@ async fn start(
 /// `GET /api/models/download` → `{"jobs": [...]}`, newest first.
 async fn list(State(service): State<ApiState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({ "jobs": service.download_jobs().await? })))
+}
+
+/// `POST /api/models/download/clear-finished` → `{"cleared": [jobId...]}`: every finished job
+/// (installed, failed, cancelled) forgotten, as "Dismiss" does one.
+async fn clear_finished(State(service): State<ApiState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(
+        json!({ "cleared": service.clear_finished_downloads().await? }),
+    ))
 }
 
 /// `GET /api/models/download/{jobId}` → the job.

@@ -291,6 +291,7 @@ mod tests {
             installed_model_id: None,
             created_at: "2026-01-01T00:00:00Z".into(),
             partial_bytes: None,
+            retrying: None,
         }
     }
 
@@ -312,6 +313,7 @@ mod tests {
             layout: None,
             installed,
             installed_model_id: None,
+            added_at: None,
         }
     }
 

@@ -203,6 +203,7 @@ pub(crate) mod tests {
                 installed_model_id: None,
                 created_at: created.into(),
                 partial_bytes: None,
+                retrying: None,
             },
             token: 1,
             paused_by_user: false,

@@ -6,7 +6,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::domain::{AppError, DownloadJob, FileProgress, JobStatus};
+use app::domain::{AppError, DownloadJob, FileProgress, JobStatus, Retrying};
 use tokio_util::sync::CancellationToken;
 
 use super::plan::Plan;
@@ -39,6 +39,9 @@ pub struct State {
     /// resumed. (A job paused by a shutdown resumes at the next start.)
     pub paused_by_user: bool,
     samples: VecDeque<(Instant, u64)>,
+    /// The last failed attempt while no new bytes came since: why, which attempt, and when
+    /// the next one starts.
+    retry: Option<(String, u32, Instant)>,
 }
 
 /// One download job.
@@ -67,6 +70,7 @@ impl Job {
                 installed_model_id: None,
                 paused_by_user: false,
                 samples: VecDeque::new(),
+                retry: None,
             }),
             tokens: Mutex::new(tokens),
             stop: Mutex::new(CancellationToken::new()),
@@ -116,9 +120,22 @@ impl Job {
         self.lock().files = file_list(plan);
     }
 
+    /// A failed attempt the engine will retry after `wait`: shown as `retrying` until new bytes
+    /// arrive.
+    pub fn note_retry(&self, why: &str, attempt: u32, wait: Duration) {
+        self.lock().retry = Some((why.to_string(), attempt, Instant::now() + wait));
+    }
+
     /// Records the progress of file `index`.
     pub fn set_file_progress(&self, index: usize, bytes: u64, total: Option<u64>) {
         let mut state = self.lock();
+        let grew = state
+            .files
+            .get(index)
+            .is_some_and(|f| bytes > f.bytes_downloaded);
+        if grew {
+            state.retry = None;
+        }
         if let Some(f) = state.files.get_mut(index) {
             f.bytes_downloaded = bytes;
             if total.is_some() {
@@ -178,8 +195,20 @@ impl Job {
             installed_model_id: state.installed_model_id.clone(),
             created_at: self.created_at.clone(),
             partial_bytes: None,
+            retrying: retrying(&state, Instant::now()),
         }
     }
+}
+
+/// The wire form of the last failed attempt, while the job is queued or downloading.
+fn retrying(state: &State, now: Instant) -> Option<Retrying> {
+    let active = matches!(state.status, JobStatus::Queued | JobStatus::Downloading);
+    let (reason, attempt, next) = state.retry.as_ref().filter(|_| active)?;
+    Some(Retrying {
+        reason: reason.clone(),
+        attempt: *attempt,
+        next_in_secs: next.saturating_duration_since(now).as_secs_f64().ceil() as u64,
+    })
 }
 
 /// Every planned file, nothing downloaded yet.
@@ -231,6 +260,50 @@ mod tests {
         assert_eq!(speed(&samples, 200, t + Duration::from_secs(4)), 50);
         // Everything older than the window: zero.
         assert_eq!(speed(&samples, 200, t + Duration::from_secs(30)), 0);
+    }
+
+    #[test]
+    fn a_retry_shows_until_new_bytes_arrive_and_only_while_running() {
+        use super::super::plan::{FileSource, PlannedFile};
+        use app::domain::{ModelFamily, ModelType, SourceType};
+        let plan = Plan {
+            model_id: "m".into(),
+            model_name: "M".into(),
+            family: ModelFamily::Flux,
+            model_type: ModelType::Lora,
+            source: SourceType::Url,
+            folder: "lora".into(),
+            files: vec![PlannedFile {
+                source: FileSource::Url {
+                    url: "http://x/a".into(),
+                },
+                dest: "a.safetensors".into(),
+                expected_size: Some(1000),
+                expected_sha256: None,
+            }],
+            needs_hf_token: false,
+            needs_civitai_token: false,
+        };
+        let job = Job::new("j".into(), String::new(), plan, Tokens::default());
+        job.set_status(JobStatus::Downloading);
+        job.set_file_progress(0, 100, Some(1000));
+        job.note_retry("no data for 30 s", 2, Duration::from_secs(4));
+        let shown = job.snapshot().retrying.expect("retrying while it waits");
+        assert_eq!(shown.reason, "no data for 30 s");
+        assert_eq!(shown.attempt, 2);
+        assert!((3..=4).contains(&shown.next_in_secs));
+        // The same bytes again (a resume that got nothing): still retrying.
+        job.set_file_progress(0, 100, Some(1000));
+        assert!(job.snapshot().retrying.is_some());
+        job.set_status(JobStatus::Paused);
+        assert_eq!(
+            job.snapshot().retrying,
+            None,
+            "a paused job is not retrying"
+        );
+        job.set_status(JobStatus::Downloading);
+        job.set_file_progress(0, 101, Some(1000));
+        assert_eq!(job.snapshot().retrying, None, "new bytes end it");
     }
 
     #[test]

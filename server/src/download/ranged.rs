@@ -272,6 +272,7 @@ impl Engine {
                     }
                     let wait = backoff(self.retry_base, failed, fastrand::f64());
                     tracing::warn!(job = %shared.job.id, range = %format!("{start}-{end}"), %why, failed, "retrying a range");
+                    shared.job.note_retry(&why, failed, wait);
                     tokio::time::sleep(wait).await;
                 }
                 Err(RangeFail::Stop(stop)) => return Err(stop),

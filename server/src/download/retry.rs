@@ -87,6 +87,7 @@ impl Retries<'_> {
         }
         let wait = backoff(self.engine.retry_base, self.failed.max(1), fastrand::f64());
         tracing::warn!(job = %self.job.id, what = %self.what, %why, failed = self.failed, wait_ms = wait.as_millis() as u64, "retrying");
+        self.job.note_retry(&why, self.failed.max(1), wait);
         let stop = self.job.stop_token();
         tokio::select! {
             _ = tokio::time::sleep(wait) => Ok(()),

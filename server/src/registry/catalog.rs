@@ -82,6 +82,7 @@ impl BuiltIn {
             layout: self.layout,
             installed: installed_model_id.is_some(),
             installed_model_id,
+            added_at: None,
         }
     }
 }

@@ -144,6 +144,7 @@ impl CustomModel {
             layout: None,
             installed: installed_model_id.is_some(),
             installed_model_id,
+            added_at: Some(self.created_at.clone()),
         }
     }
 }

@@ -440,6 +440,23 @@ impl ModelService for Service {
         Ok(job)
     }
 
+    async fn clear_finished_downloads(&self) -> Result<Vec<String>, AppError> {
+        let mut cleared = Vec::new();
+        for job in self.downloads.list() {
+            if !job.status.is_finished() {
+                continue;
+            }
+            match self.downloads.cancel(&job.id).await {
+                Ok(_) => cleared.push(job.id),
+                // Another server (or tab) forgot it first.
+                Err(e) if e.code == ErrorCode::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        tracing::info!(count = cleared.len(), "finished downloads cleared");
+        Ok(cleared)
+    }
+
     async fn pause_download(&self, job_id: &str) -> Result<DownloadJob, AppError> {
         self.downloads.pause(job_id).await
     }

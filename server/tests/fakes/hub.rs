@@ -39,6 +39,9 @@ pub struct FakeFile {
     pub ignore_range: bool,
     /// Pause this long after every 64 KiB.
     pub throttle: Option<Duration>,
+    /// Stop sending, without closing the connection, at this offset of the file: every
+    /// request that reaches it hangs (a stalled transfer).
+    pub stall_at: Option<u64>,
     /// `Content-Disposition` file name (CivitAI).
     pub disposition: Option<String>,
     /// Signed CDN links stop working (403, as S3 answers) once `Hub::expire_links` is called.
@@ -530,9 +533,10 @@ async fn cdn(
     let body = file.bytes.slice(from as usize..to as usize);
     let drop_after = file.drop_after;
     let throttle = file.throttle;
+    let stall_after = file.stall_at.map(|at| at.saturating_sub(from));
     let served = state.clone();
     let flight = Flight::start(state.clone());
-    let stream = async_stream(body, drop_after, throttle).map(move |chunk| {
+    let stream = async_stream(body, drop_after, throttle, stall_after).map(move |chunk| {
         let _ = &flight;
         if let Ok(c) = &chunk {
             served
@@ -566,6 +570,7 @@ fn async_stream(
     body: Bytes,
     drop_after: Option<u64>,
     throttle: Option<Duration>,
+    stall_after: Option<u64>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
     const CHUNK: usize = 64 * 1024;
     futures_util::stream::unfold((body, 0u64), move |(rest, sent)| async move {
@@ -578,12 +583,18 @@ fn async_stream(
                 (Bytes::new(), sent),
             ));
         }
+        if stall_after.is_some_and(|s| sent >= s) {
+            std::future::pending::<()>().await;
+        }
         if let Some(pause) = throttle {
             tokio::time::sleep(pause).await;
         }
         let mut n = rest.len().min(CHUNK);
         if let Some(d) = drop_after {
             n = n.min((d - sent) as usize).max(1);
+        }
+        if let Some(s) = stall_after {
+            n = n.min((s - sent) as usize);
         }
         let chunk = rest.slice(..n);
         Some((Ok(chunk), (rest.slice(n..), sent + n as u64)))

@@ -1,0 +1,89 @@
+//! Thin adapters over browser APIs the downloads panel uses: the clock, the viewport width and
+//! the `Notification` API. On the server they answer "not available".
+
+/// The browser's `Notification` permission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// The browser has no notifications (or this is the server).
+    Unsupported,
+    /// Not asked yet: ask on a user gesture.
+    Ask,
+    Granted,
+    Denied,
+}
+
+/// Seconds since the Unix epoch by the browser's clock; `None` on the server.
+pub fn now_secs() -> Option<i64> {
+    #[cfg(target_arch = "wasm32")]
+    return Some((js_sys::Date::now() / 1000.0) as i64);
+    #[cfg(not(target_arch = "wasm32"))]
+    None
+}
+
+/// Whether the viewport is narrower than the docked panel's breakpoint (64rem at 16 px): the
+/// panel is then a bar at the bottom that expands on demand.
+pub fn narrow() -> bool {
+    #[cfg(target_arch = "wasm32")]
+    return leptos::prelude::window()
+        .inner_width()
+        .ok()
+        .and_then(|w| w.as_f64())
+        .is_some_and(|w| w < 1024.0);
+    #[cfg(not(target_arch = "wasm32"))]
+    false
+}
+
+pub fn permission() -> Permission {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use web_sys::{Notification, NotificationPermission};
+        let window = leptos::prelude::window();
+        if !js_sys::Reflect::has(&window, &"Notification".into()).unwrap_or(false) {
+            return Permission::Unsupported;
+        }
+        match Notification::permission() {
+            NotificationPermission::Granted => Permission::Granted,
+            NotificationPermission::Denied => Permission::Denied,
+            _ => Permission::Ask,
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    Permission::Unsupported
+}
+
+/// Asks for permission (call it from a click); the answer.
+pub async fn ask_permission() -> Permission {
+    #[cfg(target_arch = "wasm32")]
+    {
+        if permission() == Permission::Unsupported {
+            return Permission::Unsupported;
+        }
+        if let Ok(promise) = web_sys::Notification::request_permission() {
+            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+        }
+    }
+    permission()
+}
+
+/// Shows a system notification when the user allowed them; otherwise nothing.
+pub fn notify(title: &str, body: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if permission() == Permission::Granted {
+        let options = web_sys::NotificationOptions::new();
+        options.set_body(body);
+        let _ = web_sys::Notification::new_with_options(title, &options);
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (title, body);
+}
+
+/// Publishes the bottom bar's height to the stylesheet (`--downloads-h` on the root element),
+/// which keeps that much room below the page and scrolls focused controls above it.
+pub fn reserve_bottom(px: i32) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(root) = leptos::prelude::document().document_element() {
+        let _ = root.set_attribute("style", &format!("--downloads-h:{px}px"));
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = px;
+}
