@@ -2,6 +2,7 @@
 //! They compile to WASM, so nothing here touches the network or the disk.
 
 mod access;
+mod civitai;
 mod download;
 mod duplicates;
 mod error;
@@ -14,6 +15,7 @@ mod scan;
 mod settings;
 
 pub use access::AccessStatus;
+pub use civitai::{CivitaiInfo, CivitaiPreview, CivitaiStatus, CivitaiUpdate, Preferences};
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, VolumeState};
 pub use duplicates::{DedupeResult, DedupeSkip, DuplicateGroup};
 pub use error::{AppError, ErrorCode};

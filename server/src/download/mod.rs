@@ -478,6 +478,7 @@ impl Downloads {
             installed_at: now_rfc3339(),
             source: plan.source,
             last_verification: None,
+            civitai: None,
         };
         let store = self.store.clone();
         // Under the database lock, the install first checks the lease is still this server's.

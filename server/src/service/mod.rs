@@ -1,5 +1,6 @@
 //! Implements app's `ModelService` port: orchestrates the registry, sources and storage.
 
+mod civitai;
 mod custom;
 mod download;
 mod export;
@@ -14,7 +15,8 @@ use app::{
         AddModelRequest, AdoptRequest, AppError, DatasetFolder, DedupeResult, DownloadJob,
         DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode, ExportRequest,
         ExportResult, InstalledList, InstalledModel, JobStatus, Model, ModelBlockPreview,
-        ModelFilter, ModelPreview, ModelUpdate, PreviewFile, ScanStatus, Verification, VolumeState,
+        ModelFilter, ModelPreview, ModelUpdate, Preferences, PreviewFile, ScanStatus, Verification,
+        VolumeState,
     },
     port::ModelService,
 };
@@ -36,6 +38,7 @@ pub struct Service {
     http: reqwest::Client,
     downloads: Arc<Downloads>,
     scanner: Arc<crate::scan::Scanner>,
+    civitai: Arc<civitai::Lookups>,
 }
 
 impl Service {
@@ -50,14 +53,17 @@ impl Service {
             .expect("the HTTP client builds with static settings");
         let downloads = Downloads::new(&config, store.clone());
         downloads.apply_saved(store.read()?.download_settings);
-        Ok(Arc::new(Self {
+        let service = Arc::new(Self {
+            civitai: civitai::Lookups::new(&config),
             config,
             catalog: Catalog::built_in(),
             store,
             http,
             downloads,
             scanner: crate::scan::Scanner::new(),
-        }))
+        });
+        service.watch_civitai();
+        Ok(service)
     }
 
     /// Reconciles the download journal with the database, resumes its unfinished downloads
@@ -272,8 +278,9 @@ impl ModelService for Service {
 
     async fn list_installed(&self) -> Result<InstalledList, AppError> {
         self.blocking(|store| {
-            let (models, missing): (Vec<_>, Vec<_>) = store
-                .read()?
+            let db = store.read()?;
+            let show_nsfw_previews = db.preferences.show_nsfw_previews;
+            let (models, missing): (Vec<_>, Vec<_>) = db
                 .installed
                 .into_iter()
                 .partition(|m| store.files_present(m));
@@ -285,6 +292,7 @@ impl ModelService for Service {
                 duplicates,
                 models,
                 missing,
+                show_nsfw_previews,
             })
         })
         .await
@@ -340,6 +348,26 @@ impl ModelService for Service {
 
     async fn adopt(&self, request: AdoptRequest) -> Result<InstalledModel, AppError> {
         self.adopt_files(request).await
+    }
+
+    async fn lookup_civitai(&self, id: &str) -> Result<InstalledModel, AppError> {
+        self.look_up_installed(id).await
+    }
+
+    async fn check_update(&self, id: &str) -> Result<InstalledModel, AppError> {
+        Service::check_update(self, id).await
+    }
+
+    async fn download_update(&self, id: &str) -> Result<String, AppError> {
+        Service::download_update(self, id).await
+    }
+
+    async fn preferences(&self) -> Result<Preferences, AppError> {
+        self.read_preferences().await
+    }
+
+    async fn set_preferences(&self, preferences: Preferences) -> Result<Preferences, AppError> {
+        self.save_preferences(preferences).await
     }
 
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError> {

@@ -45,6 +45,8 @@ impl Process {
             .env("MODELS_MIN_FREE_BYTES", "0")
             .env("MODELS_DOWNLOAD_RETRY_BASE_MS", "50")
             .env("RUST_LOG", "info")
+            // No automatic CivitAI lookups unless a test points CIVITAI_ENDPOINT at a fake.
+            .env("MODELS_CIVITAI_LOOKUP", "false")
             .env_remove("HF_TOKEN")
             .env_remove("MODELS_AUTH_TOKEN")
             .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))

@@ -1,7 +1,10 @@
 //! CivitAI: the URL forms users paste, the API v1 lookups that turn one into a version with
 //! its primary file, and the download endpoint a job asks for its signed link.
 
+pub mod by_hash;
 mod download;
+pub mod preview;
+pub mod updates;
 
 use app::domain::{AppError, ModelFamily, ModelType};
 use serde::Deserialize;

@@ -1,0 +1,126 @@
+import { test, expect, Page, APIRequestContext } from "@playwright/test";
+import { createHash } from "node:crypto";
+
+// CivitAI metadata on Installed cards: files looked up by sha256 once installed (the fake
+// CivitAI of scripts/e2e.sh answers what a test registers), the preview image and trigger
+// words, an NSFW preview hidden until clicked, "Check for updates".
+test.describe.configure({ mode: "serial" });
+
+const HUB_URL = process.env.HUB_URL ?? "";
+const shot = (page: Page, name: string) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+
+/** A small kohya FLUX LoRA; `rank` makes each file distinct. */
+function lora(rank: number): Buffer {
+  const shape = [rank, 64];
+  const header = JSON.stringify({
+    __metadata__: { ss_tag_frequency: JSON.stringify({ "1_own words": { "own words": 1 } }) },
+    "lora_unet_double_blocks_0_img_attn_proj.lora_down.weight": { dtype: "F16", shape, data_offsets: [0, rank * 64 * 2] },
+  });
+  const padded = header + " ".repeat((8 - (header.length % 8)) % 8);
+  const out = Buffer.alloc(8 + padded.length + rank * 64 * 2);
+  out.writeBigUInt64LE(BigInt(padded.length), 0);
+  out.write(padded, 8, "utf8");
+  return out;
+}
+
+/** Registers the fake CivitAI's by-hash answer for `file`, then uploads it; the record id. */
+async function installKnown(request: APIRequestContext, name: string, file: Buffer, version: object): Promise<string> {
+  const sha = createHash("sha256").update(file).digest("hex");
+  const registered = await request.post(`${HUB_URL}/fake/by-hash/${sha}`, { data: version });
+  expect(registered.status()).toBe(204);
+  const r = await request.post("/api/models/upload", {
+    multipart: {
+      file: { name: `${name}.safetensors`, mimeType: "application/octet-stream", buffer: file },
+      name,
+      type: "lora",
+      family: "flux",
+    },
+  });
+  expect(r.status(), await r.text()).toBe(201);
+  return (await r.json()).model.id;
+}
+
+const version = (id: number, modelId: number, name: string, modelName: string, words: string[], image: string, nsfwLevel: number) => ({
+  id, modelId, name, baseModel: "Flux.1 D", trainedWords: words,
+  description: "<p>Made for <b>tests</b>.</p><script>document.title='pwned'</script>",
+  model: { name: modelName, type: "LORA", nsfw: false },
+  images: [{ url: `${HUB_URL}/preview/${image}`, nsfwLevel, width: 1, height: 1, type: "image" }],
+  files: [],
+});
+
+async function open(page: Page, path: string) {
+  page.on("pageerror", (e) => console.log("pageerror:", e.message));
+  await page.goto(path);
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+}
+
+test("a card shows its CivitAI preview, names, description as text and CivitAI's trigger words", async ({ page, request }) => {
+  expect(HUB_URL, "scripts/e2e.sh sets HUB_URL").not.toBe("");
+  const id = await installKnown(request, "E2E Style", lora(5), version(501, 5001, "v1", "E2E Style LoRA", ["e2e style"], "ok.png", 1));
+  await open(page, "/?tab=installed");
+  const card = page.locator(`[data-installed-id="${id}"]`);
+  const preview = card.getByRole("img", { name: "Preview of E2E Style LoRA · v1" });
+  await expect(preview).toBeVisible();
+  await expect.poll(() => preview.evaluate((img: HTMLImageElement) => img.naturalWidth)).toBe(1);
+  // CivitAI's trigger words win over the file's own ("own words").
+  await expect(card.locator(".trigger-words")).toContainText("e2e style");
+  await expect(card.locator(".trigger-words")).not.toContainText("own words");
+  await expect(card.getByRole("link", { name: "Use in Export" })).toHaveAttribute("href", "/export?trigger=e2e%20style");
+  await expect(card.getByRole("link", { name: "E2E Style LoRA · v1 on CivitAI" })).toHaveAttribute("href", `${HUB_URL}/models/5001?modelVersionId=501`);
+  await card.getByText("Description").click();
+  await expect(card.locator(".civitai__description")).toContainText("Made for tests.");
+  await expect(card.locator(".civitai__description script")).toHaveCount(0);
+  expect(await page.title()).not.toBe("pwned");
+  await shot(page, "civitai-card");
+});
+
+test("an NSFW preview stays hidden until clicked, or shown when the user opted in", async ({ page, request }) => {
+  const id = await installKnown(request, "Spicy", lora(6), version(100, 4384, "7", "DreamShaper", ["dsmix"], "nsfw.png", 8));
+  await open(page, "/?tab=installed");
+  const card = page.locator(`[data-installed-id="${id}"]`);
+  const reveal = card.getByRole("button", { name: "NSFW preview hidden: show it" });
+  await expect(reveal).toBeVisible();
+  await expect(card.locator(".civitai__preview img")).toHaveCount(0);
+  await reveal.click();
+  await expect(card.getByRole("img", { name: "Preview of DreamShaper · 7" })).toBeVisible();
+
+  // Opted in: shown without a click, after a reload too; then back to hidden.
+  const optIn = page.getByRole("checkbox", { name: "Show NSFW previews without a click" });
+  await optIn.check();
+  await page.reload();
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  await expect(card.getByRole("img", { name: "Preview of DreamShaper · 7" })).toBeVisible();
+  await expect(optIn).toBeChecked();
+  await optIn.uncheck();
+  await expect(card.getByRole("button", { name: "NSFW preview hidden: show it" })).toBeVisible();
+});
+
+test("Check for updates shows the newer version with its download", async ({ page, request }) => {
+  // Version 100 ("7") of model 4384; the fake CivitAI lists "8" as the newest.
+  const id = await installKnown(request, "Old DreamShaper", lora(7), version(100, 4384, "7", "DreamShaper", [], "ok.png", 1));
+  await open(page, "/?tab=installed");
+  const card = page.locator(`[data-installed-id="${id}"]`);
+  await card.getByRole("button", { name: "Check for updates" }).click();
+  await expect(card.getByText("Update available: 8")).toBeVisible();
+  await expect(card.getByRole("button", { name: "Download 8" })).toBeEnabled();
+  await shot(page, "civitai-update");
+});
+
+test("a file CivitAI does not know says so and can be looked up again", async ({ page, request }) => {
+  const r = await request.post("/api/models/upload", {
+    multipart: {
+      file: { name: "unknown-e2e.safetensors", mimeType: "application/octet-stream", buffer: lora(9) },
+      name: "Unknown to CivitAI",
+      type: "lora",
+    },
+  });
+  expect(r.status()).toBe(201);
+  const id = (await r.json()).model.id;
+  await open(page, "/?tab=installed");
+  const card = page.locator(`[data-installed-id="${id}"]`);
+  await expect(card.getByText(/Not found on CivitAI/)).toBeVisible();
+  const sha = createHash("sha256").update(lora(9)).digest("hex");
+  await request.post(`${HUB_URL}/fake/by-hash/${sha}`, { data: version(900, 9000, "v9", "Found Later", [], "ok.png", 1) });
+  await card.getByRole("button", { name: "Look up again" }).click();
+  await expect(card.getByRole("link", { name: "Found Later · v9 on CivitAI" })).toBeVisible();
+});
