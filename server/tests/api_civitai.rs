@@ -532,3 +532,29 @@ async fn without_the_automatic_lookup_nothing_is_asked_until_the_card_asks() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["model"]["civitai"]["modelName"], "Manual");
 }
+
+#[tokio::test]
+async fn a_model_added_from_civitai_keeps_its_ids_and_page_on_the_wire() {
+    let s = setup(&[]).await;
+    let (status, body) = s
+        .api
+        .post(
+            "/api/models",
+            json!({"civitaiUrl": format!("{}/models/4384", s.hub.base)}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let expected = json!({
+        "modelId": 4384, "versionId": 128713, "versionName": "8",
+        "pageUrl": format!("{}/models/4384?modelVersionId=128713", s.hub.base)
+    });
+    assert_eq!(body["model"]["civitai"], expected);
+    let (_, list) = s.api.get("/api/models").await;
+    let listed = list["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == body["model"]["id"])
+        .unwrap();
+    assert_eq!(listed["civitai"], expected);
+}

@@ -137,6 +137,11 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                 Some(href) => view! { <a class="model-card__repo" href=href target="_blank" rel="noopener">{repo}</a> }.into_any(),
                 None => view! { <p class="model-card__repo">{repo}</p> }.into_any(),
             })}
+            {model.civitai.clone().map(|c| view! {
+                <a class="model-card__repo" href=c.page_url target="_blank" rel="noopener noreferrer">
+                    {format!("CivitAI model {}, version {}", c.model_id, c.version_name)}
+                </a>
+            })}
             {(!model.tags.is_empty()).then(|| view! {
                 <ul class="tags" aria-label="Tags">{model.tags.iter().map(|t| view! { <li>{t.clone()}</li> }).collect_view()}</ul>
             })}

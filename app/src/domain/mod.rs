@@ -22,7 +22,9 @@ pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use identify::{Confidence, DetectedFamily, DetectedKind, Identification};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
-pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
+pub use model::{
+    CivitaiSource, Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType,
+};
 pub use request::{
     check_text, check_token, AddModelRequest, CustomModelEdit, ModelPreview, ModelUpdate,
     PreviewFile,

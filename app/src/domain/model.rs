@@ -158,6 +158,19 @@ pub struct Model {
     pub layout: Option<ModelLayout>,
     pub installed: bool,
     pub installed_model_id: Option<String>,
+    /// Where a model added from CivitAI comes from: its model and version and their page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civitai: Option<CivitaiSource>,
+}
+
+/// A CivitAI model's identity, kept from the moment it is added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CivitaiSource {
+    pub model_id: u64,
+    pub version_id: u64,
+    pub version_name: String,
+    pub page_url: String,
 }
 
 /// Search and filter for the model list. Every field is optional; empty means "any".
@@ -309,6 +322,7 @@ mod tests {
             layout: None,
             installed: false,
             installed_model_id: None,
+            civitai: None,
         }
     }
 

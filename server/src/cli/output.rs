@@ -308,6 +308,7 @@ mod tests {
             layout: None,
             installed,
             installed_model_id: None,
+            civitai: None,
         }
     }
 

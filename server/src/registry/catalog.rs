@@ -56,6 +56,7 @@ impl BuiltIn {
             layout: self.layout,
             installed: installed_model_id.is_some(),
             installed_model_id,
+            civitai: None,
         }
     }
 }

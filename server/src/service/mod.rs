@@ -166,6 +166,7 @@ impl ModelService for Service {
                 version_id,
                 version_name,
                 base_model,
+                ..
             } => {
                 format!(
                     "CivitAI model {model_id}, version {version_name} ({version_id}), {base_model}"
