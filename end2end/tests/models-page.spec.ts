@@ -46,9 +46,10 @@ test("first load: hashed bundle, compressed and immutable; the page itself is no
   expect(gz.headers()["content-encoding"]).toBe("gzip");
   // The compressed bundle stays within its budget. The issue's target is 300 KB; the page
   // alone was 308 KB, and with the scan, identification, settings and volume-watch views
-  // merged it is 354 KB (README, "The first load"): the guard keeps it from growing further
-  // until the WASM is shrunk (issue 13).
-  expect(Number(br.headers()["content-length"])).toBeLessThanOrEqual(360_000);
+  // merged it is 354 KB, and the CivitAI views of issue 12 (preview, update check, NSFW
+  // preference) brought it to 371 KB (README, "The first load"): the guard keeps it from
+  // growing further until the WASM is shrunk (issue 13).
+  expect(Number(br.headers()["content-length"])).toBeLessThanOrEqual(372_000);
   // A name from another build is a 404 that no cache keeps.
   const gone = await request.get("/pkg/model-manager.0000000000000000.wasm");
   expect(gone.status()).toBe(404);

@@ -79,7 +79,7 @@ pub fn CivitaiSection(
     let disabled = move || busy.get() || hydrated.not_yet();
     let id = model_id.clone();
     view! {
-        <section class="civitai" aria-label="CivitAI">
+        <div class="civitai">
             {move || match info.get() {
                 None => view! {
                     <p class="muted">"Not looked up on CivitAI yet "
@@ -111,7 +111,7 @@ pub fn CivitaiSection(
             })}
             {move || note.get().map(|n| view! { <p class="muted" role="status">{n}</p> })}
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
-        </section>
+        </div>
     }
     .into_any()
 }
