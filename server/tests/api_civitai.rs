@@ -558,3 +558,74 @@ async fn a_model_added_from_civitai_keeps_its_ids_and_page_on_the_wire() {
         .unwrap();
     assert_eq!(listed["civitai"], expected);
 }
+
+#[tokio::test]
+async fn a_file_already_on_the_volume_is_linked_instead_of_downloaded() {
+    let s = setup(&[("MODELS_CIVITAI_LOOKUP", "false")]).await;
+    // The bytes CivitAI serves for version 128713, uploaded before under another name.
+    let bytes = lora(99);
+    let first = upload(&s.api, "already_here.safetensors", bytes.clone()).await;
+    let model = s
+        .api
+        .add_custom(json!({"civitaiUrl": format!("{}/models/4384", s.hub.base)}))
+        .await;
+    let before = s.hub.seen().len();
+    let job = s.api.finished(&s.api.start(&model).await).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["files"][0]["note"], "reused from lora/already_here.safetensors",
+        "{job}"
+    );
+    assert_eq!(job["files"][0]["bytesDownloaded"], bytes.len() as u64);
+    assert_eq!(
+        s.hub.seen().len(),
+        before,
+        "nothing was asked of CivitAI or its CDN"
+    );
+    // One file on disk under two names: a hard link, verified like a download.
+    let installed_id = job["installedModelId"].as_str().unwrap();
+    let record = installed(&s.api, installed_id).await;
+    let path = s
+        .server
+        .models_dir
+        .join(record["files"][0]["path"].as_str().unwrap());
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().ino(),
+        std::fs::metadata(s.server.models_dir.join("lora/already_here.safetensors"))
+            .unwrap()
+            .ino()
+    );
+    assert_eq!(record["files"][0]["sha256"], sha(&bytes));
+    // Deleting the first keeps the second's bytes.
+    let (status, _) = s
+        .api
+        .delete(&format!("/api/models/installed?id={first}"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[tokio::test]
+async fn a_recorded_copy_that_changed_is_not_reused_and_the_job_says_why() {
+    let s = setup(&[("MODELS_CIVITAI_LOOKUP", "false")]).await;
+    let bytes = lora(99);
+    upload(&s.api, "changed.safetensors", bytes.clone()).await;
+    // Same size, other bytes: the record's sha256 no longer holds.
+    let mut other = bytes.clone();
+    let last = other.len() - 1;
+    other[last] ^= 0xff;
+    std::fs::write(s.server.models_dir.join("lora/changed.safetensors"), &other).unwrap();
+    let model = s
+        .api
+        .add_custom(json!({"civitaiUrl": format!("{}/models/4384", s.hub.base)}))
+        .await;
+    let job = s.api.finished(&s.api.start(&model).await).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let note = job["files"][0]["note"].as_str().unwrap();
+    assert!(
+        note.contains("no longer has the recorded sha256: downloading"),
+        "{note}"
+    );
+    assert!(s.hub.served() > 0, "downloaded instead");
+}

@@ -346,6 +346,7 @@ mod tests {
             bytes_downloaded: bytes,
             total_bytes: Some(300_000),
             done,
+            note: None,
         };
         assert_eq!(file_summary(&file(true, 300_000)), "300 KB  done");
         assert_eq!(file_summary(&file(false, 150_000)), "50%  150 KB / 300 KB");

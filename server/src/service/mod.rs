@@ -157,6 +157,16 @@ impl ModelService for Service {
         request: AddModelRequest,
     ) -> Result<ModelPreview, AppError> {
         let (model, warning) = self.build_custom(request).await?;
+        let db = self.blocking(|store| Ok(store.read()?)).await?;
+        let on_volume = model
+            .files
+            .iter()
+            .filter_map(|f| f.sha256.as_deref())
+            .find_map(|sha| crate::download::reuse::already_installed(&db, sha));
+        let warning = match (warning, on_volume) {
+            (Some(w), Some(v)) => Some(format!("{w}; {v}")),
+            (w, v) => w.or(v),
+        };
         let detail = match &model.source {
             crate::registry::CustomSource::Huggingface { repo, revision } => {
                 format!("Hugging Face {repo} at {revision}")
