@@ -565,6 +565,30 @@ async fn a_file_already_on_the_volume_is_linked_instead_of_downloaded() {
     // The bytes CivitAI serves for version 128713, uploaded before under another name.
     let bytes = lora(99);
     let first = upload(&s.api, "already_here.safetensors", bytes.clone()).await;
+    // The add form's Check says so before anything transfers.
+    use leptos::server_fn::ServerFn;
+    let form = format!(
+        "request[civitaiUrl]={}&request[sourceType]=civitai",
+        urlencoding::encode(&format!("{}/models/4384", s.hub.base))
+    );
+    let response = s
+        .api
+        .client
+        .post(s.api.url(app::server_fns::models::PreviewCustomModel::PATH))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let preview: Value = response.json().await.unwrap();
+    let warning = preview["alreadyInstalled"].as_str().unwrap_or_default();
+    assert!(
+        warning.starts_with("already installed as already_here (lora/already_here.safetensors)"),
+        "{preview}"
+    );
+    assert!(preview["warning"].is_null(), "{preview}");
     let model = s
         .api
         .add_custom(json!({"civitaiUrl": format!("{}/models/4384", s.hub.base)}))

@@ -92,8 +92,16 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                 }
                 .into_any()
             }
-            (Some(JobStatus::Completed), _) => {
-                view! { <span class="badge badge--ok">"Installed"</span> }.into_any()
+            (Some(JobStatus::Completed), job) => {
+                // "reused from <path>": a file already on the volume was linked, not downloaded.
+                let notes: Vec<String> = job
+                    .map(|j| j.files.into_iter().filter_map(|f| f.note).collect())
+                    .unwrap_or_default();
+                view! {
+                    <span class="badge badge--ok">"Installed"</span>
+                    {notes.into_iter().map(|n| view! { <p class="muted job-note" role="status">{n}</p> }).collect_view()}
+                }
+                .into_any()
             }
             _ if installed => view! { <span class="badge badge--ok">"Installed"</span> }.into_any(),
             (status, job) => {

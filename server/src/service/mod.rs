@@ -163,10 +163,6 @@ impl ModelService for Service {
             .iter()
             .filter_map(|f| f.sha256.as_deref())
             .find_map(|sha| crate::download::reuse::already_installed(&db, sha));
-        let warning = match (warning, on_volume) {
-            (Some(w), Some(v)) => Some(format!("{w}; {v}")),
-            (w, v) => w.or(v),
-        };
         let detail = match &model.source {
             crate::registry::CustomSource::Huggingface { repo, revision } => {
                 format!("Hugging Face {repo} at {revision}")
@@ -197,6 +193,7 @@ impl ModelService for Service {
             model: model.to_model(None),
             detail,
             warning,
+            already_installed: on_volume,
         })
     }
 
