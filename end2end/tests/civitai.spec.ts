@@ -1,4 +1,4 @@
-import { test, expect, Page, APIRequestContext } from "@playwright/test";
+import { test, expect, Page, APIRequestContext, Locator } from "@playwright/test";
 import { createHash } from "node:crypto";
 
 // CivitAI metadata on Installed cards: "Look up on CivitAI" asks by sha256 (the fake CivitAI of
@@ -10,9 +10,17 @@ test.describe.configure({ mode: "serial" });
 const HUB_URL = process.env.HUB_URL ?? "";
 // Each flow's uploads are deleted after it: the flows after these see the list they expect.
 const installed: string[] = [];
+const added: string[] = [];
+const jobs: string[] = [];
 test.afterEach(async ({ request }) => {
+  for (const id of jobs.splice(0)) {
+    expect((await request.delete(`/api/models/download/${id}`)).status()).toBe(200);
+  }
   for (const id of installed.splice(0)) {
     expect((await request.delete(`/api/models/installed?id=${id}`)).status()).toBe(200);
+  }
+  for (const id of added.splice(0)) {
+    expect((await request.delete(`/api/models?id=${id}`)).status()).toBe(200);
   }
 });
 const shot = (page: Page, name: string) => page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
@@ -64,12 +72,22 @@ async function open(page: Page, path: string) {
   await expect(page.locator("[data-hydrated=true]")).toBeVisible();
 }
 
+/** Clicks `button` until `done` shows: the Installed list refetches once after hydration and
+ *  whenever the database changes (a lookup's preview arriving), and a click on a card being
+ *  replaced is lost. */
+async function clickUntil(button: Locator, done: Locator) {
+  await expect(async () => {
+    if (await button.isVisible()) await button.click({ timeout: 2_000 });
+    await expect(done).toBeVisible({ timeout: 3_000 });
+  }).toPass({ timeout: 30_000 });
+}
+
 /** Opens the Installed tab and asks CivitAI about the card's model; the card. */
 async function lookUp(page: Page, id: string) {
   await open(page, "/?tab=installed");
   const card = page.locator(`[data-installed-id="${id}"]`);
   await expect(card.getByText("Not looked up on CivitAI yet")).toBeVisible();
-  await card.getByRole("button", { name: "Look up on CivitAI" }).click();
+  await clickUntil(card.getByRole("button", { name: "Look up on CivitAI" }), card.locator(".civitai__title, .civitai__status").first());
   return card;
 }
 
@@ -98,8 +116,7 @@ test("an NSFW preview stays hidden until clicked, or shown when the user opted i
   const reveal = card.getByRole("button", { name: "NSFW preview hidden: show it" });
   await expect(reveal).toBeVisible();
   await expect(card.locator(".civitai__preview img")).toHaveCount(0);
-  await reveal.click();
-  await expect(card.getByRole("img", { name: "Preview of DreamShaper · 7" })).toBeVisible();
+  await clickUntil(reveal, card.getByRole("img", { name: "Preview of DreamShaper · 7" }));
 
   // Opted in: shown without a click, after a reload too; then back to hidden.
   const optIn = page.getByRole("checkbox", { name: "Show NSFW previews without a click" });
@@ -116,8 +133,7 @@ test("Check for updates shows the newer version with its download", async ({ pag
   // Version 100 ("7") of model 4384; the fake CivitAI lists "8" as the newest.
   const id = await installKnown(request, "Old DreamShaper", lora(7), version(100, 4384, "7", "DreamShaper", [], "ok.png", 1));
   const card = await lookUp(page, id);
-  await card.getByRole("button", { name: "Check for updates" }).click();
-  await expect(card.getByText("Update available: 8")).toBeVisible();
+  await clickUntil(card.getByRole("button", { name: "Check for updates" }), card.getByText("Update available: 8"));
   await expect(card.getByRole("button", { name: "Download 8" })).toBeEnabled();
   await shot(page, "civitai-update");
 });
@@ -137,6 +153,41 @@ test("a file CivitAI does not know says so and can be looked up again", async ({
   await expect(card.getByText(/Not found on CivitAI/)).toBeVisible();
   const sha = createHash("sha256").update(lora(9)).digest("hex");
   await request.post(`${HUB_URL}/fake/by-hash/${sha}`, { data: version(900, 9000, "v9", "Found Later", [], "ok.png", 1) });
-  await card.getByRole("button", { name: "Look up again" }).click();
-  await expect(card.getByRole("link", { name: "Found Later · v9 on CivitAI" })).toBeVisible();
+  await clickUntil(card.getByRole("button", { name: "Look up again" }), card.getByRole("link", { name: "Found Later · v9 on CivitAI" }));
+});
+
+test("a file already on the volume is linked instead of downloaded, and the card says so", async ({ page, request }) => {
+  // The bytes the fake CivitAI serves for version 128713, uploaded before under another name.
+  const served = await request.get(`${HUB_URL}/api/download/models/128713`);
+  expect(served.status()).toBe(200);
+  const up = await request.post("/api/models/upload", {
+    multipart: {
+      file: { name: "reuse-source.safetensors", mimeType: "application/octet-stream", buffer: await served.body() },
+      name: "Reuse source",
+      type: "lora",
+      family: "flux",
+    },
+  });
+  expect(up.status(), await up.text()).toBe(201);
+  installed.push((await up.json()).model.id);
+
+  await open(page, "/?tab=add");
+  await page.getByText("CivitAI", { exact: true }).click();
+  await page.getByLabel("CivitAI link").fill("https://civitai.com/models/4384?modelVersionId=128713");
+  await page.getByRole("button", { name: "Check" }).click();
+  await expect(page.locator(".preview__on-volume")).toContainText("already installed as Reuse source (lora/reuse-source.safetensors)");
+  await page.getByRole("button", { name: "Add model" }).click();
+  await expect(page.getByText("Added DreamShaper 8")).toBeVisible();
+
+  await page.goto("/?q=dreamshaper");
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  const card = page.locator(".model-card", { has: page.getByRole("heading", { name: "DreamShaper 8", exact: true }) });
+  await clickUntil(card.getByRole("button", { name: "Download" }), card.locator(".job-note"));
+  await expect(card.locator(".job-note")).toContainText("reused from lora/reuse-source.safetensors");
+  await shot(page, "civitai-reused");
+  const job = (await (await request.get("/api/models/download")).json()).jobs.find((j: { modelName: string }) => j.modelName === "DreamShaper 8");
+  expect(job.status).toBe("completed");
+  jobs.push(job.id);
+  installed.push(job.installedModelId);
+  added.push(job.modelId);
 });

@@ -26,7 +26,7 @@ pub enum LookupError {
 /// What CivitAI said about a hash.
 #[derive(Debug, Clone, PartialEq)]
 pub enum HashAnswer {
-    Found(VersionFacts),
+    Found(Box<VersionFacts>),
     /// 404: CivitAI has no file with this hash.
     NotFound,
 }
@@ -158,7 +158,7 @@ pub async fn look_up(
         .bytes()
         .await
         .map_err(|e| LookupError::Unreachable(reason(&e)))?;
-    read_answer(&body, endpoint).map(HashAnswer::Found)
+    read_answer(&body, endpoint).map(|facts| HashAnswer::Found(Box::new(facts)))
 }
 
 fn reason(e: &reqwest::Error) -> String {
@@ -311,11 +311,9 @@ pub fn plain_text(html: &str) -> String {
                     | "tr"
                     | "ul"
                     | "ol"
-            ) =>
+            ) && !out.ends_with('\n') =>
             {
-                if !out.ends_with('\n') {
-                    out.push('\n')
-                }
+                out.push('\n')
             }
             None => {}
         }
