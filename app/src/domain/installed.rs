@@ -145,7 +145,8 @@ mod tests {
 
     #[test]
     fn civitai_trigger_words_win_over_the_files_own() {
-        let cases: [(&[&str], Option<&[&str]>, &[&str]); 5] = [
+        type Words = &'static [&'static str];
+        let cases: [(Words, Option<Words>, Words); 5] = [
             (&["ohwx"], None, &["ohwx"]),
             (&["ohwx"], Some(&[]), &["ohwx"]),
             (&["ohwx"], Some(&["  "]), &["ohwx"]),
