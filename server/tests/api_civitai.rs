@@ -653,3 +653,40 @@ async fn a_recorded_copy_that_changed_is_not_reused_and_the_job_says_why() {
     );
     assert!(s.hub.served() > 0, "downloaded instead");
 }
+
+/// The real binary (`model-manager serve`) runs the automatic lookup too, and never logs the
+/// CivitAI key.
+#[tokio::test]
+async fn the_served_binary_looks_installed_files_up() {
+    let meta = CivitaiMeta::new();
+    let hub = hub::start_with(meta.router()).await;
+    let bytes = lora(12);
+    meta.found(
+        &sha(&bytes),
+        version(
+            3,
+            4,
+            "v3",
+            "From The Binary",
+            &["bin"],
+            json!([image_entry("ok.png", 1)]),
+        ),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let server = common::process::Process::start(
+        &dir.path().join("models"),
+        &[
+            ("CIVITAI_ENDPOINT", hub.base.as_str()),
+            ("CIVITAI_TOKEN", TOKEN),
+            ("MODELS_CIVITAI_LOOKUP", "true"),
+        ],
+    )
+    .await;
+    let api = server.api();
+    let id = upload(&api, "binary.safetensors", bytes).await;
+    let model = wait_for(&api, &id, |m| m["civitai"]["preview"].is_object()).await;
+    assert_eq!(model["civitai"]["modelName"], "From The Binary");
+    assert!(!server.log().contains(TOKEN), "the key reached the log");
+    let db = std::fs::read_to_string(dir.path().join("models/installed-models.json")).unwrap();
+    assert!(!db.contains(TOKEN), "the key reached the disk");
+}
