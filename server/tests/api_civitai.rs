@@ -690,3 +690,49 @@ async fn the_served_binary_looks_installed_files_up() {
     let db = std::fs::read_to_string(dir.path().join("models/installed-models.json")).unwrap();
     assert!(!db.contains(TOKEN), "the key reached the disk");
 }
+
+/// A file the scan hashed but nobody adopted counts too: the download links it (by absolute
+/// path, without moving or changing it).
+#[tokio::test]
+async fn a_scanned_untracked_copy_is_linked_instead_of_downloaded() {
+    let extra = tempfile::tempdir().unwrap();
+    let comfy = extra.path().join("loras");
+    std::fs::create_dir_all(&comfy).unwrap();
+    let bytes = lora(99);
+    let stray = comfy.join("dreamshaper_copy.safetensors");
+    std::fs::write(&stray, &bytes).unwrap();
+    let s = setup(&[
+        ("MODELS_SCAN_DIRS", comfy.to_str().unwrap()),
+        ("MODELS_CIVITAI_LOOKUP", "false"),
+    ])
+    .await;
+    let (status, _) = s.api.post("/api/models/scan", json!({})).await;
+    assert_eq!(status, 202);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, scan) = s.api.get("/api/models/scan").await;
+        if scan["phase"] == "done" {
+            assert_eq!(scan["untracked"][0]["sha256"], sha(&bytes), "{scan}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{scan}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let model = s
+        .api
+        .add_custom(json!({"civitaiUrl": format!("{}/models/4384", s.hub.base)}))
+        .await;
+    let job = s.api.finished(&s.api.start(&model).await).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["files"][0]["note"],
+        format!("reused from {}", stray.display()),
+        "{job}"
+    );
+    assert_eq!(s.hub.served(), 0, "nothing downloaded");
+    assert_eq!(
+        std::fs::read(&stray).unwrap(),
+        bytes,
+        "the original is untouched"
+    );
+}
