@@ -194,6 +194,81 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::domain::{CivitaiStatus, InstalledFile, ModelFamily, ModelType, SourceType};
+
+    fn store_with_lora(sha: &str) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), &dir.path().join("db.json")).unwrap();
+        store
+            .update(|db| {
+                db.installed.push(InstalledModel {
+                    id: "m".into(),
+                    source_model_id: None,
+                    name: "m".into(),
+                    family: ModelFamily::Flux,
+                    model_type: ModelType::Lora,
+                    files: vec![InstalledFile {
+                        path: "lora/m.safetensors".into(),
+                        size_bytes: 1,
+                        sha256: sha.into(),
+                        identification: None,
+                    }],
+                    total_size_bytes: 1,
+                    installed_at: String::new(),
+                    source: SourceType::Upload,
+                    last_verification: None,
+                    civitai: None,
+                });
+                Ok(())
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn found(sha: &str, version: u64) -> CivitaiInfo {
+        CivitaiInfo {
+            version_id: Some(version),
+            ..CivitaiInfo::without_match(CivitaiStatus::Found, sha, String::new(), None)
+        }
+    }
+
+    fn png(nsfw: bool) -> PreviewBytes<'static> {
+        PreviewBytes {
+            bytes: b"\x89PNG\r\n\x1a\n",
+            extension: "png",
+            content_type: "image/png",
+            nsfw,
+            width: None,
+            height: None,
+        }
+    }
+
+    #[test]
+    fn a_preview_stays_with_its_version_and_goes_when_another_is_found() {
+        let sha = "a".repeat(64);
+        let (dir, store) = store_with_lora(&sha);
+        let file = dir.path().join("lora/m.preview.png");
+        store.set_civitai("m", found(&sha, 1)).unwrap().unwrap();
+        store.save_preview("m", &sha, png(false)).unwrap().unwrap();
+        assert!(file.is_file());
+        // Looked up again, same version: the preview is kept.
+        let again = store.set_civitai("m", found(&sha, 1)).unwrap().unwrap();
+        assert!(again.civitai.unwrap().preview.is_some());
+        assert!(file.is_file());
+        // Another version: its preview is not this one's.
+        let other = store.set_civitai("m", found(&sha, 2)).unwrap().unwrap();
+        assert!(other.civitai.unwrap().preview.is_none());
+        assert!(!file.exists());
+        // A record whose file changed meanwhile is left alone.
+        assert!(store
+            .set_civitai("m", found(&"b".repeat(64), 3))
+            .unwrap()
+            .is_none());
+        assert!(store
+            .save_preview("nope", &sha, png(true))
+            .unwrap()
+            .is_none());
+    }
 
     #[test]
     fn previews_go_beside_the_model_or_under_the_hidden_folder() {
