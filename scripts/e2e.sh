@@ -41,7 +41,10 @@ start_server() {
 port="$(free_port)"
 # An extra scan root, as a ComfyUI models folder would be (end2end/tests/scan.spec.ts).
 mkdir -p "$data/comfy"
-start_server models 127.0.0.1 "$port" MODELS_SCAN_DIRS="$data/comfy"
+# CivitAI lookups only from the card ("Look up on CivitAI", end2end/tests/civitai.spec.ts): an
+# automatic lookup writes the database a second after each install, and the page's refetch
+# would replace a card the flows are clicking (the automatic lookup: server/tests/api_civitai.rs).
+start_server models 127.0.0.1 "$port" MODELS_SCAN_DIRS="$data/comfy" MODELS_CIVITAI_LOOKUP=false
 auth_port="$(free_port)"
 auth_token="e2e-$(python3 -c 'import secrets; print(secrets.token_hex(16))')"
 start_server auth 127.0.0.1 "$auth_port" MODELS_AUTH_TOKEN="$auth_token" MODELS_AUTH_FAIL_DELAY_MS=200

@@ -7,8 +7,8 @@ use crate::domain::{
     AddModelRequest, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
     DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ExportRequest,
     ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter,
-    ModelPreview, ModelUpdate, RepoFiles, ScanStatus, SearchPage, SearchQuery, Verification,
-    VolumeState,
+    ModelPreview, ModelUpdate, Preferences, RepoFiles, ScanStatus, SearchPage, SearchQuery,
+    Verification, VolumeState,
 };
 
 #[async_trait::async_trait]
@@ -53,6 +53,17 @@ pub trait ModelService: Send + Sync + 'static {
     async fn scan_status(&self) -> Result<ScanStatus, AppError>;
     /// Registers files found by the scan as one installed model.
     async fn adopt(&self, request: AdoptRequest) -> Result<InstalledModel, AppError>;
+    /// Looks an installed model up on CivitAI by its main file's sha256 now ("look up
+    /// again"); the record with the answer (its preview follows in the background).
+    async fn lookup_civitai(&self, id: &str) -> Result<InstalledModel, AppError>;
+    /// "Check for updates": whether CivitAI has a newer version of an installed model.
+    async fn check_update(&self, id: &str) -> Result<InstalledModel, AppError>;
+    /// Adds the newer version found by `check_update` and starts its download; the job id.
+    async fn download_update(&self, id: &str) -> Result<String, AppError>;
+    /// The user's display preferences.
+    async fn preferences(&self) -> Result<Preferences, AppError>;
+    /// Saves the user's display preferences.
+    async fn set_preferences(&self, preferences: Preferences) -> Result<Preferences, AppError>;
     /// Queues a download (or resumes a paused one with new tokens); returns the job id.
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError>;
     async fn download_job(&self, job_id: &str) -> Result<DownloadJob, AppError>;

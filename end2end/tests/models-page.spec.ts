@@ -49,8 +49,8 @@ test("first load: hashed bundle, compressed and immutable; the page itself is no
   expect(gz.headers()["content-encoding"]).toBe("gzip");
   // The compressed bundle stays within its budget. The issue's target is 300 KB; the page
   // alone was 308 KB, and with the scan, identification, settings and volume-watch views
-  // merged it is 354 KB; issue 13's downloads panel brought it to 371 KB and the Add tab's
-  // search of Hugging Face and CivitAI to the figure below (README, "The first load"): the
+  // merged it is 354 KB; issue 13's downloads panel brought it to 371 KB, and the Add tab's
+  // search of Hugging Face and CivitAI with issue 12's CivitAI views to the figure below (README, "The first load"): the
   // guard keeps it from growing further until the WASM is shrunk (issue 13; the search panel
   // is the first candidate for a lazily loaded chunk).
   expect(Number(br.headers()["content-length"])).toBeLessThanOrEqual(412_000);

@@ -19,7 +19,12 @@ async fn main() {
         disposition: Some("dreamshaper_8.safetensors".into()),
         ..slow(hub::safetensors(2 << 20, 3), 5)
     };
-    let hub = hub::start_with(fakes::civitai_with_sha(&civitai_file.sha().to_uppercase())).await;
+    // CivitAI by-hash lookups and previews: end2end/tests/civitai.spec.ts registers answers.
+    let meta = fakes::civitai_meta::CivitaiMeta::new();
+    let hub = hub::start_with(
+        fakes::civitai_with_sha(&civitai_file.sha().to_uppercase()).merge(meta.router()),
+    )
+    .await;
     // A built-in model (its catalog entry pins no hash; the fake publishes the real one).
     hub.put(
         "hf/ostris/zimage_turbo_training_adapter/zimage_turbo_training_adapter_v2.safetensors",

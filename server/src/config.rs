@@ -25,6 +25,9 @@ pub struct Config {
     pub civitai_token: Option<String>,
     pub site_addr: SocketAddr,
     pub allow_private_urls: bool,
+    /// `MODELS_CIVITAI_LOOKUP` (default true): look every installed file up on CivitAI by its
+    /// sha256 once it is known. False leaves it to the card's "Look up on CivitAI".
+    pub civitai_lookup: bool,
     /// Largest accepted upload, in bytes (`MODELS_UPLOAD_MAX_BYTES`).
     pub upload_max_bytes: u64,
     /// Downloads running at once; more wait in the queue (`MODELS_MAX_CONCURRENT_DOWNLOADS`).
@@ -131,18 +134,8 @@ impl Config {
             value: site_addr_raw.clone(),
             reason: "expected host:port, for example 127.0.0.1:3000",
         })?;
-        let allow_raw = get("MODELS_ALLOW_PRIVATE_URLS").unwrap_or_else(|| "false".into());
-        let allow_private_urls = match allow_raw.to_ascii_lowercase().as_str() {
-            "1" | "true" | "yes" => true,
-            "0" | "false" | "no" => false,
-            _ => {
-                return Err(ConfigError::Invalid {
-                    name: "MODELS_ALLOW_PRIVATE_URLS",
-                    value: allow_raw,
-                    reason: "expected true or false",
-                })
-            }
-        };
+        let allow_private_urls = flag(&get, "MODELS_ALLOW_PRIVATE_URLS", false)?;
+        let civitai_lookup = flag(&get, "MODELS_CIVITAI_LOOKUP", true)?;
         let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
             match get(name) {
                 None => Ok(default),
@@ -210,6 +203,7 @@ impl Config {
             civitai_token: token(&get, "CIVITAI_TOKEN", "CivitAI")?,
             site_addr,
             allow_private_urls,
+            civitai_lookup,
             http_header_timeout_secs: number("MODELS_HTTP_HEADER_TIMEOUT_SECS", 30)?.max(1),
             http_body_idle_timeout_secs: number("MODELS_HTTP_IDLE_TIMEOUT_SECS", 60)?.max(1),
             http_max_connections: number("MODELS_HTTP_MAX_CONNECTIONS", 256)?.clamp(1, 65_536)
@@ -226,6 +220,26 @@ impl Config {
     /// reaches the port can manage the models.
     pub fn open_to_network(&self) -> bool {
         self.auth_token.is_none() && !self.site_addr.ip().is_loopback()
+    }
+}
+
+/// A true/false variable (`1`/`0`, `yes`/`no` too); `default` when unset.
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    let Some(raw) = get(name) else {
+        return Ok(default);
+    };
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError::Invalid {
+            name,
+            value: raw,
+            reason: "expected true or false",
+        }),
     }
 }
 
@@ -297,6 +311,7 @@ impl std::fmt::Debug for Config {
             .field("civitai_token", &redact(&self.civitai_token))
             .field("site_addr", &self.site_addr)
             .field("allow_private_urls", &self.allow_private_urls)
+            .field("civitai_lookup", &self.civitai_lookup)
             .field("upload_max_bytes", &self.upload_max_bytes)
             .field("max_concurrent_downloads", &self.max_concurrent_downloads)
             .field("min_free_bytes", &self.min_free_bytes)
@@ -333,6 +348,13 @@ mod tests {
         assert_eq!(c.civitai_endpoint, "https://civitai.com");
         assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
         assert!(!c.allow_private_urls);
+        assert!(c.civitai_lookup);
+        assert!(
+            !config(&[("MODELS_CIVITAI_LOOKUP", "false")])
+                .unwrap()
+                .civitai_lookup
+        );
+        assert!(config(&[("MODELS_CIVITAI_LOOKUP", "sometimes")]).is_err());
         assert_eq!(c.download_stall_secs, 30);
         assert_eq!(c.download_max_attempts, 8);
     }

@@ -322,6 +322,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
             {move || preview.get().map(|p| view! {
                 <div class=if p.warning.is_some() { "preview preview--warn" } else { "preview" } role="status">
                     {p.warning.clone().map(|w| view! { <p class="preview__warning"><strong>"Not checked: "</strong>{w}</p> })}
+                    {p.already_installed.clone().map(|w| view! { <p class="preview__warning preview__on-volume">{w}</p> })}
                     <strong>{p.model.name.clone()}</strong>
                     <span>{format!(" · {} · {}", p.model.family.label(), p.model.model_type.label())}</span>
                     <p class="muted">{p.detail.clone()}</p>

@@ -1,16 +1,17 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    components::{IdentificationView, IdentificationWarnings, TriggerWords},
+    components::{CivitaiSection, IdentificationView, IdentificationWarnings, TriggerWords},
     domain::{Identification, InstalledModel, Verification},
     format,
     server_fns::models::{delete_installed, verify_installed},
     state::{copy_text, focus_id, Downloads, Hydrated},
 };
 
-/// An installed model: its files and size, the integrity check, and delete behind a confirmation.
+/// An installed model: its files and size, what CivitAI knows of it, the integrity check, and
+/// delete behind a confirmation. `show_nsfw`: the user's choice to show NSFW previews.
 #[component]
-pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
+pub fn InstalledCard(model: InstalledModel, #[prop(optional)] show_nsfw: bool) -> impl IntoView {
     let downloads = Downloads::get();
     let hydrated = Hydrated::get();
     let verification = RwSignal::new(model.last_verification.clone());
@@ -71,16 +72,8 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
         .iter()
         .filter_map(|f| f.identification.as_ref()?.warning.clone())
         .collect();
-    let triggers: Vec<String> = files
-        .iter()
-        .filter_map(|f| f.identification.as_ref())
-        .flat_map(|i| i.trigger_words.iter().cloned())
-        .fold(Vec::new(), |mut all, w| {
-            if !all.contains(&w) {
-                all.push(w);
-            }
-            all
-        });
+    // CivitAI's trigger words win over the files' own.
+    let triggers = model.trigger_words();
     view! {
         <li class="model-card" data-installed-id=model.id.clone()>
             <div class="model-card__head">
@@ -91,6 +84,7 @@ pub fn InstalledCard(model: InstalledModel) -> impl IntoView {
             <p class="model-card__meta">{format::bytes(model.total_size_bytes)}</p>
             <IdentificationWarnings warnings />
             {(!triggers.is_empty()).then(|| view! { <TriggerWords words=triggers /> })}
+            <CivitaiSection model_id=model.id.clone() info=model.civitai.clone() show_nsfw />
             <ul class="files">
                 {files.into_iter().map(|f| view! { <FileLine path=f.path size=f.size_bytes identification=f.identification /> }).collect_view()}
             </ul>

@@ -3,6 +3,7 @@
 mod access_bar;
 mod add_custom_model_form;
 mod choice;
+mod civitai_info;
 mod custom_model_edit;
 mod download_settings;
 mod duplicates;
@@ -20,6 +21,7 @@ mod volume_scan;
 pub use access_bar::AccessBar;
 pub use add_custom_model_form::AddCustomModelForm;
 pub use choice::wire_options;
+pub use civitai_info::{CivitaiSection, NsfwPreference};
 pub use custom_model_edit::CustomModelActions;
 pub use download_settings::DownloadSettingsForm;
 pub use duplicates::Duplicates;

@@ -93,8 +93,16 @@ pub fn ModelCard(model: Model) -> impl IntoView {
                 }
                 .into_any()
             }
-            (Some(JobStatus::Completed), _) => {
-                view! { <span class="badge badge--ok">"Installed"</span> }.into_any()
+            (Some(JobStatus::Completed), job) => {
+                // "reused from <path>": a file already on the volume was linked, not downloaded.
+                let notes: Vec<String> = job
+                    .map(|j| j.files.into_iter().filter_map(|f| f.note).collect())
+                    .unwrap_or_default();
+                view! {
+                    <span class="badge badge--ok">"Installed"</span>
+                    {notes.into_iter().map(|n| view! { <p class="muted job-note" role="status">{n}</p> }).collect_view()}
+                }
+                .into_any()
             }
             _ if installed => view! { <span class="badge badge--ok">"Installed"</span> }.into_any(),
             (status, job) => {
@@ -137,6 +145,11 @@ pub fn ModelCard(model: Model) -> impl IntoView {
             {model.repo.clone().map(|repo| match link.clone() {
                 Some(href) => view! { <a class="model-card__repo" href=href target="_blank" rel="noopener">{repo}</a> }.into_any(),
                 None => view! { <p class="model-card__repo">{repo}</p> }.into_any(),
+            })}
+            {model.civitai.clone().map(|c| view! {
+                <a class="model-card__repo" href=c.page_url target="_blank" rel="noopener noreferrer">
+                    {format!("CivitAI model {}, version {}", c.model_id, c.version_name)}
+                </a>
             })}
             {(!model.tags.is_empty()).then(|| view! {
                 <ul class="tags" aria-label="Tags">{model.tags.iter().map(|t| view! { <li>{t.clone()}</li> }).collect_view()}</ul>

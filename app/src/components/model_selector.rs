@@ -101,6 +101,7 @@ mod tests {
             installed_at: at.into(),
             source: SourceType::Upload,
             last_verification: None,
+            civitai: None,
         }
     }
 

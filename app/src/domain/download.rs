@@ -40,6 +40,10 @@ pub struct FileProgress {
     pub bytes_downloaded: u64,
     pub total_bytes: Option<u64>,
     pub done: bool,
+    /// What happened to the file besides a transfer: "reused from <path>" when a file with its
+    /// sha256 was already on the volume and was hard-linked, or why it could not be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// `GET /api/models/download/{jobId}`.

@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{DuplicateGroup, Identification, ModelFamily, ModelType, SourceType};
+use super::{CivitaiInfo, DuplicateGroup, Identification, ModelFamily, ModelType, SourceType};
 
 /// One file of an installed model. `path` is relative to `MODELS_DIR`, or absolute for a file
 /// adopted from an extra scan root (`MODELS_SCAN_DIRS`), which is referenced, never moved or
@@ -49,6 +49,42 @@ pub struct InstalledModel {
     pub installed_at: String,
     pub source: SourceType,
     pub last_verification: Option<Verification>,
+    /// What CivitAI knows about the model's main file (looked up by its sha256), once asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civitai: Option<CivitaiInfo>,
+}
+
+impl InstalledModel {
+    /// The file CivitAI is asked about: the largest one (a model's weights, not its configs).
+    pub fn main_file(&self) -> Option<&InstalledFile> {
+        self.files.iter().max_by_key(|f| f.size_bytes)
+    }
+
+    /// The trigger words to show and prefill in Export: CivitAI's `trainedWords` when it has
+    /// any, else those in the files' own metadata; each once, in order.
+    pub fn trigger_words(&self) -> Vec<String> {
+        let from_civitai = self
+            .civitai
+            .as_ref()
+            .map(|c| c.trained_words.clone())
+            .unwrap_or_default();
+        let words: Vec<String> = if from_civitai.iter().any(|w| !w.trim().is_empty()) {
+            from_civitai
+        } else {
+            self.files
+                .iter()
+                .filter_map(|f| f.identification.as_ref())
+                .flat_map(|i| i.trigger_words.iter().cloned())
+                .collect()
+        };
+        let mut out: Vec<String> = Vec::new();
+        for word in words.into_iter().map(|w| w.trim().to_string()) {
+            if !word.is_empty() && !out.contains(&word) {
+                out.push(word);
+            }
+        }
+        out
+    }
 }
 
 /// `GET /api/models/installed`.
@@ -71,4 +107,62 @@ pub struct InstalledList {
     /// more than once in `totalDiskUsage`).
     #[serde(default)]
     pub disk_saved: u64,
+    /// The user's choice: previews CivitAI rates NSFW are shown without a click.
+    #[serde(default)]
+    pub show_nsfw_previews: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CivitaiStatus, Identification};
+
+    fn model(file_words: &[&str], civitai_words: Option<&[&str]>) -> InstalledModel {
+        let mut identification = Identification::unknown("");
+        identification.trigger_words = file_words.iter().map(|w| w.to_string()).collect();
+        InstalledModel {
+            id: "m".into(),
+            source_model_id: None,
+            name: "m".into(),
+            family: ModelFamily::Flux,
+            model_type: ModelType::Lora,
+            files: vec![InstalledFile {
+                path: "lora/m.safetensors".into(),
+                size_bytes: 1,
+                sha256: "a".repeat(64),
+                identification: Some(identification),
+            }],
+            total_size_bytes: 1,
+            installed_at: String::new(),
+            source: SourceType::Upload,
+            last_verification: None,
+            civitai: civitai_words.map(|words| CivitaiInfo {
+                trained_words: words.iter().map(|w| w.to_string()).collect(),
+                ..CivitaiInfo::without_match(CivitaiStatus::Found, "a", String::new(), None)
+            }),
+        }
+    }
+
+    #[test]
+    fn civitai_trigger_words_win_over_the_files_own() {
+        type Words = &'static [&'static str];
+        let cases: [(Words, Option<Words>, Words); 5] = [
+            (&["ohwx"], None, &["ohwx"]),
+            (&["ohwx"], Some(&[]), &["ohwx"]),
+            (&["ohwx"], Some(&["  "]), &["ohwx"]),
+            (
+                &["ohwx"],
+                Some(&["dsmix", " dsmix ", "style"]),
+                &["dsmix", "style"],
+            ),
+            (&[], None, &[]),
+        ];
+        for (file, civitai, expected) in cases {
+            assert_eq!(
+                model(file, civitai).trigger_words(),
+                expected,
+                "{file:?} {civitai:?}"
+            );
+        }
+    }
 }

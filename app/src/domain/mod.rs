@@ -2,6 +2,7 @@
 //! They compile to WASM, so nothing here touches the network or the disk.
 
 mod access;
+mod civitai;
 mod download;
 mod duplicates;
 mod error;
@@ -15,13 +16,16 @@ mod search;
 mod settings;
 
 pub use access::AccessStatus;
+pub use civitai::{CivitaiInfo, CivitaiPreview, CivitaiStatus, CivitaiUpdate, Preferences};
 pub use download::{DownloadJob, DownloadRequest, FileProgress, JobStatus, Retrying, VolumeState};
 pub use duplicates::{DedupeResult, DedupeSkip, DuplicateGroup};
 pub use error::{AppError, ErrorCode};
 pub use export::{Companion, DatasetFolder, ExportRequest, ExportResult, ModelBlockPreview};
 pub use identify::{Confidence, DetectedFamily, DetectedKind, Identification};
 pub use installed::{InstalledFile, InstalledList, InstalledModel, Verification};
-pub use model::{Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType};
+pub use model::{
+    CivitaiSource, Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType,
+};
 pub use request::{
     check_text, check_token, is_bidi_control, AddModelRequest, CustomModelEdit, ModelPreview,
     ModelUpdate, PreviewFile,

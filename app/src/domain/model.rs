@@ -165,6 +165,19 @@ pub struct Model {
     /// built-ins, which come with the program.
     #[serde(default)]
     pub added_at: Option<String>,
+    /// Where a model added from CivitAI comes from: its model and version and their page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civitai: Option<CivitaiSource>,
+}
+
+/// A CivitAI model's identity, kept from the moment it is added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CivitaiSource {
+    pub model_id: u64,
+    pub version_id: u64,
+    pub version_name: String,
+    pub page_url: String,
 }
 
 /// Search and filter for the model list. Every field is optional; empty means "any".
@@ -350,6 +363,7 @@ mod tests {
             installed: false,
             installed_model_id: None,
             added_at: None,
+            civitai: None,
         }
     }
 

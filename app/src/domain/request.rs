@@ -14,6 +14,10 @@ pub struct ModelPreview {
     /// a success it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
+    /// "already installed as X (path)": a file with the same sha256 is on the volume; the
+    /// download will link it instead of transferring it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub already_installed: Option<String>,
 }
 
 /// The edit form's fields, sent whole by the page: the server functions' URL encoding cannot

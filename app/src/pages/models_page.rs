@@ -7,7 +7,7 @@ use leptos_router::{
 use crate::{
     components::{
         wire_options, AddCustomModelForm, Duplicates, InstalledCard, MissingCard, ModelCard,
-        SearchPanel, VolumeScan,
+        NsfwPreference, SearchPanel, VolumeScan,
     },
     domain::{from_wire, ModelFamily, ModelFilter, ModelSort, ModelType},
     format,
@@ -259,6 +259,7 @@ fn InstalledTab() -> impl IntoView {
                         let used = list.total_disk_usage;
                         let free = list.disk_free;
                         let pct = format::percent(used, Some(used + free));
+                        let show_nsfw = list.show_nsfw_previews;
                         view! {
                             <section class="disk" aria-label="Disk usage">
                                 <div class="disk__numbers">
@@ -269,6 +270,7 @@ fn InstalledTab() -> impl IntoView {
                                     <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
                                 </div>
                             </section>
+                            <NsfwPreference show=show_nsfw />
                             <Duplicates groups=list.duplicates saved=list.disk_saved />
                             {(!list.missing.is_empty()).then(|| view! {
                                 <h2>"Missing models"</h2>
@@ -282,7 +284,7 @@ fn InstalledTab() -> impl IntoView {
                                 view! {
                                     <h2 class="visually-hidden">"Installed models"</h2>
                                     <ul class="model-list">
-                                        {list.models.into_iter().map(|model| view! { <InstalledCard model /> }).collect_view()}
+                                        {list.models.into_iter().map(|model| view! { <InstalledCard model show_nsfw /> }).collect_view()}
                                     </ul>
                                 }.into_any()
                             }}

@@ -1,5 +1,6 @@
 //! The REST routes of the spec: thin adapters over the service, one file per resource.
 
+mod civitai;
 mod downloads;
 mod error;
 mod export;
@@ -31,6 +32,7 @@ pub fn router(service: ApiState) -> Router {
         .merge(export::routes())
         .merge(scan::routes())
         .merge(search::routes())
+        .merge(civitai::routes())
         .layer(DefaultBodyLimit::max(JSON_BODY_LIMIT))
         .merge(upload::routes())
         .merge(health::routes())

@@ -565,6 +565,7 @@ mod tests {
             installed_at: String::new(),
             source: SourceType::Huggingface,
             last_verification: None,
+            civitai: None,
         }
     }
 

@@ -243,12 +243,17 @@ pub fn job_summary(job: &DownloadJob) -> String {
 
 /// The message beside one file's bar.
 pub fn file_summary(file: &FileProgress) -> String {
-    match file.done {
+    let summary = match file.done {
         true => format!(
             "{}  done",
             size(file.total_bytes.or(Some(file.bytes_downloaded)))
         ),
         false => progress_figure(file.bytes_downloaded, file.total_bytes),
+    };
+    // "reused from <path>": linked from the volume, not downloaded.
+    match &file.note {
+        Some(note) => format!("{summary}  ({note})"),
+        None => summary,
     }
 }
 
@@ -314,6 +319,7 @@ mod tests {
             installed,
             installed_model_id: None,
             added_at: None,
+            civitai: None,
         }
     }
 
@@ -351,9 +357,18 @@ mod tests {
             bytes_downloaded: bytes,
             total_bytes: Some(300_000),
             done,
+            note: None,
         };
         assert_eq!(file_summary(&file(true, 300_000)), "300 KB  done");
         assert_eq!(file_summary(&file(false, 150_000)), "50%  150 KB / 300 KB");
+        let reused = FileProgress {
+            note: Some("reused from lora/a.safetensors".into()),
+            ..file(true, 300_000)
+        };
+        assert_eq!(
+            file_summary(&reused),
+            "300 KB  done  (reused from lora/a.safetensors)"
+        );
         assert_eq!(file_label("flux/dev/ae.safetensors"), "ae.safetensors");
     }
 

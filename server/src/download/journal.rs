@@ -166,6 +166,7 @@ mod tests {
             installed_at: String::new(),
             source: SourceType::Url,
             last_verification: None,
+            civitai: None,
         });
         assert_eq!(
             reconcile(JobStatus::Verifying, "m", &db),

@@ -17,6 +17,7 @@ mod ranged_writer;
 mod ranges;
 mod resolve;
 mod retry;
+pub mod reuse;
 mod settings;
 mod shared;
 mod tick;
@@ -428,7 +429,11 @@ impl Downloads {
         for index in 0..plan.files.len() {
             let partial = plan::partial_file(&dir, index);
             let file = &plan.files[index];
-            let fetched = self.engine.fetch(job, index, file, &partial).await?;
+            // A file with the expected sha256 already on the volume is linked, not fetched.
+            let fetched = match reuse::from_volume(&self.store, job, index, file, &partial).await {
+                Some(fetched) => fetched,
+                None => self.engine.fetch(job, index, file, &partial).await?,
+            };
             let dest = file.installed_name(fetched.file_name.as_deref());
             let rel = format!("{}/{dest}", plan.folder);
             verify_file(file, &fetched, &partial, &dest)?;
@@ -479,6 +484,7 @@ impl Downloads {
             installed_at: now_rfc3339(),
             source: plan.source,
             last_verification: None,
+            civitai: None,
         };
         let store = self.store.clone();
         // Under the database lock, the install first checks the lease is still this server's.

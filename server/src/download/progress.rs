@@ -162,6 +162,18 @@ impl Job {
         }
     }
 
+    /// Notes what happened to file `index` ("reused from ..."); `bytes` it now has.
+    pub fn file_note(&self, index: usize, note: String, bytes: Option<u64>) {
+        let mut state = self.lock();
+        if let Some(f) = state.files.get_mut(index) {
+            f.note = Some(note);
+            if let Some(bytes) = bytes {
+                f.bytes_downloaded = bytes;
+                f.total_bytes = Some(bytes);
+            }
+        }
+    }
+
     pub fn file_done(&self, index: usize, path: String) {
         let mut state = self.lock();
         if let Some(f) = state.files.get_mut(index) {
@@ -220,6 +232,7 @@ fn file_list(plan: &Plan) -> Vec<FileProgress> {
             bytes_downloaded: 0,
             total_bytes: f.expected_size,
             done: false,
+            note: None,
         })
         .collect()
 }

@@ -23,6 +23,7 @@ fn installed(family: ModelFamily, source: &str, files: &[&str]) -> InstalledMode
         installed_at: String::new(),
         source: SourceType::Huggingface,
         last_verification: None,
+        civitai: None,
     }
 }
 

@@ -83,6 +83,7 @@ impl BuiltIn {
             installed: installed_model_id.is_some(),
             installed_model_id,
             added_at: None,
+            civitai: None,
         }
     }
 }

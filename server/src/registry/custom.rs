@@ -1,6 +1,6 @@
 //! Custom models: what users add with `POST /api/models`, persisted in the models database.
 
-use app::domain::{Model, ModelFamily, ModelType, SourceType};
+use app::domain::{CivitaiSource, Model, ModelFamily, ModelType, SourceType};
 use serde::{Deserialize, Serialize};
 
 /// One file of a custom model, as far as the source told us.
@@ -34,6 +34,9 @@ pub enum CustomSource {
         version_id: u64,
         version_name: String,
         base_model: String,
+        /// The version's page on the site it was added from (absent on models added before).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page_url: Option<String>,
     },
     Url {
         url: String,
@@ -145,6 +148,23 @@ impl CustomModel {
             installed: installed_model_id.is_some(),
             installed_model_id,
             added_at: Some(self.created_at.clone()),
+            civitai: match &self.source {
+                CustomSource::Civitai {
+                    model_id,
+                    version_id,
+                    version_name,
+                    page_url,
+                    ..
+                } => Some(CivitaiSource {
+                    model_id: *model_id,
+                    version_id: *version_id,
+                    version_name: version_name.clone(),
+                    page_url: page_url.clone().unwrap_or_else(|| {
+                        format!("https://civitai.com/models/{model_id}?modelVersionId={version_id}")
+                    }),
+                }),
+                _ => None,
+            },
         }
     }
 }

@@ -290,6 +290,11 @@ impl Service {
             version_id: found.version_id,
             version_name: found.version_name,
             base_model: found.base_model,
+            page_url: Some(civitai::by_hash::page_url(
+                &self.config.civitai_endpoint,
+                found.model_id,
+                Some(found.version_id),
+            )),
         };
         Ok(())
     }

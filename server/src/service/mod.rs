@@ -1,5 +1,6 @@
 //! Implements app's `ModelService` port: orchestrates the registry, sources and storage.
 
+mod civitai;
 mod custom;
 mod download;
 mod export;
@@ -16,8 +17,8 @@ use app::{
         AddModelRequest, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
         DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode,
         ExportRequest, ExportResult, InstalledList, InstalledModel, JobStatus, Model,
-        ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, PreviewFile, RepoFiles,
-        ScanStatus, SearchPage, SearchQuery, Verification, VolumeState,
+        ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Preferences, PreviewFile,
+        RepoFiles, ScanStatus, SearchPage, SearchQuery, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -43,6 +44,7 @@ pub struct Service {
     size_refresh: sizes::SizeRefresh,
     /// This service, for the background work it starts.
     me: std::sync::Weak<Service>,
+    civitai: Arc<civitai::Lookups>,
 }
 
 impl Service {
@@ -57,9 +59,10 @@ impl Service {
             .expect("the HTTP client builds with static settings");
         let downloads = Downloads::new(&config, store.clone());
         downloads.apply_saved(store.read()?.download_settings);
-        Ok(Arc::new_cyclic(|me| Self {
+        let service = Arc::new_cyclic(|me| Self {
             me: me.clone(),
             size_refresh: sizes::SizeRefresh::default(),
+            civitai: civitai::Lookups::new(&config),
             config,
             catalog: Catalog::built_in(),
             store,
@@ -67,7 +70,9 @@ impl Service {
             downloads,
             scanner: crate::scan::Scanner::new(),
             search_cache: search::SearchCache::default(),
-        }))
+        });
+        service.watch_civitai();
+        Ok(service)
     }
 
     /// Reconciles the download journal with the database, resumes its unfinished downloads
@@ -178,6 +183,12 @@ impl ModelService for Service {
         request: AddModelRequest,
     ) -> Result<ModelPreview, AppError> {
         let (model, warning) = self.build_custom(request).await?;
+        let db = self.blocking(|store| Ok(store.read()?)).await?;
+        let on_volume = model
+            .files
+            .iter()
+            .filter_map(|f| f.sha256.as_deref())
+            .find_map(|sha| crate::download::reuse::already_installed(&db, sha));
         let detail = match &model.source {
             crate::registry::CustomSource::Huggingface { repo, revision } => {
                 format!("Hugging Face {repo} at {revision}")
@@ -187,6 +198,7 @@ impl ModelService for Service {
                 version_id,
                 version_name,
                 base_model,
+                ..
             } => {
                 format!(
                     "CivitAI model {model_id}, version {version_name} ({version_id}), {base_model}"
@@ -207,6 +219,7 @@ impl ModelService for Service {
             model: model.to_model(None),
             detail,
             warning,
+            already_installed: on_volume,
         })
     }
 
@@ -299,8 +312,9 @@ impl ModelService for Service {
 
     async fn list_installed(&self) -> Result<InstalledList, AppError> {
         self.blocking(|store| {
-            let (models, missing): (Vec<_>, Vec<_>) = store
-                .read()?
+            let db = store.read()?;
+            let show_nsfw_previews = db.preferences.show_nsfw_previews;
+            let (models, missing): (Vec<_>, Vec<_>) = db
                 .installed
                 .into_iter()
                 .partition(|m| store.files_present(m));
@@ -312,6 +326,7 @@ impl ModelService for Service {
                 duplicates,
                 models,
                 missing,
+                show_nsfw_previews,
             })
         })
         .await
@@ -367,6 +382,26 @@ impl ModelService for Service {
 
     async fn adopt(&self, request: AdoptRequest) -> Result<InstalledModel, AppError> {
         self.adopt_files(request).await
+    }
+
+    async fn lookup_civitai(&self, id: &str) -> Result<InstalledModel, AppError> {
+        self.look_up_installed(id).await
+    }
+
+    async fn check_update(&self, id: &str) -> Result<InstalledModel, AppError> {
+        Service::check_update(self, id).await
+    }
+
+    async fn download_update(&self, id: &str) -> Result<String, AppError> {
+        Service::download_update(self, id).await
+    }
+
+    async fn preferences(&self) -> Result<Preferences, AppError> {
+        self.read_preferences().await
+    }
+
+    async fn set_preferences(&self, preferences: Preferences) -> Result<Preferences, AppError> {
+        self.save_preferences(preferences).await
     }
 
     async fn start_download(&self, request: DownloadRequest) -> Result<String, AppError> {

@@ -268,6 +268,7 @@ fn adoption(
         installed_at: now_rfc3339(),
         source: SourceType::Local,
         last_verification: None,
+        civitai: None,
     };
     Ok((record, moves))
 }

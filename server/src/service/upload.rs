@@ -83,6 +83,7 @@ impl Service {
             installed_at: now_rfc3339(),
             source: SourceType::Upload,
             last_verification: None,
+            civitai: None,
         };
         let partial_path = received.partial.path().to_path_buf();
         let installed = self

@@ -1,6 +1,6 @@
 //! The models database document: versioned, human-readable JSON.
 
-use app::domain::{DownloadSettingsUpdate, Identification, InstalledModel};
+use app::domain::{DownloadSettingsUpdate, Identification, InstalledModel, Preferences};
 use serde::{Deserialize, Serialize};
 
 use std::collections::BTreeMap;
@@ -10,7 +10,9 @@ use crate::registry::{CustomModel, KnownSizes};
 /// Bump when the document's shape changes; older files are migrated on read (`migrate`).
 /// 1: installed and custom models. 2: `downloadSettings`. 3: `hashCache` (the scan's sha256
 /// and identification cache). 4: `knownSizes` (exact sizes of Hub models from the tree API).
-pub const SCHEMA_VERSION: u32 = 4;
+/// 5: `civitai` on installed models (the by-hash lookup, its preview and update check) and
+/// `preferences` (NSFW previews shown or not).
+pub const SCHEMA_VERSION: u32 = 5;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -34,6 +36,13 @@ pub struct Database {
     /// refreshed in the background (`MODELS_CATALOG_REFRESH_HOURS`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub known_sizes: BTreeMap<String, KnownSizes>,
+    /// The user's display preferences (`PUT /api/preferences`).
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub preferences: Preferences,
+}
+
+fn is_default(preferences: &Preferences) -> bool {
+    *preferences == Preferences::default()
 }
 
 fn is_unset(settings: &DownloadSettingsUpdate) -> bool {
@@ -122,12 +131,20 @@ impl Database {
 /// download settings: the field's default (nothing chosen, the environment decides) is its
 /// meaning. Version 3 added `hashCache`, empty until the first scan (serde's default).
 /// Version 4 added `knownSizes`, empty until the first refresh.
+/// Version 5 added `civitai` to installed records (absent: not looked up yet, so the lookup
+/// runs once for every model installed before) and `preferences` (NSFW previews hidden).
 fn migrate(db: &mut Database) {
     if db.schema_version < 3 {
         db.hash_cache.clear();
     }
     if db.schema_version < 4 {
         db.known_sizes.clear();
+    }
+    if db.schema_version < 5 {
+        for model in &mut db.installed {
+            model.civitai = None;
+        }
+        db.preferences = Preferences::default();
     }
     db.schema_version = SCHEMA_VERSION;
 }
@@ -150,6 +167,20 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("downloadSettings"), "{text}");
+    }
+
+    #[test]
+    fn a_version_4_database_reads_as_not_looked_up_with_nsfw_previews_hidden() {
+        let v4 = br#"{"schemaVersion": 4, "installed": [{"id": "a", "sourceModelId": null,
+            "name": "A", "family": "flux", "type": "lora", "files": [], "totalSizeBytes": 0,
+            "installedAt": "2026-01-01T00:00:00Z", "source": "upload", "lastVerification": null}]}"#;
+        let db = Database::parse(v4).unwrap();
+        assert_eq!(db.installed[0].civitai, None);
+        assert!(!db.preferences.show_nsfw_previews);
+        assert_eq!(db.schema_version, SCHEMA_VERSION);
+        let mut chosen = db.clone();
+        chosen.preferences.show_nsfw_previews = true;
+        assert_eq!(Database::parse(&chosen.to_bytes()).unwrap(), chosen);
     }
 
     #[test]

@@ -186,6 +186,7 @@ mod tests {
             installed_at: String::new(),
             source: SourceType::Upload,
             last_verification: None,
+            civitai: None,
         }
     }
 

@@ -9,6 +9,7 @@ pub mod dedupe;
 pub mod hashing;
 pub mod hf_cache;
 pub mod paths;
+pub mod previews;
 mod verify;
 
 use std::{
@@ -370,6 +371,10 @@ impl Store {
                 .collect();
             Ok((removed, still_used))
         })?;
+        // The preview first, so the model's own folder can go with its last file.
+        if let Some(preview) = removed.civitai.as_ref().and_then(|c| c.preview.as_ref()) {
+            self.delete_preview_file(&preview.path);
+        }
         for file in removed
             .files
             .iter()
@@ -488,6 +493,7 @@ mod tests {
             installed_at: now_rfc3339(),
             source: SourceType::Huggingface,
             last_verification: None,
+            civitai: None,
         }
     }
 

@@ -24,7 +24,14 @@ pub fn check(models_dir: &Path, model: &InstalledModel) -> Verification {
     }
     let unexpected = own_folder(model)
         .map(|folder| {
-            let recorded: BTreeSet<&str> = model.files.iter().map(|f| f.path.as_str()).collect();
+            // The model's preview image lives beside it and is its own.
+            let preview = model.civitai.as_ref().and_then(|c| c.preview.as_ref());
+            let recorded: BTreeSet<&str> = model
+                .files
+                .iter()
+                .map(|f| f.path.as_str())
+                .chain(preview.map(|p| p.path.as_str()))
+                .collect();
             let mut found = Vec::new();
             list_files(models_dir, &folder, &mut found);
             found.retain(|p| !recorded.contains(p.as_str()));

@@ -48,6 +48,10 @@ pub async fn start(vars: &[(&str, &str)]) -> TestServer {
         env.entry(site.into())
             .or_insert_with(|| "http://127.0.0.1:9".into());
     }
+    // Tests never ask the real CivitAI: the automatic lookup is on only where a test sets it
+    // (with CIVITAI_ENDPOINT pointing at a fake).
+    env.entry("MODELS_CIVITAI_LOOKUP".into())
+        .or_insert_with(|| "false".into());
     let config = Config::from_lookup(|k| env.get(k).cloned()).expect("config");
     let models_dir = config.models_dir.clone();
     let service = Service::new(config).expect("service starts");

@@ -48,6 +48,8 @@ impl Process {
             // Never the real sites: a test that needs one points these at its fakes.
             .env("HF_ENDPOINT", "http://127.0.0.1:9")
             .env("CIVITAI_ENDPOINT", "http://127.0.0.1:9")
+            // No automatic CivitAI lookups unless a test points CIVITAI_ENDPOINT at a fake.
+            .env("MODELS_CIVITAI_LOOKUP", "false")
             .env_remove("HF_TOKEN")
             .env_remove("MODELS_AUTH_TOKEN")
             .stdout(Stdio::from(std::fs::File::create(&log).unwrap()))

@@ -188,6 +188,7 @@ pub fn civitai_with_sha(sha: &str) -> Router {
         .with_state(Arc::new(sha.to_string()))
 }
 
+pub mod civitai_meta;
 pub mod hub;
 pub mod lifecycle;
 pub mod misbehave;

@@ -2,8 +2,11 @@
 //! its primary file, the download endpoint a job asks for its signed link, and the search
 //! and version picker of the Add tab (`search`).
 
+pub mod by_hash;
 mod download;
+pub mod preview;
 pub mod search;
+pub mod updates;
 
 use app::domain::{AppError, ModelFamily, ModelType};
 use serde::Deserialize;

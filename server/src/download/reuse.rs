@@ -1,0 +1,281 @@
+//! Already on the volume: a planned file whose sha256 is known (catalog, Hub LFS, CivitAI) and
+//! that an installed model or the scan already has is hard-linked into the job's partial file
+//! instead of transferred, then hashed like a download before it installs. On another
+//! filesystem, or when the file changed since it was recorded, the job says why and downloads.
+
+use std::{
+    fs, io,
+    os::unix::fs::MetadataExt,
+    path::{Path, PathBuf},
+};
+
+use crate::storage::{hashing, paths, Database, HashCacheEntry, Store};
+
+use super::{plan::PlannedFile, progress::Job, transfer::Fetched};
+
+/// Files on the volume that should hold `sha256`: present files of installed records, then
+/// untracked files the scan hashed and that are unchanged since (device, inode, size, mtime).
+/// `size`, when known, must match.
+pub fn candidates(
+    db: &Database,
+    models_dir: &Path,
+    sha256: &str,
+    size: Option<u64>,
+) -> Vec<PathBuf> {
+    let size_ok = |n: u64| size.is_none_or(|s| s == n);
+    let installed = db
+        .installed
+        .iter()
+        .flat_map(|m| &m.files)
+        .filter(|f| f.sha256 == sha256 && size_ok(f.size_bytes))
+        .filter_map(|f| paths::resolve(models_dir, &f.path));
+    let scanned = db
+        .hash_cache
+        .iter()
+        .filter(|e| e.sha256.as_deref() == Some(sha256) && size_ok(e.size))
+        .filter(|e| unchanged(e))
+        .map(|e| PathBuf::from(&e.path));
+    let mut out: Vec<PathBuf> = Vec::new();
+    for path in installed.chain(scanned) {
+        if path.is_file() && !out.contains(&path) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// "already installed as X": the first installed model with a file of `sha256`, for the
+/// add form's check (the download will link that file instead of transferring it).
+pub fn already_installed(db: &Database, sha256: &str) -> Option<String> {
+    db.installed.iter().find_map(|m| {
+        let file = m.files.iter().find(|f| f.sha256 == sha256)?;
+        Some(format!(
+            "already installed as {} ({}): downloading it links that file instead of transferring it again",
+            m.name, file.path
+        ))
+    })
+}
+
+/// The scan's entry still describes the file at its path.
+fn unchanged(entry: &HashCacheEntry) -> bool {
+    fs::metadata(&entry.path).is_ok_and(|m| {
+        (m.dev(), m.ino(), m.len(), m.mtime(), m.mtime_nsec() as u32)
+            == (
+                entry.device,
+                entry.inode,
+                entry.size,
+                entry.mtime_secs,
+                entry.mtime_nanos,
+            )
+    })
+}
+
+/// What linking found.
+#[derive(Debug, PartialEq)]
+pub enum Linked {
+    /// `partial` is now a hard link to `from`.
+    Yes { from: PathBuf },
+    /// Files with the hash exist but none could be linked; why (shown on the job).
+    No { why: String },
+    /// No file on the volume has the hash.
+    Nothing,
+}
+
+/// Hard-links the first candidate to `partial` (replacing a partial download there).
+pub fn link_first(candidates: &[PathBuf], partial: &Path) -> Linked {
+    let mut why = None;
+    for from in candidates {
+        if let Some(dir) = partial.parent() {
+            let _ = fs::create_dir_all(dir);
+        }
+        let _ = fs::remove_file(partial);
+        match fs::hard_link(from, partial) {
+            Ok(()) => return Linked::Yes { from: from.clone() },
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => {
+                why.get_or_insert(format!(
+                    "{} has the same sha256 but is on another filesystem (no hard link): downloading",
+                    from.display()
+                ));
+            }
+            Err(e) => {
+                why.get_or_insert(format!(
+                    "{} has the same sha256 but cannot be linked ({e}): downloading",
+                    from.display()
+                ));
+            }
+        }
+    }
+    match why {
+        Some(why) => Linked::No { why },
+        None => Linked::Nothing,
+    }
+}
+
+/// For a planned file with a known sha256: links a copy already on the volume into
+/// `partial` and hashes it; `Some` when the job needs no transfer for it. Notes the outcome on
+/// the job's file either way.
+pub async fn from_volume(
+    store: &Store,
+    job: &Job,
+    index: usize,
+    file: &PlannedFile,
+    partial: &Path,
+) -> Option<Fetched> {
+    let sha = file.expected_sha256.clone()?;
+    let (store, size, target) = (store.clone(), file.expected_size, partial.to_path_buf());
+    let outcome = tokio::task::spawn_blocking(move || -> Result<(String, u64), Option<String>> {
+        let db = store.read().map_err(|_| None)?;
+        let found = candidates(&db, store.models_dir(), &sha, size);
+        let from = match link_first(&found, &target) {
+            Linked::Yes { from } => from,
+            Linked::No { why } => return Err(Some(why)),
+            Linked::Nothing => return Err(None),
+        };
+        // Verified like a download: the copy may have changed since it was recorded.
+        // Shown relative to MODELS_DIR when inside it.
+        let shown = from
+            .strip_prefix(store.models_dir())
+            .unwrap_or(&from)
+            .display()
+            .to_string();
+        match hashing::sha256_file(&target) {
+            Ok((got, len)) if got == sha => Ok((shown, len)),
+            _ => {
+                let _ = fs::remove_file(&target);
+                Err(Some(format!(
+                    "{} no longer has the recorded sha256: downloading",
+                    from.display()
+                )))
+            }
+        }
+    })
+    .await
+    .ok()?;
+    match outcome {
+        Ok((shown, len)) => {
+            tracing::info!(job = %job.id, from = %shown, "already on the volume: linked, not downloaded");
+            job.file_note(index, format!("reused from {shown}"), Some(len));
+            Some(Fetched {
+                sha256: file.expected_sha256.clone()?,
+                size: len,
+                file_name: None,
+                expected_sha256: None,
+                hub: None,
+            })
+        }
+        Err(Some(why)) => {
+            job.file_note(index, why, None);
+            None
+        }
+        Err(None) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::domain::{InstalledFile, InstalledModel, ModelFamily, ModelType, SourceType};
+
+    fn record(path: &str, sha: &str, size: u64) -> InstalledModel {
+        InstalledModel {
+            id: path.into(),
+            source_model_id: None,
+            name: path.into(),
+            family: ModelFamily::Flux,
+            model_type: ModelType::Lora,
+            files: vec![InstalledFile {
+                path: path.into(),
+                size_bytes: size,
+                sha256: sha.into(),
+                identification: None,
+            }],
+            total_size_bytes: size,
+            installed_at: String::new(),
+            source: SourceType::Upload,
+            last_verification: None,
+            civitai: None,
+        }
+    }
+
+    #[test]
+    fn candidates_are_present_files_with_the_hash_and_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let models = dir.path();
+        fs::create_dir_all(models.join("lora")).unwrap();
+        fs::write(models.join("lora/a.safetensors"), b"aaaa").unwrap();
+        fs::write(models.join("lora/b.safetensors"), b"aaaa").unwrap();
+        let stray = dir.path().join("stray.safetensors");
+        fs::write(&stray, b"aaaa").unwrap();
+        let meta = fs::metadata(&stray).unwrap();
+        let sha = "a".repeat(64);
+        let mut db = Database::empty();
+        db.installed = vec![
+            record("lora/a.safetensors", &sha, 4),
+            record("lora/gone.safetensors", &sha, 4),
+            record("lora/b.safetensors", &"b".repeat(64), 4),
+        ];
+        let entry = HashCacheEntry {
+            path: stray.display().to_string(),
+            device: meta.dev(),
+            inode: meta.ino(),
+            size: 4,
+            mtime_secs: meta.mtime(),
+            mtime_nanos: meta.mtime_nsec() as u32,
+            sha256: Some(sha.clone()),
+            identification: app::domain::Identification::unknown(""),
+        };
+        db.hash_cache = vec![entry.clone()];
+        assert_eq!(
+            candidates(&db, models, &sha, Some(4)),
+            [models.join("lora/a.safetensors"), stray.clone()]
+        );
+        assert!(
+            candidates(&db, models, &sha, Some(5)).is_empty(),
+            "size differs"
+        );
+        assert!(candidates(&db, models, &"c".repeat(64), None).is_empty());
+        // A scanned file changed since it was hashed is no candidate.
+        db.hash_cache[0].mtime_secs -= 10;
+        assert_eq!(
+            candidates(&db, models, &sha, None),
+            [models.join("lora/a.safetensors")]
+        );
+    }
+
+    #[test]
+    fn the_add_check_names_the_installed_model() {
+        let mut db = Database::empty();
+        db.installed = vec![record("lora/a.safetensors", &"a".repeat(64), 4)];
+        let warning = already_installed(&db, &"a".repeat(64)).unwrap();
+        assert!(
+            warning.starts_with("already installed as lora/a.safetensors (lora/a.safetensors)"),
+            "{warning}"
+        );
+        assert_eq!(already_installed(&db, &"b".repeat(64)), None);
+    }
+
+    #[test]
+    fn linking_replaces_a_partial_and_says_why_when_it_cannot() {
+        let dir = tempfile::tempdir().unwrap();
+        let from = dir.path().join("have.bin");
+        fs::write(&from, b"data").unwrap();
+        let partial = dir.path().join(".downloads/m/0.partial");
+        fs::create_dir_all(partial.parent().unwrap()).unwrap();
+        fs::write(&partial, b"half").unwrap();
+        assert_eq!(
+            link_first(std::slice::from_ref(&from), &partial),
+            Linked::Yes { from: from.clone() }
+        );
+        assert_eq!(fs::read(&partial).unwrap(), b"data");
+        assert_eq!(
+            fs::metadata(&partial).unwrap().ino(),
+            fs::metadata(&from).unwrap().ino()
+        );
+        assert_eq!(link_first(&[], &partial), Linked::Nothing);
+        let gone = dir.path().join("gone.bin");
+        assert!(matches!(
+            link_first(&[gone], &dir.path().join("x/0.partial")),
+            Linked::No { why } if why.contains("cannot be linked")
+        ));
+    }
+}
