@@ -50,6 +50,9 @@ pub use progress::Tokens;
 
 use progress::Job;
 
+/// How long a stopped job waits for its writer threads (a queue of chunks and one fsync).
+const WRITERS_GRACE: Duration = Duration::from_secs(60);
+
 /// Why an attempt stopped: give up, try again, or try again after the partial file grew.
 #[derive(Debug)]
 pub enum Fail {
@@ -360,6 +363,7 @@ impl Downloads {
 
     async fn run(self: Arc<Self>, job: Arc<Job>) {
         let outcome = self.run_job(&job).await;
+        writers_done(&job).await;
         if self.shared.token(&job.id).is_none() {
             // Another server took the job over: its partial files and state are its now.
             self.jobs().retain(|j| j.id != job.id);
@@ -634,6 +638,19 @@ fn verify_file(
         }
     }
     Ok(())
+}
+
+/// Waits (bounded) for the job's writer threads: a stopped transfer's threads still write
+/// what was queued and save the range journal, and nothing may remove, pause or hand over
+/// the partial files under them.
+async fn writers_done(job: &Job) {
+    let deadline = Instant::now() + WRITERS_GRACE;
+    while !job.writing.idle() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if !job.writing.idle() {
+        tracing::warn!(job = %job.id, "a writer thread is still busy after {} s", WRITERS_GRACE.as_secs());
+    }
 }
 
 /// A finished file that is not what it should be: removed, so it never looks installed.

@@ -2,7 +2,7 @@
 
 use std::{
     collections::VecDeque,
-    sync::Mutex,
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -54,6 +54,20 @@ pub struct Job {
     pub tokens: Mutex<Tokens>,
     /// Stops the run (cancel, pause, shutdown, a lost lease); a resumed job runs as a new `Job`.
     stop: Mutex<CancellationToken>,
+    /// Held by the job's writer threads, which outlive a cancelled transfer while they write
+    /// what was queued and save the range journal: the job settles only once they are done.
+    pub writing: Busy,
+}
+
+/// A guard that writer threads hold while they may still touch a job's partial files.
+#[derive(Debug, Clone, Default)]
+pub struct Busy(Arc<()>);
+
+impl Busy {
+    /// Whether no writer thread holds a copy any more.
+    pub fn idle(&self) -> bool {
+        Arc::strong_count(&self.0) == 1
+    }
 }
 
 impl Job {
@@ -74,6 +88,7 @@ impl Job {
             }),
             tokens: Mutex::new(tokens),
             stop: Mutex::new(CancellationToken::new()),
+            writing: Busy::default(),
         }
     }
 

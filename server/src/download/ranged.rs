@@ -171,6 +171,7 @@ impl Engine {
             state,
             carried.take(),
             self.min_free_bytes,
+            job.writing.clone(),
         )
         .map_err(|e| Stop::Fail(disk_error(&e)))?;
         let pieces = missing

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use super::{
+    progress::Busy,
     ranges::Done,
     writer::{self, Budget, Flusher},
 };
@@ -100,6 +101,7 @@ impl RangedWriter {
         state: RangeState,
         carried: Option<(Sha256, u64)>,
         min_free: u64,
+        busy: Busy,
     ) -> io::Result<Self> {
         let file = OpenOptions::new()
             .create(true)
@@ -112,6 +114,8 @@ impl RangedWriter {
         let handle = thread::Builder::new()
             .name("download-ranges".into())
             .spawn(move || {
+                // Held until the last write and journal save of this thread.
+                let _busy = busy;
                 let mut w = Thread {
                     saver: Saver::start(&file, journal.clone())?,
                     file,
@@ -313,7 +317,8 @@ mod tests {
             size: data.len() as u64,
             done: Done::default(),
         };
-        let w = RangedWriter::open(&path, journal.clone(), state, None, 0).unwrap();
+        let w =
+            RangedWriter::open(&path, journal.clone(), state, None, 0, Busy::default()).unwrap();
         let chunks = w.chunks();
         // Three "connections", the last range first.
         for (s, e) in [(200_000, 300_000), (100_000, 200_000), (0, 100_000)] {
@@ -355,7 +360,7 @@ mod tests {
             size: 50_000,
             done,
         };
-        let w = RangedWriter::open(&path, journal, state, None, 0).unwrap();
+        let w = RangedWriter::open(&path, journal, state, None, 0, Busy::default()).unwrap();
         w.chunks()
             .send(20_000, Bytes::copy_from_slice(&data[20_000..30_000]))
             .await

@@ -252,8 +252,14 @@ impl Engine {
             .take()
             .filter(|(_, len)| *len == offset)
             .map(|(h, _)| h);
-        let mut writer = Writer::open_keeping(partial, offset, hasher, self.min_free_bytes)
-            .map_err(|e| disk_error(&e))?;
+        let mut writer = Writer::open_keeping(
+            partial,
+            offset,
+            hasher,
+            self.min_free_bytes,
+            job.writing.clone(),
+        )
+        .map_err(|e| disk_error(&e))?;
         let mut stream = response.bytes_stream();
         let mut received = offset;
         job.set_file_progress(index, received, total);

@@ -13,6 +13,8 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use super::progress::Busy;
+
 /// Chunks in flight between the network and the disk (each up to a few hundred KB).
 const QUEUE: usize = 16;
 
@@ -32,16 +34,17 @@ impl Writer {
     /// first `offset` bytes so the final sha256 covers the whole file. `hasher` may carry the
     /// state for exactly `offset` bytes, which skips the re-hash.
     pub fn open(path: &Path, offset: u64, hasher: Option<Sha256>) -> io::Result<Self> {
-        Self::open_keeping(path, offset, hasher, 0)
+        Self::open_keeping(path, offset, hasher, 0, Busy::default())
     }
 
     /// Like `open`, and stops with a `StorageFull` error before a write would leave less than
-    /// `min_free` bytes free on the volume.
+    /// `min_free` bytes free on the volume. The thread holds `busy` until it has ended.
     pub fn open_keeping(
         path: &Path,
         offset: u64,
         hasher: Option<Sha256>,
         min_free: u64,
+        busy: Busy,
     ) -> io::Result<Self> {
         let mut file = OpenOptions::new()
             .create(true)
@@ -58,6 +61,7 @@ impl Writer {
         let handle = thread::Builder::new()
             .name("download-writer".into())
             .spawn(move || {
+                let _busy = busy;
                 let hasher = match hasher {
                     Some(h) => h,
                     None => hash_prefix(&mut file, offset)?,
