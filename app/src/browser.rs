@@ -87,3 +87,37 @@ pub fn reserve_bottom(px: i32) {
     #[cfg(not(target_arch = "wasm32"))]
     let _ = px;
 }
+
+/// Keeps focused controls above the bottom bar `bar` (narrow screens). Browsers scroll a
+/// control from outside the viewport into view above the bar (`scroll-padding-bottom`), but
+/// leave one that is already inside the viewport where it is, even under the bar: such a
+/// control is scrolled up by the part the bar covers.
+pub fn keep_focus_above(bar: leptos::prelude::NodeRef<leptos::html::Aside>) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use leptos::prelude::*;
+        use wasm_bindgen::JsCast;
+        let handle = window_event_listener(leptos::ev::focusin, move |ev| {
+            let Some(panel) = bar.get_untracked() else {
+                return;
+            };
+            let Some(el) = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            else {
+                return;
+            };
+            if !narrow() || panel.contains(Some(el.as_ref())) {
+                return;
+            }
+            let covered =
+                el.get_bounding_client_rect().bottom() - panel.get_bounding_client_rect().top();
+            if covered > 0.0 {
+                window().scroll_by_with_x_and_y(0.0, covered + 8.0);
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = bar;
+}

@@ -160,6 +160,11 @@ async fn an_uploaded_lora_gets_names_trigger_words_a_text_description_and_a_prev
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(r.headers()["cache-control"], "private, max-age=300");
+    assert!(r.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("sandbox"));
     assert_eq!(r.bytes().await.unwrap(), PNG);
     let (status, body) = s
         .api

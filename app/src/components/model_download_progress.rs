@@ -64,6 +64,9 @@ pub fn ModelDownloadProgress() -> impl IntoView {
             }
         });
     };
+    // A control focused under the bar is scrolled above it (browsers leave it there when it
+    // is inside the viewport).
+    Effect::new(move || browser::keep_focus_above(aside));
     // On a phone the page keeps room below its last control for the bar (and focus scrolls
     // controls above it): the bar's height, measured after every change.
     Effect::new(move || {

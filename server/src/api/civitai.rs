@@ -45,6 +45,13 @@ async fn preview(
         [
             (header::CONTENT_TYPE, content_type),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            // Cards show it on every render; a new lookup may replace it within minutes.
+            (header::CACHE_CONTROL, "private, max-age=300".to_string()),
+            // An image, never a document that runs anything if opened on its own.
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox".to_string(),
+            ),
         ],
         bytes,
     )

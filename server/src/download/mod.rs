@@ -436,7 +436,10 @@ impl Downloads {
             // A file with the expected sha256 already on the volume is linked, not fetched.
             let fetched = match reuse::from_volume(&self.store, job, index, file, &partial).await {
                 Some(fetched) => fetched,
-                None => self.engine.fetch(job, index, file, &partial).await?,
+                None => {
+                    reuse::unshare(&partial);
+                    self.engine.fetch(job, index, file, &partial).await?
+                }
             };
             let dest = file.installed_name(fetched.file_name.as_deref());
             let rel = format!("{}/{dest}", plan.folder);

@@ -201,8 +201,19 @@ fn find_cause<'a, T: std::error::Error + 'static>(
     None
 }
 
-/// An error with its causes, for logs and messages ("error sending request: connection reset").
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+/// A transfer error with its causes, for messages the API shows ("error sending request for
+/// url (host): connection reset"): the URL, which may be a signed CDN link or carry
+/// credentials, is reduced to its host.
+pub fn error_chain(e: &reqwest::Error) -> String {
+    let out = causes(e);
+    match e.url() {
+        Some(url) => out.replace(url.as_str(), url.host_str().unwrap_or("the server")),
+        None => out,
+    }
+}
+
+/// An error with its causes.
+fn causes(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -287,5 +298,16 @@ mod tests {
             Some("café.gguf")
         );
         assert_eq!(disposition_file_name("attachment"), None);
+    }
+
+    #[tokio::test]
+    async fn transfer_errors_never_carry_the_url_only_its_host() {
+        let signed = "http://user:secret@127.0.0.1:9/file.safetensors?X-Amz-Signature=abc123";
+        let e = reqwest::get(signed).await.unwrap_err();
+        let shown = error_chain(&e);
+        assert!(shown.contains("127.0.0.1"), "{shown}");
+        for secret in ["secret", "abc123", "X-Amz"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
     }
 }

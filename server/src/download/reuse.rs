@@ -111,6 +111,23 @@ pub fn link_first(candidates: &[PathBuf], partial: &Path) -> Linked {
     }
 }
 
+/// A partial file must have no other name. A link left by an earlier reuse (the job stopped
+/// between linking and installing) would let the engine write, or truncate, the very file it
+/// was linked from: an installed model or a file under a read-only extra root. Such a partial
+/// is removed with its resume state, and the file is fetched from the start.
+pub fn unshare(partial: &Path) {
+    if fs::metadata(partial).is_ok_and(|m| m.nlink() > 1) {
+        tracing::info!(partial = %partial.display(), "a linked partial file is unlinked before downloading into it");
+        for path in [
+            partial.to_path_buf(),
+            partial.with_extension("meta.json"),
+            partial.with_extension("ranges.json"),
+        ] {
+            let _ = fs::remove_file(path);
+        }
+    }
+}
+
 /// For a planned file with a known sha256: links a copy already on the volume into
 /// `partial` and hashes it; `Some` when the job needs no transfer for it. Notes the outcome on
 /// the job's file either way.
@@ -277,5 +294,27 @@ mod tests {
             link_first(&[gone], &dir.path().join("x/0.partial")),
             Linked::No { why } if why.contains("cannot be linked")
         ));
+    }
+
+    #[test]
+    fn a_partial_linked_to_another_file_is_unlinked_before_a_download_writes_into_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let original = dir.path().join("lora/kept.safetensors");
+        fs::create_dir_all(original.parent().unwrap()).unwrap();
+        fs::write(&original, b"the user's file").unwrap();
+        let partial = dir.path().join("m.parts/0.partial");
+        assert!(matches!(
+            link_first(std::slice::from_ref(&original), &partial),
+            Linked::Yes { .. }
+        ));
+        fs::write(partial.with_extension("ranges.json"), b"{}").unwrap();
+        unshare(&partial);
+        assert!(!partial.exists() && !partial.with_extension("ranges.json").exists());
+        assert_eq!(fs::read(&original).unwrap(), b"the user's file");
+        assert_eq!(fs::metadata(&original).unwrap().nlink(), 1);
+        // A partial of its own is kept (it resumes).
+        fs::write(&partial, b"half").unwrap();
+        unshare(&partial);
+        assert_eq!(fs::read(&partial).unwrap(), b"half");
     }
 }

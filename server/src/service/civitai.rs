@@ -76,19 +76,34 @@ impl Lookups {
         })
     }
 
-    /// Marks `id` as being looked up; false when it already is.
-    fn claim(&self, id: &str) -> bool {
-        self.busy
+    /// Marks `id` as being looked up until the guard drops (also when the request that
+    /// asked is dropped mid-way); `None` when it already is.
+    fn claim(self: &Arc<Self>, id: &str) -> Option<Claim> {
+        let fresh = self
+            .busy
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(id.to_string())
+            .insert(id.to_string());
+        fresh.then(|| Claim {
+            lookups: self.clone(),
+            id: id.to_string(),
+        })
     }
+}
 
-    fn release(&self, id: &str) {
-        self.busy
+/// A lookup in progress; dropping it lets the next one in.
+struct Claim {
+    lookups: Arc<Lookups>,
+    id: String,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        self.lookups
+            .busy
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
+            .remove(&self.id);
     }
 }
 
@@ -156,12 +171,21 @@ async fn save_preview(
 }
 
 /// Which version is newer than the installed one: the API lists published versions newest
-/// first, so the first one, unless it is the installed version.
+/// first, so the first one when the installed version is listed after it. An installed
+/// version CivitAI no longer lists (unpublished, early access) is compared by id, which
+/// CivitAI hands out in creation order: an older listed version is never offered as an update.
 fn newer_version(
     versions: &[civitai::ApiVersion],
     installed_version: u64,
 ) -> Option<&civitai::ApiVersion> {
-    versions.first().filter(|v| v.id != installed_version)
+    let newest = versions.first()?;
+    let listed = versions.iter().any(|v| v.id == installed_version);
+    let newer = if listed {
+        newest.id != installed_version
+    } else {
+        newest.id > installed_version
+    };
+    newer.then_some(newest)
 }
 
 impl Service {
@@ -222,12 +246,12 @@ impl Service {
             )
         })?;
         let lookups = self.civitai.clone();
-        if !lookups.claim(&model.id) {
+        let Some(claim) = lookups.claim(&model.id) else {
             return Err(AppError::new(
                 ErrorCode::Conflict,
                 format!("{} is being looked up on CivitAI already", model.name),
             ));
-        }
+        };
         let answer = by_hash::look_up(
             &lookups.api,
             &lookups.endpoint,
@@ -235,7 +259,7 @@ impl Service {
             &sha,
         )
         .await;
-        lookups.release(&model.id);
+        drop(claim);
         let choice = match &answer {
             Ok(HashAnswer::Found(f)) => f.preview.clone(),
             _ => None,
@@ -426,8 +450,10 @@ mod tests {
         assert_eq!(newer_version(&versions, 10).map(|v| v.id), Some(30));
         assert!(newer_version(&versions, 30).is_none());
         assert!(newer_version(&[], 30).is_none());
-        // A version CivitAI no longer lists (unpublished): the newest listed is offered.
+        // A version CivitAI no longer lists (unpublished): the newest listed is offered when
+        // it came after it, never when it is older.
         assert_eq!(newer_version(&versions, 5).map(|v| v.id), Some(30));
+        assert!(newer_version(&versions, 35).is_none());
     }
 
     #[test]

@@ -304,6 +304,8 @@ impl ModelService for Service {
                 if db.custom_models.len() == before {
                     return Err(AppError::not_found(format!("no custom model with id {id}")));
                 }
+                // What the Hub said of its files goes with it.
+                db.known_sizes.remove(&id);
                 Ok(())
             })
         })

@@ -35,22 +35,41 @@ pub async fn lookup(
     })
 }
 
-/// An answer's body as JSON, read within the lookup's timeout.
+/// Most of an answer a lookup reads: far above any real listing page or model answer, so a
+/// faulty or hostile endpoint cannot fill the server's memory.
+pub const MAX_ANSWER_BYTES: usize = 16 << 20;
+
+/// An answer's body, at most `max` bytes, read within the request's timeout.
+pub async fn read_body(mut response: reqwest::Response, max: usize) -> Result<Vec<u8>, String> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| match e.is_timeout() {
+        true => "stopped sending its answer".to_string(),
+        false => format!("broke off its answer ({})", e.without_url()),
+    })? {
+        if body.len() + chunk.len() > max {
+            return Err(format!("sent an answer larger than {} MiB", max >> 20));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// An answer's body as JSON (bounded by `MAX_ANSWER_BYTES`), read within the lookup's timeout.
 pub async fn lookup_json<T: serde::de::DeserializeOwned>(
     service: &str,
     response: reqwest::Response,
 ) -> Result<T, AppError> {
-    response.json().await.map_err(|e| {
-        let why = if e.is_timeout() {
-            "stopped sending its answer".to_string()
-        } else {
-            format!("sent an answer this app cannot read ({e})")
-        };
+    let upstream = |why: String| {
         AppError::new(
             ErrorCode::Upstream,
             format!("{service} {why}; try again later"),
         )
-    })
+    };
+    let body = read_body(response, MAX_ANSWER_BYTES)
+        .await
+        .map_err(upstream)?;
+    serde_json::from_slice(&body)
+        .map_err(|e| upstream(format!("sent an answer this app cannot read ({e})")))
 }
 
 /// A refusal every site answers alike: 429 (rate limited) and 5xx; `None` for others.
@@ -72,12 +91,6 @@ pub fn clean_text(raw: &str) -> String {
         .collect::<String>()
         .trim()
         .to_string()
-}
-
-/// An image or page link a site gave, when it is plain http(s).
-pub fn web_link(raw: &str) -> Option<String> {
-    let url = url::Url::parse(raw).ok()?;
-    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
 /// A transport failure talking to `service`, as a person reads it.

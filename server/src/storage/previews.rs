@@ -17,10 +17,7 @@ pub const PREVIEWS_FOLDER: &str = ".previews";
 /// `MODELS_DIR`.
 pub fn preview_rel(main_path: &str, record_id: &str, extension: &str) -> String {
     if main_path.starts_with('/') {
-        return format!(
-            "{PREVIEWS_FOLDER}/{}.preview.{extension}",
-            paths::slug(record_id)
-        );
+        return hidden_preview_rel(record_id, extension);
     }
     let (dir, name) = main_path.rsplit_once('/').unwrap_or(("", main_path));
     let file = format!("{}.preview.{extension}", paths::file_stem(name));
@@ -29,6 +26,16 @@ pub fn preview_rel(main_path: &str, record_id: &str, extension: &str) -> String 
     } else {
         format!("{dir}/{file}")
     }
+}
+
+/// The record's own name under the hidden folder: for files outside `MODELS_DIR`, and where
+/// the name beside the model is taken by a file this app did not write (ComfyUI and A1111
+/// keep their previews under the same `<stem>.preview.<ext>` name).
+fn hidden_preview_rel(record_id: &str, extension: &str) -> String {
+    format!(
+        "{PREVIEWS_FOLDER}/{}.preview.{extension}",
+        paths::slug(record_id)
+    )
 }
 
 /// A checked image to save as a preview.
@@ -101,7 +108,14 @@ impl Store {
                 .main_file()
                 .map(|f| f.path.clone())
                 .unwrap_or_default();
-            let rel = preview_rel(&main, &model.id, image.extension);
+            let mut rel = preview_rel(&main, &model.id, image.extension);
+            let ours = info.preview.as_ref().is_some_and(|p| p.path == rel);
+            let taken =
+                |rel: &str| paths::safe_join(self.models_dir(), rel).is_some_and(|p| p.exists());
+            if !ours && taken(&rel) {
+                // Never overwrite (nor later delete) a file this record did not write.
+                rel = hidden_preview_rel(&model.id, image.extension);
+            }
             let target = paths::safe_join(self.models_dir(), &rel)
                 .ok_or_else(|| AppError::internal(format!("{rel} is not a safe path")))?;
             if let Some(dir) = target.parent() {
@@ -268,6 +282,24 @@ mod tests {
             .save_preview("nope", &sha, png(true))
             .unwrap()
             .is_none());
+    }
+
+    #[test]
+    fn a_preview_another_tool_left_beside_the_model_is_never_overwritten_or_deleted() {
+        let sha = "a".repeat(64);
+        let (dir, store) = store_with_lora(&sha);
+        let theirs = dir.path().join("lora/m.preview.png");
+        std::fs::create_dir_all(theirs.parent().unwrap()).unwrap();
+        std::fs::write(&theirs, b"ComfyUI's preview").unwrap();
+        store.set_civitai("m", found(&sha, 1)).unwrap().unwrap();
+        let saved = store.save_preview("m", &sha, png(false)).unwrap().unwrap();
+        let ours = saved.civitai.unwrap().preview.unwrap().path;
+        assert_eq!(ours, ".previews/m.preview.png");
+        assert_eq!(std::fs::read(&theirs).unwrap(), b"ComfyUI's preview");
+        // Another version found: our preview goes, theirs stays.
+        store.set_civitai("m", found(&sha, 2)).unwrap().unwrap();
+        assert!(!dir.path().join(&ours).exists());
+        assert_eq!(std::fs::read(&theirs).unwrap(), b"ComfyUI's preview");
     }
 
     #[test]

@@ -32,7 +32,7 @@ pub fn ResultItem(result: SearchResult, open: RwSignal<Option<String>>) -> impl 
     view! {
         <li class="search-result" data-result-id=result.id.clone()>
             {result.preview_url.clone().map(|src| view! {
-                <img class="search-result__preview" src=src alt="" loading="lazy" width="96" height="96" />
+                <img class="search-result__preview" src=src alt="" loading="lazy" referrerpolicy="no-referrer" width="96" height="96" />
             })}
             <div class="search-result__body">
                 <h4>{result.name.clone()}</h4>

@@ -154,10 +154,9 @@ pub async fn look_up(
         401 | 403 => return Err(LookupError::Refused(status)),
         _ => return Err(LookupError::Status(status)),
     }
-    let body = response
-        .bytes()
+    let body = crate::sources::read_body(response, crate::sources::MAX_ANSWER_BYTES)
         .await
-        .map_err(|e| LookupError::Unreachable(reason(&e)))?;
+        .map_err(LookupError::Unreachable)?;
     read_answer(&body, endpoint).map(|facts| HashAnswer::Found(Box::new(facts)))
 }
 
@@ -179,7 +178,12 @@ pub fn read_answer(body: &[u8], endpoint: &str) -> Result<VersionFacts, LookupEr
         .model_id
         .ok_or_else(|| LookupError::BadAnswer("the version names no modelId".into()))?;
     let model_nsfw = version.model.as_ref().and_then(|m| m.nsfw).unwrap_or(false);
-    let text = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    // What CivitAI's users typed reaches the card and the clipboard: cleaned of control and
+    // text-direction characters, as search results are, and bounded.
+    let text = |s: Option<String>| {
+        s.map(|s| bounded(&crate::sources::clean_text(&s), MAX_NAME_CHARS))
+            .filter(|s| !s.is_empty())
+    };
     Ok(VersionFacts {
         model_id,
         version_id: version.id,
@@ -200,12 +204,22 @@ pub fn read_answer(body: &[u8], endpoint: &str) -> Result<VersionFacts, LookupEr
 /// Trigger words as CivitAI lists them; an entry may hold several, comma-separated.
 fn trained_words(words: &[String]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
-    for word in words.iter().flat_map(|w| w.split(',')).map(str::trim) {
-        if !word.is_empty() && !out.iter().any(|w| w == word) {
-            out.push(word.to_string());
+    for word in words.iter().flat_map(|w| w.split(',')) {
+        let word = bounded(&crate::sources::clean_text(word), MAX_NAME_CHARS);
+        if !word.is_empty() && !out.contains(&word) && out.len() < MAX_TRIGGER_WORDS {
+            out.push(word);
         }
     }
     out
+}
+
+/// Longest name or trigger word kept from an answer, in characters.
+const MAX_NAME_CHARS: usize = 200;
+/// Most trigger words kept from an answer.
+const MAX_TRIGGER_WORDS: usize = 50;
+
+fn bounded(text: &str, max: usize) -> String {
+    text.chars().take(max).collect()
 }
 
 /// The first safe-for-work still image, else the first still image (marked NSFW); only
@@ -348,6 +362,21 @@ mod tests {
     use super::*;
 
     const ENDPOINT: &str = "http://127.0.0.1:4000";
+
+    #[test]
+    fn names_and_trigger_words_lose_control_and_direction_characters_and_are_bounded() {
+        let mut words = vec![format!("tok\u{2066}en, {}", "x".repeat(500))];
+        words.extend((0..80).map(|i| format!("w{i}")));
+        let body = serde_json::json!({"id": 1, "modelId": 2, "name": "v\u{202e}1",
+            "model": {"name": "Evil\u{0007}\u{202e}gpj.exe"},
+            "trainedWords": words});
+        let facts = read_answer(body.to_string().as_bytes(), ENDPOINT).unwrap();
+        assert_eq!(facts.model_name.as_deref(), Some("Evilgpj.exe"));
+        assert_eq!(facts.version_name.as_deref(), Some("v1"));
+        assert_eq!(facts.trained_words[0], "token");
+        assert_eq!(facts.trained_words[1].chars().count(), MAX_NAME_CHARS);
+        assert_eq!(facts.trained_words.len(), MAX_TRIGGER_WORDS);
+    }
 
     #[test]
     fn an_answer_keeps_names_words_text_link_and_one_preview() {

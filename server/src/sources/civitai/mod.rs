@@ -276,12 +276,7 @@ async fn json<T: serde::de::DeserializeOwned>(
             format!("CivitAI answered {status} for {what} {id}; try again later"),
         ));
     }
-    response.json().await.map_err(|e| {
-        AppError::new(
-            app::domain::ErrorCode::Upstream,
-            format!("CivitAI sent an unexpected answer for {what} {id}: {e}"),
-        )
-    })
+    crate::sources::lookup_json(&format!("CivitAI (for {what} {id})"), response).await
 }
 
 /// The primary file of a version (else its first model file).

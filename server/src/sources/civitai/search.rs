@@ -12,7 +12,7 @@ use serde_json::Value;
 use url::Url;
 
 use super::model_type;
-use crate::sources::{busy_status, clean_text, lookup, lookup_json, web_link};
+use crate::sources::{busy_status, clean_text, lookup, lookup_json};
 
 const SERVICE: &str = "CivitAI";
 /// Results per page.
@@ -130,11 +130,14 @@ struct Version {
 }
 
 impl Version {
-    fn preview(&self) -> Option<String> {
+    /// The first safe-for-work still image on CivitAI's hosts (or the endpoint's): the same
+    /// host rule as the by-hash previews, so the page loads images from nowhere else.
+    fn preview(&self, endpoint: &str) -> Option<String> {
         self.images
             .iter()
             .filter(|i| i.safe_picture())
-            .find_map(|i| web_link(&i.url))
+            .find_map(|i| super::by_hash::image_url(&i.url, endpoint))
+            .map(String::from)
     }
 }
 
@@ -195,7 +198,10 @@ pub fn to_result(endpoint: &str, listed: Listed) -> Option<SearchResult> {
         downloads: listed.stats.download_count,
         likes: listed.stats.thumbs_up_count,
         license: listed.license(),
-        preview_url: listed.model_versions.iter().find_map(Version::preview),
+        preview_url: listed
+            .model_versions
+            .iter()
+            .find_map(|v| v.preview(endpoint)),
         gated: false,
         updated_at: newest.and_then(|v| v.published_at.clone()),
         page_url: format!("{endpoint}/models/{}", listed.id),
@@ -233,7 +239,11 @@ fn cursor_of(value: &Value) -> Option<String> {
 
 /// What CivitAI said in an error answer.
 async fn said(response: reqwest::Response) -> String {
-    let body: Value = response.json().await.unwrap_or_default();
+    let body: Value = crate::sources::read_body(response, 64 << 10)
+        .await
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_default();
     let text = body["message"]
         .as_str()
         .or(body["error"].as_str())
@@ -353,7 +363,7 @@ pub fn to_model(endpoint: &str, listed: Listed) -> Result<CivitaiModel, AppError
                     primary: f.primary == Some(true),
                 })
                 .collect(),
-            preview_url: v.preview(),
+            preview_url: v.preview(endpoint),
         })
         .collect();
     Ok(CivitaiModel {
@@ -421,8 +431,9 @@ mod tests {
                 "images": [
                     {"url": "https://img.example/nsfw.jpeg", "nsfwLevel": 8, "type": "image"},
                     {"url": "javascript:alert(1)", "nsfwLevel": 1, "type": "image"},
-                    {"url": "https://img.example/clip.mp4", "nsfwLevel": 1, "type": "video"},
-                    {"url": "https://img.example/ok.jpeg", "nsfwLevel": 1, "type": "image"}
+                    {"url": "https://image.civitai.com/clip.mp4", "nsfwLevel": 1, "type": "video"},
+                    {"url": "https://img.example/elsewhere.jpeg", "nsfwLevel": 1, "type": "image"},
+                    {"url": "https://image.civitai.com/ok.jpeg", "nsfwLevel": 1, "type": "image"}
                 ]
             }]
         }));
@@ -436,7 +447,8 @@ mod tests {
         assert_eq!((r.downloads, r.likes), (1200, 50));
         assert_eq!(
             r.preview_url.as_deref(),
-            Some("https://img.example/ok.jpeg")
+            Some("https://image.civitai.com/ok.jpeg"),
+            "safe, a still image, and on CivitAI's image host"
         );
         assert_eq!(
             r.license.as_deref(),

@@ -32,11 +32,7 @@ pub async fn model_versions(
             format!("CivitAI answered {status} for model {model_id}; try again later"),
         ));
     }
-    let model: ApiModel = response.json().await.map_err(|e| {
-        AppError::new(
-            ErrorCode::Upstream,
-            format!("CivitAI sent an unexpected answer for model {model_id}: {e}"),
-        )
-    })?;
+    let model: ApiModel =
+        crate::sources::lookup_json(&format!("CivitAI (for model {model_id})"), response).await?;
     Ok(model.model_versions)
 }

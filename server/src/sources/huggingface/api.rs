@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use app::domain::{AppError, ErrorCode};
+use app::domain::AppError;
 use serde::Deserialize;
 
 use super::refusal::{classify, refused};
@@ -77,12 +77,8 @@ pub async fn check_repo(
             revision,
         ));
     }
-    let info: ApiRepo = response.json().await.map_err(|e| {
-        AppError::new(
-            ErrorCode::Upstream,
-            format!("Hugging Face sent an unexpected answer for {repo}: {e}"),
-        )
-    })?;
+    let info: ApiRepo =
+        crate::sources::lookup_json(&format!("Hugging Face (for {repo})"), response).await?;
     let by_path: HashMap<&str, &Sibling> = info
         .siblings
         .iter()
