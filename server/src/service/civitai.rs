@@ -5,7 +5,7 @@
 use std::{
     collections::HashSet,
     sync::{Arc, Mutex},
-    time::Duration,
+    time::{Duration, SystemTime},
 };
 
 use app::domain::{
@@ -27,6 +27,12 @@ use crate::{
 /// How often the watch looks for records not yet looked up (a stat of the database; it is
 /// read only when it changed).
 const WATCH_EVERY: Duration = Duration::from_secs(1);
+/// Between two automatic lookups.
+const PACE: Duration = Duration::from_secs(1);
+/// A failed automatic lookup is asked again after this long...
+const RETRY_FAILED_AFTER: Duration = Duration::from_secs(3600);
+/// ...checked this often.
+const RETRY_ROUND: Duration = Duration::from_secs(600);
 /// A by-hash or model answer.
 const API_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -105,6 +111,19 @@ impl Drop for Claim {
             .unwrap_or_else(|e| e.into_inner())
             .remove(&self.id);
     }
+}
+
+/// Whether the automatic lookup asks about a record: never looked up, or a lookup that
+/// failed (rate limited, CivitAI down, unreachable) at least `RETRY_FAILED_AFTER` ago.
+fn due(info: Option<&CivitaiInfo>, now: SystemTime) -> bool {
+    let Some(info) = info else {
+        return true;
+    };
+    info.status == CivitaiStatus::Failed
+        && humantime::parse_rfc3339(&info.checked_at)
+            .ok()
+            .and_then(|at| now.duration_since(at).ok())
+            .is_none_or(|age| age >= RETRY_FAILED_AFTER)
 }
 
 /// The record's main file's sha256, when it is known.
@@ -201,12 +220,27 @@ impl Service {
         let weak = Arc::downgrade(self);
         runtime.spawn(async move {
             let mut seen = String::new();
+            let mut round = std::time::Instant::now();
             loop {
                 tokio::time::sleep(WATCH_EVERY).await;
                 let Some(service) = weak.upgrade() else {
                     return;
                 };
-                for model in service.not_looked_up(&mut seen).await {
+                // Failed lookups come round again even when nothing else changes.
+                if round.elapsed() >= RETRY_ROUND {
+                    (seen, round) = (String::new(), std::time::Instant::now());
+                }
+                for (i, model) in service
+                    .not_looked_up(&mut seen)
+                    .await
+                    .into_iter()
+                    .enumerate()
+                {
+                    // Paced: a volume of many models (or the first start after an upgrade)
+                    // is not a burst that CivitAI rate-limits.
+                    if i > 0 {
+                        tokio::time::sleep(PACE).await;
+                    }
                     if let Err(e) = service.look_up(model).await {
                         tracing::debug!(error = %e.message, "CivitAI lookup skipped");
                     }
@@ -228,7 +262,7 @@ impl Service {
                 .read()?
                 .installed
                 .into_iter()
-                .filter(|m| m.civitai.is_none() && known_sha(m).is_some())
+                .filter(|m| due(m.civitai.as_ref(), SystemTime::now()) && known_sha(m).is_some())
                 .filter(|m| store.files_present(m))
                 .collect())
         })
@@ -441,6 +475,29 @@ mod tests {
             files: vec![],
             model: None,
         }
+    }
+
+    #[test]
+    fn the_automatic_lookup_asks_new_records_and_failed_ones_an_hour_later() {
+        let now = SystemTime::now();
+        let at = |secs_ago: u64| {
+            humantime::format_rfc3339_seconds(now - Duration::from_secs(secs_ago)).to_string()
+        };
+        let info = |status, secs_ago| CivitaiInfo::without_match(status, "a", at(secs_ago), None);
+        assert!(due(None, now), "never looked up");
+        assert!(
+            !due(Some(&info(CivitaiStatus::Failed, 60)), now),
+            "failed a minute ago"
+        );
+        assert!(
+            due(Some(&info(CivitaiStatus::Failed, 3_700)), now),
+            "failed an hour ago"
+        );
+        assert!(
+            !due(Some(&info(CivitaiStatus::NotFound, 99_999)), now),
+            "a 404 is kept"
+        );
+        assert!(!due(Some(&info(CivitaiStatus::Found, 99_999)), now));
     }
 
     #[test]
