@@ -410,3 +410,15 @@ async fn results_are_added_and_downloaded_through_the_ordinary_routes() {
     assert!(!installed.is_empty());
     let _ = &env.server;
 }
+
+#[tokio::test]
+async fn a_tree_that_pages_forever_is_refused_after_fifty_pages_not_followed_without_end() {
+    let env = env(&["acme/endless-tree"], &[]).await;
+    let (status, body) = env
+        .api
+        .get("/api/search/hf/files?repo=acme/endless-tree")
+        .await;
+    assert_eq!(status, 502, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("more than 50 pages"), "{message}");
+}

@@ -335,7 +335,8 @@ async fn tree(
 
 /// `GET /api/models/{repo}/tree/{rev}?recursive=true`: every file of the repo, two entries a
 /// page (`Link: rel="next"`, as the Hub pages long listings), folders included. A repo named
-/// `*hostile*` also lists paths that leave the repo; `*slowtree*` answers after 3 s.
+/// `*hostile*` also lists paths that leave the repo; `*slowtree*` answers after 3 s;
+/// `*endless*` names a next page forever.
 async fn repo_tree(
     State(state): State<Arc<HubState>>,
     Path((owner, name, rev)): Path<(String, String, String)>,
@@ -399,7 +400,8 @@ async fn repo_tree(
     let from: usize = q.get("cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
     let page: Vec<_> = entries.iter().skip(from).take(2).cloned().collect();
     let mut response = Json(page).into_response();
-    if from + 2 < entries.len() {
+    // `*endless*`: a next page every time, as a broken endpoint might.
+    if from + 2 < entries.len() || name.contains("endless") {
         let next = format!(
             "</api/models/{owner}/{name}/tree/{rev}?recursive=true&cursor={}>; rel=\"next\"",
             from + 2

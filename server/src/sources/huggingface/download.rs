@@ -7,7 +7,7 @@ use url::Url;
 
 use super::{
     classify, clean_etag, download_refusal, next_link, resolve_url, tree_files, tree_url,
-    ListedFile, Subject, TreeEntry,
+    ListedFile, Subject, TreeEntry, MAX_TREE_PAGES,
 };
 use crate::{
     download::{net, Fail},
@@ -136,7 +136,15 @@ pub async fn list_folder<T: Transport>(
     let mut next =
         Some(Url::parse(&first).map_err(|_| Fail::Fatal(AppError::internal("bad tree URL")))?);
     let mut out = Vec::new();
+    let mut pages = 0;
     while let Some(url) = next.take() {
+        pages += 1;
+        if pages > MAX_TREE_PAGES {
+            return Err(Fail::Fatal(AppError::invalid(
+                "huggingfaceFiles",
+                format!("{repo}/{folder} lists more than {MAX_TREE_PAGES} pages of files: name the files to download instead of the folder"),
+            )));
+        }
         let request = net::with_token(transport.client().get(url.clone()), &url, &endpoint, token);
         let response = transport.send(request).await?;
         if !response.status().is_success() {

@@ -19,7 +19,7 @@ use crate::storage::paths;
 pub use api::{check_repo, RepoCheck};
 pub use download::{list_folder, resolve};
 pub use protocol::{
-    clean_etag, next_link, resolve_url, tree_files, tree_url, ListedFile, TreeEntry,
+    clean_etag, next_link, resolve_url, tree_files, tree_url, ListedFile, TreeEntry, MAX_TREE_PAGES,
 };
 pub use refusal::{classify, download_refusal, Refusal, Subject};
 pub use search::{repo_files, search};

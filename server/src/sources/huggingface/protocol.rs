@@ -33,6 +33,11 @@ pub fn clean_etag(raw: &str) -> String {
         .to_string()
 }
 
+/// Tree pages followed at most for one listing (1,000 entries each on the Hub): a repo or
+/// folder of more files, or an endpoint that pages forever, is refused instead of truncated
+/// or followed without end.
+pub const MAX_TREE_PAGES: usize = 50;
+
 /// The `rel="next"` target of a `Link` header.
 pub fn next_link(header: &str) -> Option<String> {
     header

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use url::Url;
 
 use super::{
-    classify, next_link, protocol::TreeEntry, tree_files, validate_repo, Refusal, SERVICE,
+    classify, next_link, protocol::TreeEntry, tree_files, validate_repo, Refusal, MAX_TREE_PAGES,
+    SERVICE,
 };
 use crate::{
     download::net,
@@ -22,8 +23,6 @@ use crate::{
 
 /// Results per page.
 pub const PAGE_SIZE: usize = 20;
-/// Tree pages followed at most (1,000 entries each on the Hub).
-const MAX_TREE_PAGES: usize = 50;
 /// Extensions of model weights, for the preselection.
 const WEIGHTS: [&str; 7] = [
     ".safetensors",
@@ -267,6 +266,14 @@ pub async fn repo_files(
             .map(|n| n.to_string());
         let entries: Vec<TreeEntry> = lookup_json(SERVICE, response).await?;
         files.extend(tree_files(entries));
+    }
+    if next.is_some() {
+        return Err(AppError::new(
+            ErrorCode::Upstream,
+            format!(
+                "{repo} lists more than {MAX_TREE_PAGES} pages of files; name the files to add instead of picking them from the list"
+            ),
+        ));
     }
     Ok(RepoFiles {
         repo: repo.to_string(),
