@@ -46,9 +46,13 @@ pub fn candidates(
 
 /// "already installed as X": the first installed model with a file of `sha256`, for the
 /// add form's check (the download will link that file instead of transferring it).
-pub fn already_installed(db: &Database, sha256: &str) -> Option<String> {
+pub fn already_installed(db: &Database, models_dir: &Path, sha256: &str) -> Option<String> {
     db.installed.iter().find_map(|m| {
-        let file = m.files.iter().find(|f| f.sha256 == sha256)?;
+        // A record whose file went missing is no copy to link.
+        let file = m.files.iter().find(|f| {
+            f.sha256 == sha256
+                && paths::resolve(models_dir, &f.path).is_some_and(|p| p.is_file())
+        })?;
         Some(format!(
             "already installed as {} ({}): downloading it links that file instead of transferring it again",
             m.name, file.path
@@ -260,15 +264,23 @@ mod tests {
     }
 
     #[test]
-    fn the_add_check_names_the_installed_model() {
+    fn the_add_check_names_the_installed_model_whose_file_is_there() {
+        let dir = tempfile::tempdir().unwrap();
         let mut db = Database::empty();
         db.installed = vec![record("lora/a.safetensors", &"a".repeat(64), 4)];
-        let warning = already_installed(&db, &"a".repeat(64)).unwrap();
+        assert_eq!(
+            already_installed(&db, dir.path(), &"a".repeat(64)),
+            None,
+            "its file is missing"
+        );
+        fs::create_dir_all(dir.path().join("lora")).unwrap();
+        fs::write(dir.path().join("lora/a.safetensors"), b"abcd").unwrap();
+        let warning = already_installed(&db, dir.path(), &"a".repeat(64)).unwrap();
         assert!(
             warning.starts_with("already installed as lora/a.safetensors (lora/a.safetensors)"),
             "{warning}"
         );
-        assert_eq!(already_installed(&db, &"b".repeat(64)), None);
+        assert_eq!(already_installed(&db, dir.path(), &"b".repeat(64)), None);
     }
 
     #[test]

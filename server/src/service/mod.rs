@@ -188,7 +188,9 @@ impl ModelService for Service {
             .files
             .iter()
             .filter_map(|f| f.sha256.as_deref())
-            .find_map(|sha| crate::download::reuse::already_installed(&db, sha));
+            .find_map(|sha| {
+                crate::download::reuse::already_installed(&db, self.store.models_dir(), sha)
+            });
         let detail = match &model.source {
             crate::registry::CustomSource::Huggingface { repo, revision } => {
                 format!("Hugging Face {repo} at {revision}")
