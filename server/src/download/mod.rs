@@ -363,7 +363,7 @@ impl Downloads {
 
     async fn run(self: Arc<Self>, job: Arc<Job>) {
         let outcome = self.run_job(&job).await;
-        writers_done(&job).await;
+        let settled = writers_done(&job).await;
         if self.shared.token(&job.id).is_none() {
             // Another server took the job over: its partial files and state are its now.
             self.jobs().retain(|j| j.id != job.id);
@@ -384,7 +384,10 @@ impl Downloads {
                 JobStatus::Paused
             }
             Err(e) if e.code == ErrorCode::Cancelled || stopped => {
-                self.remove_partials(&job.plan());
+                // Under a writer that never ended, the files are left to the sweep.
+                if settled {
+                    self.remove_partials(&job.plan());
+                }
                 tracing::info!(job = %job.id, "download cancelled, partial files removed");
                 JobStatus::Cancelled
             }
@@ -645,15 +648,17 @@ fn verify_file(
 
 /// Waits (bounded) for the job's writer threads: a stopped transfer's threads still write
 /// what was queued and save the range journal, and nothing may remove, pause or hand over
-/// the partial files under them.
-async fn writers_done(job: &Job) {
+/// the partial files under them. False when one is still busy after the grace.
+async fn writers_done(job: &Job) -> bool {
     let deadline = Instant::now() + WRITERS_GRACE;
     while !job.writing.idle() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    if !job.writing.idle() {
-        tracing::warn!(job = %job.id, "a writer thread is still busy after {} s", WRITERS_GRACE.as_secs());
+    let idle = job.writing.idle();
+    if !idle {
+        tracing::warn!(job = %job.id, "a writer thread is still busy after {} s: its partial files stay", WRITERS_GRACE.as_secs());
     }
+    idle
 }
 
 /// A finished file that is not what it should be: removed, so it never looks installed.
