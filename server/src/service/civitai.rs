@@ -9,8 +9,8 @@ use std::{
 };
 
 use app::domain::{
-    AddModelRequest, AppError, CivitaiInfo, CivitaiStatus, CivitaiUpdate, DownloadRequest,
-    ErrorCode, InstalledModel, Preferences,
+    AddModelRequest, AppError, CivitaiInfo, CivitaiStatus, CivitaiUpdate, CivitaiVersion,
+    DownloadRequest, ErrorCode, InstalledModel, Preferences,
 };
 
 use super::Service;
@@ -193,10 +193,7 @@ async fn save_preview(
 /// first, so the first one when the installed version is listed after it. An installed
 /// version CivitAI no longer lists (unpublished, early access) is compared by id, which
 /// CivitAI hands out in creation order: an older listed version is never offered as an update.
-fn newer_version(
-    versions: &[civitai::ApiVersion],
-    installed_version: u64,
-) -> Option<&civitai::ApiVersion> {
+fn newer_version(versions: &[CivitaiVersion], installed_version: u64) -> Option<&CivitaiVersion> {
     let newest = versions.first()?;
     let listed = versions.iter().any(|v| v.id == installed_version);
     let newer = if listed {
@@ -375,11 +372,14 @@ impl Service {
             return Err(AppError::internal("a found CivitAI record has no ids"));
         };
         let lookups = self.civitai.clone();
-        let versions = civitai::updates::model_versions(
+        // The same lookup as the Add tab's version picker (one home for `/api/v1/models/{id}`
+        // on this path), on the client that sends the key to CivitAI's API only.
+        let versions = civitai::search::model_versions(
             &lookups.api,
             &lookups.endpoint,
             model_id,
             lookups.token.as_deref(),
+            Duration::from_secs(self.config.search_timeout_secs),
         )
         .await?;
         let newer = newer_version(&versions, version_id);
@@ -465,15 +465,15 @@ impl Service {
 mod tests {
     use super::*;
 
-    fn version(id: u64) -> civitai::ApiVersion {
-        civitai::ApiVersion {
+    fn version(id: u64) -> CivitaiVersion {
+        CivitaiVersion {
             id,
-            model_id: Some(1),
             name: format!("v{id}"),
             base_model: String::new(),
-            description: None,
+            published_at: None,
+            trained_words: vec![],
             files: vec![],
-            model: None,
+            preview_url: None,
         }
     }
 

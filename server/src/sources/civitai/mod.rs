@@ -6,7 +6,6 @@ pub mod by_hash;
 mod download;
 pub mod preview;
 pub mod search;
-pub mod updates;
 
 use app::domain::{AppError, ModelFamily, ModelType};
 use serde::Deserialize;

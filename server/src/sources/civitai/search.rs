@@ -308,6 +308,34 @@ pub async fn model(
     token: Option<&str>,
     timeout: Duration,
 ) -> Result<CivitaiModel, AppError> {
+    to_model(
+        endpoint,
+        listed_model(client, endpoint, model_id, token, timeout).await?,
+    )
+}
+
+/// A model's published versions, newest first, whatever its rating ("Check for updates" of
+/// a model the user has).
+pub async fn model_versions(
+    client: &reqwest::Client,
+    endpoint: &str,
+    model_id: u64,
+    token: Option<&str>,
+    timeout: Duration,
+) -> Result<Vec<CivitaiVersion>, AppError> {
+    let listed = listed_model(client, endpoint, model_id, token, timeout).await?;
+    Ok(versions(endpoint, &listed))
+}
+
+/// `GET /api/v1/models/{id}`: the one lookup of a model by id on the search and update paths,
+/// its refusals said as a person reads them.
+async fn listed_model(
+    client: &reqwest::Client,
+    endpoint: &str,
+    model_id: u64,
+    token: Option<&str>,
+    timeout: Duration,
+) -> Result<Listed, AppError> {
     let url = format!("{endpoint}/api/v1/models/{model_id}");
     let response = lookup(SERVICE, authorised(client, &url, token), timeout).await?;
     let status = response.status().as_u16();
@@ -333,8 +361,7 @@ pub async fn model(
             ))
         }
     }
-    let listed: Listed = lookup_json(SERVICE, response).await?;
-    to_model(endpoint, listed)
+    lookup_json(SERVICE, response).await
 }
 
 /// A shown model as ours; NSFW models are refused.
@@ -345,7 +372,19 @@ pub fn to_model(endpoint: &str, listed: Listed) -> Result<CivitaiModel, AppError
             listed.id
         )));
     }
-    let versions = listed
+    Ok(CivitaiModel {
+        id: listed.id,
+        name: clean_text(&listed.name),
+        model_type: model_type(&listed.civitai_type),
+        civitai_type: clean_text(&listed.civitai_type),
+        versions: versions(endpoint, &listed),
+        page_url: format!("{endpoint}/models/{}", listed.id),
+    })
+}
+
+/// A listed model's versions as the page shows them, newest first.
+fn versions(endpoint: &str, listed: &Listed) -> Vec<CivitaiVersion> {
+    listed
         .model_versions
         .iter()
         .map(|v| CivitaiVersion {
@@ -365,15 +404,7 @@ pub fn to_model(endpoint: &str, listed: Listed) -> Result<CivitaiModel, AppError
                 .collect(),
             preview_url: v.preview(endpoint),
         })
-        .collect();
-    Ok(CivitaiModel {
-        id: listed.id,
-        name: clean_text(&listed.name),
-        model_type: model_type(&listed.civitai_type),
-        civitai_type: clean_text(&listed.civitai_type),
-        versions,
-        page_url: format!("{endpoint}/models/{}", listed.id),
-    })
+        .collect()
 }
 
 #[cfg(test)]
