@@ -8,10 +8,7 @@ mod fakes;
 use std::{
     collections::BTreeSet,
     path::Path,
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
+    sync::atomic::Ordering,
     time::{Duration, Instant},
 };
 
@@ -459,23 +456,7 @@ async fn six_hundred_concurrent_changes_through_three_servers_lose_nothing() {
     let servers = three(&models, &hub).await;
     let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
 
-    let db_path = models.join("installed-models.json");
-    let done = Arc::new(AtomicBool::new(false));
-    let reader = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let mut reads = 0u32;
-            while !done.load(Ordering::Relaxed) {
-                if let Ok(bytes) = std::fs::read(&db_path) {
-                    let parsed: Value = serde_json::from_slice(&bytes)
-                        .unwrap_or_else(|e| panic!("half-written database seen: {e}"));
-                    assert_eq!(parsed["schemaVersion"], server::storage::SCHEMA_VERSION);
-                    reads += 1;
-                }
-            }
-            reads
-        })
-    };
+    let reader = common::db_reader::DbReader::start(models.join("installed-models.json"));
 
     let mut tasks = Vec::new();
     for s in 0..3 {
@@ -540,8 +521,7 @@ async fn six_hundred_concurrent_changes_through_three_servers_lose_nothing() {
         kept_installed.extend(id);
     }
     let finished = Instant::now();
-    done.store(true, Ordering::Relaxed);
-    let reads = reader.join().unwrap();
+    let reads = reader.stop();
     assert!(ops >= 600, "only {ops} operations");
 
     // Every server lists exactly what was added and not removed, within 2 s.

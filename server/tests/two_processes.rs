@@ -1,66 +1,10 @@
 //! Two server processes on one MODELS_DIR add and remove custom models concurrently.
 //! No update may be lost, and the database must parse at every moment.
 
-use std::{
-    net::TcpListener,
-    path::Path,
-    process::{Child, Command, Stdio},
-    sync::{
-        atomic::{AtomicBool, Ordering},
-        Arc,
-    },
-    time::Duration,
-};
+mod common;
 
+use common::process::Process;
 use serde_json::{json, Value};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn spawn(models_dir: &Path) -> Server {
-    let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_model-manager"))
-        .arg("serve")
-        .env("MODELS_DIR", models_dir)
-        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the server binary");
-    // Owned by the guard at once, so the process is killed on every path.
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/api/models", server.base))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server on port {port} did not start");
-}
 
 const PER_SERVER: usize = 120;
 
@@ -68,27 +12,11 @@ const PER_SERVER: usize = 120;
 async fn no_update_is_lost_and_the_file_always_parses() {
     let dir = tempfile::tempdir().unwrap();
     let models_dir = dir.path().to_path_buf();
-    let a = spawn(&models_dir).await;
-    let b = spawn(&models_dir).await;
+    let a = Process::start(&models_dir, &[]).await;
+    let b = Process::start(&models_dir, &[]).await;
 
     // A reader that parses the database as often as it can while the writers run.
-    let db_path = models_dir.join("installed-models.json");
-    let done = Arc::new(AtomicBool::new(false));
-    let reader = {
-        let done = done.clone();
-        std::thread::spawn(move || {
-            let mut reads = 0u32;
-            while !done.load(Ordering::Relaxed) {
-                if let Ok(bytes) = std::fs::read(&db_path) {
-                    let parsed: Value = serde_json::from_slice(&bytes)
-                        .unwrap_or_else(|e| panic!("half-written database seen: {e}"));
-                    assert_eq!(parsed["schemaVersion"], server::storage::SCHEMA_VERSION);
-                    reads += 1;
-                }
-            }
-            reads
-        })
-    };
+    let reader = common::db_reader::DbReader::start(models_dir.join("installed-models.json"));
 
     // Each server gets PER_SERVER adds; every third model is removed again, through the other server.
     let client = reqwest::Client::new();
@@ -128,8 +56,7 @@ async fn no_update_is_lost_and_the_file_always_parses() {
             kept.push(id);
         }
     }
-    done.store(true, Ordering::Relaxed);
-    let reads = reader.join().unwrap();
+    let reads = reader.stop();
     assert!(reads > 0, "the reader never saw the database");
 
     kept.sort();

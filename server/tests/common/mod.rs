@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod cli;
+pub mod db_reader;
 pub mod process;
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
