@@ -1,7 +1,7 @@
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    domain::{CivitaiInfo, CivitaiPreview, CivitaiStatus, CivitaiUpdate},
+    domain::{AppError, CivitaiInfo, CivitaiPreview, CivitaiStatus, CivitaiUpdate},
     format,
     server_fns::civitai::{check_update, download_update, lookup_civitai, set_show_nsfw_previews},
     state::{Downloads, Hydrated},
@@ -27,52 +27,26 @@ pub fn CivitaiSection(
     let look_up = {
         let id = model_id.clone();
         move |_| {
-            let id = id.clone();
-            busy.set(true);
-            error.set(None);
-            spawn_local(async move {
-                match lookup_civitai(id).await {
-                    Ok(model) => info.set(model.civitai),
-                    Err(e) => error.set(Some(e.message)),
-                }
-                busy.set(false);
-            });
+            let call = lookup_civitai(id.clone());
+            act(busy, error, call, move |model| info.set(model.civitai));
         }
     };
     let check = {
         let id = model_id.clone();
         move |_| {
-            let id = id.clone();
-            busy.set(true);
-            error.set(None);
-            spawn_local(async move {
-                match check_update(id).await {
-                    Ok(model) => info.set(model.civitai),
-                    Err(e) => error.set(Some(e.message)),
-                }
-                busy.set(false);
-            });
+            let call = check_update(id.clone());
+            act(busy, error, call, move |model| info.set(model.civitai));
         }
     };
     let get_update = {
         let id = model_id.clone();
         move |_| {
-            let id = id.clone();
-            busy.set(true);
-            error.set(None);
-            spawn_local(async move {
-                match download_update(id).await {
-                    Ok(_) => {
-                        note.set(Some(
-                            "Downloading the new version as a separate model; this one stays."
-                                .into(),
-                        ));
-                        downloads.poll();
-                        downloads.changed();
-                    }
-                    Err(e) => error.set(Some(e.message)),
-                }
-                busy.set(false);
+            act(busy, error, download_update(id.clone()), move |_| {
+                note.set(Some(
+                    "Downloading the new version as a separate model; this one stays.".into(),
+                ));
+                downloads.poll();
+                downloads.changed();
             });
         }
     };
@@ -218,4 +192,23 @@ pub fn NsfwPreference(show: bool) -> impl IntoView {
             {move || error.get().map(|e| view! { <span class="error" role="alert">" "{e}</span> })}
         </p>
     }
+}
+
+/// Runs one of the card's actions: the buttons are busy while `call` runs, its error is
+/// shown, and `done` gets its answer.
+fn act<T: 'static>(
+    busy: RwSignal<bool>,
+    error: RwSignal<Option<String>>,
+    call: impl std::future::Future<Output = Result<T, AppError>> + 'static,
+    done: impl FnOnce(T) + 'static,
+) {
+    busy.set(true);
+    error.set(None);
+    spawn_local(async move {
+        match call.await {
+            Ok(answer) => done(answer),
+            Err(e) => error.set(Some(e.message)),
+        }
+        busy.set(false);
+    });
 }
