@@ -19,26 +19,37 @@ log "building the WASM front end ($mode)"
 cargo build -p frontend --lib --target wasm32-unknown-unknown --profile "$wasm_profile"
 raw="$CARGO_TARGET_DIR/wasm32-unknown-unknown/$wasm_dir/frontend.wasm"
 
-log "wasm-bindgen"
+# `#[lazy]` views (the Installed and Add tabs, the Export page, ...) are cut out into chunks the
+# page fetches when it first shows them; the main module keeps what the first view needs.
+log "wasm-split: lazily loaded chunks"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-wasm-bindgen --target web --no-typescript --out-name "$LEPTOS_OUTPUT_NAME" --out-dir "$tmp" "$raw"
+mkdir "$tmp/split" "$tmp/out"
+wasm-split-cli "$raw" "$tmp/split" --out-name "$LEPTOS_OUTPUT_NAME"
+main="$tmp/split/$LEPTOS_OUTPUT_NAME.wasm"
+
+log "wasm-bindgen"
+# The chunks share the main module's memory and function table through its linker exports.
+wasm-bindgen --target web --no-typescript --keep-lld-exports --no-demangle \
+  --out-name "$LEPTOS_OUTPUT_NAME" --out-dir "$tmp/out" "$main"
+mv "$tmp/out/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$tmp/out/$LEPTOS_OUTPUT_NAME.wasm"
+rm "$main"
+mv "$tmp/split"/* "$tmp/out/"
 if [ "$mode" = release ]; then
-  log "wasm-opt -Oz"
-  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    "$tmp/${LEPTOS_OUTPUT_NAME}_bg.wasm" -o "$tmp/$LEPTOS_OUTPUT_NAME.wasm"
-  rm "$tmp/${LEPTOS_OUTPUT_NAME}_bg.wasm"
-else
-  mv "$tmp/${LEPTOS_OUTPUT_NAME}_bg.wasm" "$tmp/$LEPTOS_OUTPUT_NAME.wasm"
+  log "wasm-opt -Oz (the main module and each chunk)"
+  for module in "$tmp/out"/*.wasm; do
+    wasm-opt -Oz --strip-debug --enable-bulk-memory --enable-nontrapping-float-to-int \
+      "$module" -o "$module"
+  done
 fi
-cp style/main.css "$tmp/$LEPTOS_OUTPUT_NAME.css"
+cp style/main.css "$tmp/out/$LEPTOS_OUTPUT_NAME.css"
 
 # Swap the new site in whole, so a running server never serves half a build.
 mkdir -p "$SITE_DIR"
 rm -rf "$SITE_DIR.new"
 mkdir -p "$SITE_DIR.new/pkg"
 cp -r public/. "$SITE_DIR.new/"
-cp "$tmp"/* "$SITE_DIR.new/pkg/"
+cp "$tmp/out"/* "$SITE_DIR.new/pkg/"
 log "content-hashed names and brotli/gzip copies"
 node "$ROOT/scripts/hash-assets.mjs" "$SITE_DIR.new" "$SITE_DIR.new/pkg" "$LEPTOS_OUTPUT_NAME"
 rm -rf "$SITE_DIR.old"

@@ -12,6 +12,7 @@ LEPTOS_OUTPUT_NAME="$(sed -nE 's/^output-name *= *"([^"]+)".*/\1/p' "$ROOT/Lepto
 export LEPTOS_OUTPUT_NAME
 WASM_BINDGEN_VERSION="0.2.130" # must equal the `=` pin in Cargo.toml
 CARGO_LEPTOS_VERSION="0.3.10"
+WASM_SPLIT_VERSION="0.2.3" # wasm_split_cli_support; must match wasm_split_helpers in Cargo.lock
 SITE_DIR="$CARGO_TARGET_DIR/site"
 
 log() { printf '\n\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -15,6 +15,14 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+# wasm-split cuts the `#[lazy]` views out of the WASM into chunks loaded on demand (what
+# `cargo leptos --split` does, as a command; its version must match wasm_split_helpers's).
+if ! cargo install --list | grep -qx "wasm_split_cli_support v$WASM_SPLIT_VERSION:"; then
+  log "installing wasm-split-cli $WASM_SPLIT_VERSION (about 1 minute)"
+  cargo install --locked wasm_split_cli_support --version "$WASM_SPLIT_VERSION" \
+    --features build-binary --force
+fi
+
 # npm packages from the committed lockfile: Playwright (no browser download) and binaryen's
 # wasm-opt 132 (Debian's wasm-opt 108 silently breaks hydration).
 stamp="$ROOT/end2end/node_modules/.lock-stamp"

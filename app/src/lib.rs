@@ -7,6 +7,7 @@ pub mod clipboard;
 pub mod components;
 pub mod domain;
 pub mod format;
+pub mod lazy_views;
 pub mod pages;
 pub mod panel;
 pub mod paste;

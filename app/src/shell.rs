@@ -7,7 +7,7 @@ use leptos_router::{
 
 use crate::{
     components::{AccessBar, ModelDownloadProgress},
-    pages::{ExportPage, ModelsPage},
+    pages::{lazily, ExportPage, ModelsPage},
     panel,
     state::{focus_id, Downloads, Hydrated},
 };
@@ -61,6 +61,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// The Export page's code is a lazily loaded WASM chunk, like the Models page's later tabs.
+#[lazy]
+pub(crate) fn export_page() -> AnyView {
+    view! { <ExportPage /> }.into_any()
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -87,7 +93,7 @@ pub fn App() -> impl IntoView {
                     // view works with JavaScript off (out-of-order streaming needs scripts).
                     <Route path=StaticSegment("") view=ModelsPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("models") view=ModelsPage ssr=SsrMode::Async />
-                    <Route path=StaticSegment("export") view=ExportPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("export") view=|| lazily(export_page) ssr=SsrMode::Async />
                 </Routes>
             </main>
             <ModelDownloadProgress />

@@ -1,7 +1,12 @@
-//! The WASM entry point: hydrates the server-rendered page, nothing else.
+//! The WASM entry point: hydrates the server-rendered page, nothing else. A view the server
+//! rendered from a lazily loaded chunk (the Export page, the Installed or Add tab opened by its
+//! URL) has its chunk loaded first, so hydration finds its code (`app::lazy_views`).
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    wasm_bindgen_futures::spawn_local(async {
+        app::lazy_views::preload_rendered().await;
+        leptos::mount::hydrate_body(app::App);
+    });
 }

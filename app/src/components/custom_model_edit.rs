@@ -4,6 +4,7 @@ use super::{described_by, wire_options, FieldError};
 use crate::{
     components::add_custom_model_form::split_list,
     domain::{from_wire, to_wire, AppError, CustomModelEdit, Model, ModelFamily, ModelType},
+    pages::lazily,
     server_fns::models::{remove_custom_model, update_custom_model},
     state::{focus_id, Downloads, Hydrated},
 };
@@ -70,10 +71,19 @@ pub fn CustomModelActions(model: Model) -> impl IntoView {
                 </span>
             </Show>
         }>
-            <EditForm model=model.clone() editing error />
+            {
+                let model = model.clone();
+                lazily(move || edit_form(model.clone(), editing, error))
+            }
         </Show>
         {general_error}
     }
+}
+
+/// The edit form is a lazily loaded WASM chunk, fetched at the first "Edit".
+#[lazy]
+fn edit_form(model: Model, editing: RwSignal<bool>, error: RwSignal<Option<AppError>>) -> AnyView {
+    view! { <EditForm model editing error /> }.into_any()
 }
 
 /// The inline form: name, type, family, tags and description, saved with `PATCH` semantics.

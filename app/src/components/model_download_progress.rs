@@ -13,6 +13,7 @@ use crate::{
 };
 
 use super::DownloadSettingsForm;
+use crate::pages::lazily;
 
 /// The downloads panel. On wide screens it is docked at the right and the page makes room for
 /// it; on narrow ones it is a bar at the bottom that expands on demand and folds away when
@@ -110,7 +111,7 @@ pub fn ModelDownloadProgress() -> impl IntoView {
                         <Show when=move || any_finished.get()>
                             <button type="button" class="btn btn--small" on:click=clear>"Clear finished"</button>
                         </Show>
-                        <DownloadSettingsForm />
+                        {lazily(download_settings)}
                     </div>
                 </div>
             </aside>
@@ -330,4 +331,10 @@ fn JobRow(id: String, confirming: RwSignal<Option<String>>) -> impl IntoView {
             })}
         </li>
     }
+}
+
+/// The settings form is a lazily loaded WASM chunk: the panel shows only once downloads exist.
+#[lazy]
+fn download_settings() -> AnyView {
+    view! { <DownloadSettingsForm /> }.into_any()
 }

@@ -119,12 +119,45 @@ pub fn ModelsPage() -> impl IntoView {
                 aria-labelledby=move || format!("tab-{}", tab.get().wire())>
                 {move || match tab.get() {
                     Tab::Available => view! { <AvailableTab /> }.into_any(),
-                    Tab::Installed => view! { <InstalledTab /> }.into_any(),
-                    Tab::Add => view! { <section class="panel"><h2>"Add a custom model"</h2><SearchPanel /><h3>"Or give its source"</h3><AddCustomModelForm /></section> }.into_any(),
+                    // The other tabs are separate WASM chunks, loaded when first shown.
+                    Tab::Installed => lazily(installed_tab),
+                    Tab::Add => lazily(add_tab),
                 }}
             </div>
         </section>
     }
+}
+
+/// A view whose code is a lazily loaded WASM chunk: the server renders it in place, the
+/// browser fetches its chunk first (the page's first load carries only the Available tab).
+pub fn lazily<F>(load: impl Fn() -> F + Send + Sync + 'static) -> AnyView
+where
+    F: std::future::Future<Output = AnyView> + Send + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {Suspend::new(load())}
+        </Suspense>
+    }
+    .into_any()
+}
+
+#[lazy]
+pub(crate) fn installed_tab() -> AnyView {
+    view! { <InstalledTab /> }.into_any()
+}
+
+#[lazy]
+pub(crate) fn add_tab() -> AnyView {
+    view! {
+        <section class="panel">
+            <h2>"Add a custom model"</h2>
+            <SearchPanel />
+            <h3>"Or give its source"</h3>
+            <AddCustomModelForm />
+        </section>
+    }
+    .into_any()
 }
 
 #[component]
