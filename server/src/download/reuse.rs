@@ -195,7 +195,10 @@ pub async fn from_volume(
     file: &PlannedFile,
     partial: &Path,
 ) -> Option<Fetched> {
-    let sha = file.expected_sha256.clone()?;
+    let sha = file
+        .expected_sha256
+        .clone()
+        .or_else(|| file.listed_sha256.clone())?;
     let (store, size, target) = (store.clone(), file.expected_size, partial.to_path_buf());
     let outcome = tokio::task::spawn_blocking(move || -> Result<(String, u64), Option<String>> {
         let db = store.read().map_err(|_| None)?;
@@ -230,7 +233,10 @@ pub async fn from_volume(
             tracing::info!(job = %job.id, from = %shown, "already on the volume: linked, not downloaded");
             job.file_note(index, format!("reused from {shown}"), Some(len));
             Some(Fetched {
-                sha256: file.expected_sha256.clone()?,
+                sha256: file
+                    .expected_sha256
+                    .clone()
+                    .or_else(|| file.listed_sha256.clone())?,
                 size: len,
                 file_name: None,
                 expected_sha256: None,

@@ -424,7 +424,7 @@ impl ModelService for Service {
             ));
         }
         let db = self.blocking(|store| Ok(store.read()?)).await?;
-        let plan = self.plan_for(request.model_id.trim(), &db.custom_models)?;
+        let plan = self.plan_for(request.model_id.trim(), &db)?;
         if let Some(installed) = db.installed_from(&plan.model_id) {
             if self.store.files_present(installed) {
                 return Err(AppError::new(
