@@ -44,10 +44,15 @@ impl Service {
             .find(|m| m.id == model_id)
             .ok_or_else(|| AppError::not_found(format!("no model with id {model_id}")))?;
         let files = match &m.source {
+            // What the Hub listed when the model was added is no pin: on a branch the file may
+            // change, and the resolve answer's newer X-Linked-Etag then wins.
             CustomSource::Huggingface { repo, revision } => m
                 .files
                 .iter()
-                .map(|f| hf_file(repo, revision, &f.path, f.size_bytes, f.sha256.clone()))
+                .map(|f| PlannedFile {
+                    listed_sha256: f.sha256.clone(),
+                    ..hf_file(repo, revision, &f.path, f.size_bytes, None)
+                })
                 .collect(),
             CustomSource::Civitai { version_id, .. } => m
                 .files
@@ -99,7 +104,7 @@ impl Service {
     }
 }
 
-/// Gives each Hub file without a published sha256 the one `known` (the tree API's listing of
+/// Gives each Hub file without a sha256 (pinned or listed at add time) the one `known` (the tree API's listing of
 /// the same repo and revision) has for it.
 fn with_listed_sha256(plan: &mut Plan, known: &KnownSizes) {
     for file in &mut plan.files {
@@ -109,7 +114,7 @@ fn with_listed_sha256(plan: &mut Plan, known: &KnownSizes) {
             path,
         } = &file.source
         {
-            if file.expected_sha256.is_none() {
+            if file.expected_sha256.is_none() && file.listed_sha256.is_none() {
                 file.listed_sha256 = known.sha256_of(repo, revision, path).map(str::to_string);
             }
         }
