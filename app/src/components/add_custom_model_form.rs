@@ -225,7 +225,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
         view! {
             <label class="segmented__item">
                 <input type="radio" name="source" checked=move || source.get() == value
-                    on:change=move |_| { source.set(value); error.set(None); preview.set(None); } />
+                    on:change=move |_| { source.set(value); error.set(None); preview.set(None); on_volume.set(None); same_size.set(None); } />
                 <span>{label}</span>
             </label>
         }
@@ -369,7 +369,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
             })}
             {move || on_volume.get().map(|w| view! {
                 <p class="preview__warning preview__on-volume" role="status">{w}
-                    {(source.get() == SourceType::Upload).then(|| view! { " "<a href="/?tab=installed#duplicates-title">"See the duplicates"</a> })}
+                    {(source.get() == SourceType::Upload).then(|| view! { ". "<a href="/?tab=installed#duplicates-title">"See the duplicates"</a> })}
                 </p>
             })}
 
