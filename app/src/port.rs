@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use crate::domain::{
-    AddModelRequest, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
+    AddModelRequest, AddedModel, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
     DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ExportRequest,
     ExportResult, InstalledList, InstalledModel, Model, ModelBlockPreview, ModelFilter,
     ModelPreview, ModelUpdate, Preferences, RepoFiles, ScanStatus, SearchPage, SearchQuery,
-    Verification, VolumeState,
+    UploadCheck, Verification, VolumeState,
 };
 
 #[async_trait::async_trait]
@@ -26,13 +26,17 @@ pub trait ModelService: Send + Sync + 'static {
     async fn civitai_model(&self, model_id: u64) -> Result<CivitaiModel, AppError>;
     /// Built-in and custom models that pass `filter`, with their install status.
     async fn list_models(&self, filter: &ModelFilter) -> Result<Vec<Model>, AppError>;
-    /// Validates, resolves (Hugging Face / CivitAI lookups) and saves a custom model.
-    async fn add_custom_model(&self, request: AddModelRequest) -> Result<Model, AppError>;
+    /// Validates, resolves (Hugging Face / CivitAI lookups) and saves a custom model; says
+    /// when its file (by published sha256) is already installed.
+    async fn add_custom_model(&self, request: AddModelRequest) -> Result<AddedModel, AppError>;
     /// Validates and resolves like `add_custom_model`, without saving.
     async fn preview_custom_model(
         &self,
         request: AddModelRequest,
     ) -> Result<ModelPreview, AppError>;
+    /// Before an upload: whether an installed file has exactly `size_bytes` (and the name).
+    async fn upload_check(&self, file_name: &str, size_bytes: u64)
+        -> Result<UploadCheck, AppError>;
     /// Edits a custom model's name, description, tags, type or family.
     async fn update_custom_model(&self, id: &str, update: ModelUpdate) -> Result<Model, AppError>;
     /// Removes a custom model that is not installed.

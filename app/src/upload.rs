@@ -1,21 +1,17 @@
 //! Browser upload with a real progress bar: `XMLHttpRequest` to `POST /api/models/upload`
 //! (fetch has no upload progress). Only the browser build does anything.
 
-use crate::domain::{AppError, InstalledModel};
+use crate::domain::{AppError, Uploaded};
 
-/// The answer of the upload route: the installed record, or the route's error.
-pub fn parse_answer(status: u16, body: &str) -> Result<InstalledModel, AppError> {
-    #[derive(serde::Deserialize)]
-    struct Ok {
-        model: InstalledModel,
-    }
+/// The answer of the upload route: the installed record (and whether the same file was
+/// already installed), or the route's error.
+pub fn parse_answer(status: u16, body: &str) -> Result<Uploaded, AppError> {
     #[derive(serde::Deserialize)]
     struct Err {
         error: AppError,
     }
     if (200..300).contains(&status) {
-        serde_json::from_str::<Ok>(body)
-            .map(|o| o.model)
+        serde_json::from_str::<Uploaded>(body)
             .map_err(|e| AppError::internal(format!("unexpected answer: {e}")))
     } else {
         Result::Err(
@@ -31,7 +27,7 @@ pub fn upload(
     file: web_sys::File,
     fields: Vec<(&'static str, String)>,
     on_progress: impl Fn(f64) + 'static,
-    on_done: impl FnOnce(Result<InstalledModel, AppError>) + 'static,
+    on_done: impl FnOnce(Result<Uploaded, AppError>) + 'static,
 ) {
     use wasm_bindgen::{closure::Closure, JsCast};
     let fail = |m: &str| AppError::internal(m.to_string());
@@ -84,6 +80,26 @@ pub fn upload(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_answer_says_when_the_same_file_was_already_installed() {
+        let model = r#"{"id":"upload-1","sourceModelId":null,"name":"a","family":"flux","type":"lora",
+            "files":[],"totalSizeBytes":4,"installedAt":"","source":"upload"}"#;
+        let plain = parse_answer(201, &format!(r#"{{"model":{model}}}"#)).unwrap();
+        assert_eq!(
+            (plain.model.name.as_str(), plain.already_installed),
+            ("a", None)
+        );
+        let twice = parse_answer(
+            201,
+            &format!(r#"{{"model":{model},"alreadyInstalled":"already installed as b (lora/b.safetensors)"}}"#),
+        )
+        .unwrap();
+        assert_eq!(
+            twice.already_installed.as_deref(),
+            Some("already installed as b (lora/b.safetensors)")
+        );
+    }
 
     #[test]
     fn errors_of_the_route_reach_the_form() {

@@ -178,6 +178,10 @@ test("a file already on the volume is linked instead of downloaded, and the card
   await expect(page.locator(".preview__on-volume")).toContainText("already installed as Reuse source (lora/reuse-source.safetensors)");
   await page.getByRole("button", { name: "Add model" }).click();
   await expect(page.getByText("Added DreamShaper 8")).toBeVisible();
+  // Said again by the add itself (the Check's preview is gone once added).
+  await expect(page.locator(".preview__on-volume")).toHaveCount(1);
+  await expect(page.locator(".preview__on-volume")).toContainText("already installed as Reuse source (lora/reuse-source.safetensors)");
+  await shot(page, "add-already-installed");
 
   await page.goto("/?q=dreamshaper");
   await expect(page.locator("[data-hydrated=true]")).toBeVisible();
@@ -190,4 +194,46 @@ test("a file already on the volume is linked instead of downloaded, and the card
   jobs.push(job.id);
   installed.push(job.installedModelId);
   added.push(job.modelId);
+});
+
+test("uploading a file already installed warns before it transfers and says so after", async ({ page, request }) => {
+  const bytes = lora(11);
+  const up = await request.post("/api/models/upload", {
+    multipart: {
+      file: { name: "first-copy.safetensors", mimeType: "application/octet-stream", buffer: bytes },
+      name: "First copy",
+      type: "lora",
+      family: "flux",
+    },
+  });
+  expect(up.status(), await up.text()).toBe(201);
+  installed.push((await up.json()).model.id);
+
+  await open(page, "/?tab=add");
+  await page.getByText("Upload a file", { exact: true }).click();
+  await page.getByLabel(/Model file/).setInputFiles({ name: "second-copy.safetensors", mimeType: "application/octet-stream", buffer: bytes });
+  await page.getByLabel("Name").fill("Second copy");
+  await page.locator("#model-type").selectOption("lora");
+  await page.locator("#model-family").selectOption("flux");
+  // Asked by name and size first: nothing is sent until the user says so.
+  const warning = page.locator(".upload-same-size");
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await expect(warning).toContainText("a file of the same size is already installed as First copy (lora/first-copy.safetensors)");
+  await expect(page.locator(".upload-progress")).toHaveCount(0);
+  await shot(page, "upload-same-size");
+  await page.getByRole("button", { name: "Don't upload" }).click();
+  await expect(warning).toHaveCount(0);
+  let list = await (await request.get("/api/models/installed")).json();
+  expect(list.models.filter((m: { name: string }) => m.name === "Second copy")).toHaveLength(0);
+
+  await page.getByRole("button", { name: "Upload", exact: true }).click();
+  await page.getByRole("button", { name: "Upload anyway" }).click();
+  await expect(page.getByText("Uploaded and installed Second copy")).toBeVisible({ timeout: 30_000 });
+  await expect(page.locator(".preview__on-volume")).toContainText("already installed as First copy (lora/first-copy.safetensors)");
+  list = await (await request.get("/api/models/installed")).json();
+  installed.push(list.models.find((m: { name: string }) => m.name === "Second copy").id);
+  await shot(page, "upload-already-installed");
+  await page.getByRole("link", { name: "See the duplicates" }).click();
+  await expect(page).toHaveURL(/tab=installed/);
+  await expect(page.getByRole("heading", { name: "Duplicates" })).toBeVisible();
 });

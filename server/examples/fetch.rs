@@ -36,7 +36,8 @@ async fn main() -> anyhow::Result<()> {
             sha256,
             ..Default::default()
         })
-        .await?;
+        .await?
+        .model;
     let started = Instant::now();
     let job_id = service
         .start_download(DownloadRequest {

@@ -554,6 +554,10 @@ async fn a_model_added_from_civitai_keeps_its_ids_and_page_on_the_wire() {
         "pageUrl": format!("{}/models/4384?modelVersionId=128713", s.hub.base)
     });
     assert_eq!(body["model"]["civitai"], expected);
+    assert!(
+        body.get("alreadyInstalled").is_none(),
+        "nothing on the volume: {body}"
+    );
     let (_, list) = s.api.get("/api/models").await;
     let listed = list["models"]
         .as_array()
@@ -594,10 +598,20 @@ async fn a_file_already_on_the_volume_is_linked_instead_of_downloaded() {
         "{preview}"
     );
     assert!(preview["warning"].is_null(), "{preview}");
-    let model = s
+    // Adding it says the same in its 201 body, not only the Check before.
+    let (status, added) = s
         .api
-        .add_custom(json!({"civitaiUrl": format!("{}/models/4384", s.hub.base)}))
+        .post(
+            "/api/models",
+            json!({"civitaiUrl": format!("{}/models/4384", s.hub.base)}),
+        )
         .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(
+        added["alreadyInstalled"], preview["alreadyInstalled"],
+        "{added}"
+    );
+    let model = added["model"]["id"].as_str().unwrap().to_string();
     let before = s.hub.seen().len();
     let job = s.api.finished(&s.api.start(&model).await).await;
     assert_eq!(job["status"], "completed", "{job}");

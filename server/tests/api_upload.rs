@@ -332,3 +332,63 @@ async fn an_upload_cut_off_mid_stream_leaves_nothing_behind() {
         .unwrap();
     assert_eq!(list["models"].as_array().unwrap().len(), 0);
 }
+
+#[tokio::test]
+async fn an_upload_of_a_file_already_installed_is_flagged_before_and_after() {
+    let server = common::start(&[]).await;
+    let bytes = safetensors_file();
+    let lora = [("type", "lora"), ("family", "flux")];
+    let (status, first) = upload(&server, "first.safetensors", bytes.clone(), &lora).await;
+    assert_eq!(status, 201, "{first}");
+    assert!(first.get("alreadyInstalled").is_none(), "{first}");
+    let check = |query: String| {
+        let url = server.url(&format!("/api/models/upload/check?{query}"));
+        async move {
+            let response = reqwest::get(url).await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<Value>().await.unwrap(),
+            )
+        }
+    };
+    let len = bytes.len();
+    // Before transferring: name and size only.
+    let (status, same) = check(format!("fileName=first.safetensors&sizeBytes={len}")).await;
+    assert_eq!(status, 200, "{same}");
+    assert_eq!(
+        same["alreadyInstalled"],
+        "a file of the same name and size is already installed as first (lora/first.safetensors)"
+    );
+    let (_, sized) = check(format!("fileName=other%20name.safetensors&sizeBytes={len}")).await;
+    assert_eq!(
+        sized["alreadyInstalled"],
+        "a file of the same size is already installed as first (lora/first.safetensors)"
+    );
+    let (status, none) = check(format!("fileName=first.safetensors&sizeBytes={}", len + 1)).await;
+    assert_eq!((status, none), (200, serde_json::json!({})));
+    let (status, bad) = check("fileName=first.safetensors".into()).await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, bad) = check(format!("fileName=..%2F&sizeBytes={len}")).await;
+    assert_eq!(
+        (status, &bad["error"]["field"]),
+        (400, &"fileName".into()),
+        "{bad}"
+    );
+
+    // Uploaded anyway: the answer says the same file is installed, and the duplicates list it.
+    let (status, second) = upload(&server, "second.safetensors", bytes.clone(), &lora).await;
+    assert_eq!(status, 201, "{second}");
+    let said = second["alreadyInstalled"].as_str().unwrap_or_default();
+    assert!(
+        said.starts_with("already installed as first (lora/first.safetensors): the same file"),
+        "{second}"
+    );
+    let list: Value = reqwest::get(server.url("/api/models/installed"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = &list["duplicates"][0]["paths"];
+    assert_eq!(paths.as_array().map(Vec::len), Some(2), "{list}");
+}

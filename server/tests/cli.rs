@@ -238,9 +238,23 @@ async fn civitai_links_direct_links_and_uploads_install() {
         .await
         .expect(0);
     assert_eq!(uploaded.json()["model"]["name"], "my-lora", "{uploaded:?}");
+    // The same bytes again under another name: installed, and said to be a second copy.
+    let again = env.dir.path().join("my-lora-again.safetensors");
+    std::fs::copy(&file, &again).unwrap();
+    let twice = env
+        .cli
+        .run(&["add", again.to_str().unwrap(), "--type", "lora"])
+        .await
+        .expect(0);
+    assert!(
+        twice
+            .stderr
+            .contains("Note: already installed as my-lora (lora/my-lora.safetensors)"),
+        "{twice:?}"
+    );
 
     let listed = env.cli.run(&["list", "--installed", "--json"]).await;
-    assert_eq!(installed_ids(&listed).len(), 4, "{listed:?}");
+    assert_eq!(installed_ids(&listed).len(), 5, "{listed:?}");
 
     // A file the server refuses: a clear error, exit 2, nothing installed.
     let text = env.dir.path().join("notes.txt");
@@ -255,7 +269,7 @@ async fn civitai_links_direct_links_and_uploads_install() {
         .expect(2);
     assert!(missing.stderr.contains("cannot read"), "{missing:?}");
     let listed = env.cli.run(&["list", "--installed", "--json"]).await;
-    assert_eq!(installed_ids(&listed).len(), 4);
+    assert_eq!(installed_ids(&listed).len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

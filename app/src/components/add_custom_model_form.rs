@@ -52,6 +52,23 @@ pub fn AddCustomModelForm() -> impl IntoView {
     let busy = RwSignal::new(false);
     let progress = RwSignal::new(None::<f64>);
     let file_input = NodeRef::<leptos::html::Input>::new();
+    // "already installed as X": after Add, or after an upload whose sha256 was on the volume.
+    let on_volume = RwSignal::new(None::<String>);
+    // "a file of the same size is already installed as X": asked before an upload transfers.
+    let same_size = RwSignal::new(None::<String>);
+    let upload = Upload {
+        file_input,
+        name,
+        model_type,
+        family,
+        progress,
+        busy,
+        error,
+        saved,
+        on_volume,
+        same_size,
+        downloads,
+    };
 
     let request = move || {
         let mut r = AddModelRequest {
@@ -140,19 +157,20 @@ pub fn AddCustomModelForm() -> impl IntoView {
         busy.set(true);
         error.set(None);
         saved.set(None);
+        on_volume.set(None);
+        same_size.set(None);
         if source.get_untracked() == SourceType::Upload {
-            start_upload(
-                file_input, name, model_type, family, progress, busy, error, saved, downloads,
-            );
+            upload.check_then_send();
             return;
         }
         spawn_local(async move {
             match add_custom_model(request()).await {
-                Ok(model) => {
+                Ok(added) => {
                     saved.set(Some(format!(
                         "Added {}. Find it in the Available tab to download it.",
-                        model.name
+                        added.model.name
                     )));
+                    on_volume.set(added.already_installed);
                     preview.set(None);
                     for field in [
                         name,
@@ -207,7 +225,7 @@ pub fn AddCustomModelForm() -> impl IntoView {
         view! {
             <label class="segmented__item">
                 <input type="radio" name="source" checked=move || source.get() == value
-                    on:change=move |_| { source.set(value); error.set(None); preview.set(None); } />
+                    on:change=move |_| { source.set(value); error.set(None); preview.set(None); on_volume.set(None); same_size.set(None); } />
                 <span>{label}</span>
             </label>
         }
@@ -281,9 +299,19 @@ pub fn AddCustomModelForm() -> impl IntoView {
             <Show when=move || source.get() == SourceType::Upload>
                 <div class="field">
                     <label for="upload-file">"Model file (.safetensors, .gguf, .ckpt, .pt, .pth, .bin)"</label>
-                    <input id="upload-file" type="file" node_ref=file_input aria-describedby=described_by(error, "file") accept=".safetensors,.gguf,.ckpt,.pt,.pth,.bin" />
+                    <input id="upload-file" type="file" node_ref=file_input aria-describedby=described_by(error, "file") accept=".safetensors,.gguf,.ckpt,.pt,.pth,.bin"
+                        on:change=move |_| { same_size.set(None); on_volume.set(None); saved.set(None); } />
                     <FieldError error field="file" />
                 </div>
+                {move || same_size.get().map(|w| view! {
+                    <div class="preview preview--warn upload-same-size" role="alert">
+                        <p class="preview__warning">{w}". It may be the same file: uploading it again adds a second copy."</p>
+                        <div class="form__actions">
+                            <button type="button" class="btn" on:click=move |_| upload.send_anyway()>"Upload anyway"</button>
+                            <button type="button" class="btn" on:click=move |_| same_size.set(None)>"Don't upload"</button>
+                        </div>
+                    </div>
+                })}
                 {move || progress.get().map(|p| view! {
                     <div class="upload-progress" role="status">
                         <div class="bar" role="progressbar" aria-valuenow=format!("{p:.0}") aria-valuemin="0" aria-valuemax="100">
@@ -335,7 +363,15 @@ pub fn AddCustomModelForm() -> impl IntoView {
                 </div>
             })}
             {general_error}
-            {move || saved.get().map(|s| view! { <p class="success" role="status">{s}" "<a href="/?tab=available">"Open the Available tab"</a></p> })}
+            {move || saved.get().map(|s| match source.get() {
+                SourceType::Upload => view! { <p class="success" role="status">{s}" "<a href="/?tab=installed">"Open the Installed tab"</a></p> }.into_any(),
+                _ => view! { <p class="success" role="status">{s}" "<a href="/?tab=available">"Open the Available tab"</a></p> }.into_any(),
+            })}
+            {move || on_volume.get().map(|w| view! {
+                <p class="preview__warning preview__on-volume" role="status">{w}
+                    {(source.get() == SourceType::Upload).then(|| view! { ". "<a href="/?tab=installed#duplicates-title">"See the duplicates"</a> })}
+                </p>
+            })}
 
             <div class="form__actions">
                 <Show when=move || source.get() == SourceType::Civitai || source.get() == SourceType::Huggingface>
@@ -366,8 +402,10 @@ fn prefill(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn start_upload(
+/// The form's signals an upload reads and reports to.
+#[derive(Clone, Copy)]
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+struct Upload {
     file_input: NodeRef<leptos::html::Input>,
     name: RwSignal<String>,
     model_type: RwSignal<String>,
@@ -376,58 +414,102 @@ fn start_upload(
     busy: RwSignal<bool>,
     error: RwSignal<Option<AppError>>,
     saved: RwSignal<Option<String>>,
+    on_volume: RwSignal<Option<String>>,
+    same_size: RwSignal<Option<String>>,
     downloads: Downloads,
-) {
+}
+
+impl Upload {
+    /// Asks the server (name and size only) whether an installed file has the chosen file's
+    /// size before sending it: if so the form warns and waits for "Upload anyway".
+    fn check_then_send(self) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            let Some(file) = self.chosen() else { return };
+            spawn_local(async move {
+                let size = file.size() as u64;
+                match crate::server_fns::models::check_upload(file.name(), size).await {
+                    Ok(crate::domain::UploadCheck {
+                        already_installed: Some(warning),
+                    }) => {
+                        self.same_size.set(Some(warning));
+                        self.busy.set(false);
+                    }
+                    // A server that cannot tell does not stop the upload.
+                    _ => self.send(file),
+                }
+            });
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        self.send_anyway();
+    }
+
+    /// "Upload anyway", after the same-size warning.
+    fn send_anyway(self) {
+        self.same_size.set(None);
+        self.busy.set(true);
+        self.error.set(None);
+        #[cfg(target_arch = "wasm32")]
+        if let Some(file) = self.chosen() {
+            self.send(file);
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            self.error
+                .set(Some(AppError::invalid("file", "uploads need the browser")));
+            self.busy.set(false);
+        }
+    }
+
     #[cfg(target_arch = "wasm32")]
-    {
-        let Some(file) = file_input
+    fn chosen(self) -> Option<web_sys::File> {
+        let file = self
+            .file_input
             .get_untracked()
             .and_then(|input| input.files())
-            .and_then(|list| list.get(0))
-        else {
-            error.set(Some(AppError::invalid("file", "choose a file to upload")));
-            busy.set(false);
-            return;
-        };
-        let mut fields = vec![("type", model_type.get_untracked())];
-        if let Some(n) = opt(name.get_untracked()) {
+            .and_then(|list| list.get(0));
+        if file.is_none() {
+            self.error
+                .set(Some(AppError::invalid("file", "choose a file to upload")));
+            self.busy.set(false);
+        }
+        file
+    }
+
+    #[cfg(target_arch = "wasm32")]
+    fn send(self, file: web_sys::File) {
+        let mut fields = vec![("type", self.model_type.get_untracked())];
+        if let Some(n) = opt(self.name.get_untracked()) {
             fields.push(("name", n));
         }
-        if let Some(f) = opt(family.get_untracked()) {
+        if let Some(f) = opt(self.family.get_untracked()) {
             fields.push(("family", f));
         }
-        progress.set(Some(0.0));
+        self.progress.set(Some(0.0));
         crate::upload::upload(
             file,
             fields,
-            move |p| progress.set(Some(p)),
+            move |p| self.progress.set(Some(p)),
             move |result| {
                 match result {
-                    Ok(model) => {
-                        progress.set(Some(100.0));
-                        saved.set(Some(format!(
+                    Ok(uploaded) => {
+                        self.progress.set(Some(100.0));
+                        self.saved.set(Some(format!(
                             "Uploaded and installed {} ({}).",
-                            model.name,
-                            format::bytes(model.total_size_bytes)
+                            uploaded.model.name,
+                            format::bytes(uploaded.model.total_size_bytes)
                         )));
-                        downloads.changed();
+                        self.on_volume.set(uploaded.already_installed);
+                        self.downloads.changed();
                     }
                     Err(e) => {
-                        progress.set(None);
-                        error.set(Some(e));
+                        self.progress.set(None);
+                        self.error.set(Some(e));
                     }
                 }
-                busy.set(false);
+                self.busy.set(false);
             },
         );
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let _ = (
-            file_input, name, model_type, family, progress, saved, downloads,
-        );
-        error.set(Some(AppError::invalid("file", "uploads need the browser")));
-        busy.set(false);
     }
 }
 

@@ -27,8 +27,8 @@ pub use model::{
     CivitaiSource, Model, ModelFamily, ModelFilter, ModelLayout, ModelSort, ModelType, SourceType,
 };
 pub use request::{
-    check_text, check_token, is_bidi_control, AddModelRequest, CustomModelEdit, ModelPreview,
-    ModelUpdate, PreviewFile,
+    check_text, check_token, is_bidi_control, AddModelRequest, AddedModel, CustomModelEdit,
+    ModelPreview, ModelUpdate, PreviewFile, UploadCheck, Uploaded,
 };
 pub use scan::{AdoptRequest, ScanPhase, ScanStatus, UntrackedFile};
 pub use search::{

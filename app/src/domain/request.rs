@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use super::{AppError, DownloadRequest, Model, ModelFamily, ModelType, SourceType};
+use super::{AppError, DownloadRequest, InstalledModel, Model, ModelFamily, ModelType, SourceType};
 
 /// What adding a custom model would save, shown before saving.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -16,6 +16,36 @@ pub struct ModelPreview {
     pub warning: Option<String>,
     /// "already installed as X (path)": a file with the same sha256 is on the volume; the
     /// download will link it instead of transferring it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub already_installed: Option<String>,
+}
+
+/// `POST /api/models`'s answer: the saved model and, like the check before it
+/// (`ModelPreview::already_installed`), whether its file is already on the volume.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddedModel {
+    pub model: Model,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub already_installed: Option<String>,
+}
+
+/// `GET /api/models/upload/check?fileName=&sizeBytes=`: asked before an upload transfers
+/// anything. `already_installed` says "a file of the same size is already installed as X
+/// (path)" (same name and size first) when an installed file has exactly that size.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadCheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub already_installed: Option<String>,
+}
+
+/// `POST /api/models/upload`'s answer: the installed record and, when an installed file
+/// already had the upload's sha256, "already installed as X (path)" (the two are duplicates).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Uploaded {
+    pub model: InstalledModel,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub already_installed: Option<String>,
 }

@@ -1,8 +1,9 @@
 use leptos::prelude::*;
 
 use crate::domain::{
-    AddModelRequest, AppError, CustomModelEdit, DownloadJob, DownloadRequest, InstalledList,
-    InstalledModel, Model, ModelFilter, ModelPreview, Verification, VolumeState,
+    AddModelRequest, AddedModel, AppError, CustomModelEdit, DownloadJob, DownloadRequest,
+    InstalledList, InstalledModel, Model, ModelFilter, ModelPreview, UploadCheck, Verification,
+    VolumeState,
 };
 
 /// Built-in and custom models that pass `filter`. An empty filter (every field `None`) is sent
@@ -12,11 +13,12 @@ pub async fn list_models(#[server(default)] filter: ModelFilter) -> Result<Vec<M
     crate::port::service()?.list_models(&filter).await
 }
 
-/// Adds a custom model (Hugging Face, CivitAI or direct URL).
+/// Adds a custom model (Hugging Face, CivitAI or direct URL); says when its file is already
+/// installed.
 #[server]
 pub async fn add_custom_model(
     #[server(default)] request: AddModelRequest,
-) -> Result<Model, AppError> {
+) -> Result<AddedModel, AppError> {
     crate::port::service()?.add_custom_model(request).await
 }
 
@@ -26,6 +28,15 @@ pub async fn preview_custom_model(
     #[server(default)] request: AddModelRequest,
 ) -> Result<ModelPreview, AppError> {
     crate::port::service()?.preview_custom_model(request).await
+}
+
+/// Before an upload transfers anything: whether an installed file has exactly this size
+/// (and name).
+#[server]
+pub async fn check_upload(file_name: String, size_bytes: u64) -> Result<UploadCheck, AppError> {
+    crate::port::service()?
+        .upload_check(&file_name, size_bytes)
+        .await
 }
 
 /// Edits a custom model: the edit form's fields, all of them (see `CustomModelEdit`).

@@ -1,5 +1,5 @@
 use app::{
-    domain::{AddModelRequest, ModelFilter, ModelUpdate},
+    domain::{AddModelRequest, AddedModel, ModelFilter, ModelUpdate},
     port::ModelService,
 };
 use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
@@ -27,13 +27,14 @@ async fn list(
     Ok(Json(json!({ "models": models })))
 }
 
-/// `POST /api/models` → 201 `{"model": {...}}`.
+/// `POST /api/models` → 201 `{"model": {...}, "alreadyInstalled"?: "already installed as X
+/// (path): ..."}`.
 async fn add(
     State(service): State<ApiState>,
     ApiJson(request): ApiJson<AddModelRequest>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let model = service.add_custom_model(request).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "model": model }))))
+) -> Result<(StatusCode, Json<AddedModel>), ApiError> {
+    let added = service.add_custom_model(request).await?;
+    Ok((StatusCode::CREATED, Json(added)))
 }
 
 #[derive(Deserialize)]

@@ -1,13 +1,16 @@
-use app::domain::{AppError, ErrorCode};
+use app::{
+    domain::{AppError, ErrorCode, UploadCheck, Uploaded},
+    port::ModelService,
+};
 use axum::{
     extract::{multipart::MultipartRejection, DefaultBodyLimit, Multipart, State},
     http::{header::CONTENT_LENGTH, HeaderMap, StatusCode},
-    routing::post,
+    routing::{get, post},
     Json, Router,
 };
-use serde_json::{json, Value};
+use serde::Deserialize;
 
-use super::{ApiError, ApiState};
+use super::{error::ApiQuery, ApiError, ApiState};
 use crate::{service::UploadFields, sources::upload};
 
 pub fn routes() -> Router<ApiState> {
@@ -15,15 +18,35 @@ pub fn routes() -> Router<ApiState> {
     Router::new()
         .route("/api/models/upload", post(upload_file))
         .layer(DefaultBodyLimit::disable())
+        .route("/api/models/upload/check", get(check))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CheckQuery {
+    file_name: String,
+    size_bytes: u64,
+}
+
+/// `GET /api/models/upload/check?fileName=&sizeBytes=` → `{"alreadyInstalled"?: "a file of
+/// the same size is already installed as X (path)"}`: asked before an upload transfers.
+async fn check(
+    State(service): State<ApiState>,
+    ApiQuery(q): ApiQuery<CheckQuery>,
+) -> Result<Json<UploadCheck>, ApiError> {
+    Ok(Json(
+        service.upload_check(&q.file_name, q.size_bytes).await?,
+    ))
 }
 
 /// `POST /api/models/upload` (multipart: `file`, and optional `name`, `type`, `family`)
-/// → 201 `{"model": {...installed record...}}`.
+/// → 201 `{"model": {...installed record...}, "alreadyInstalled"?: "already installed as X
+/// (path): ..."}` (an installed file had the same sha256).
 async fn upload_file(
     State(service): State<ApiState>,
     headers: HeaderMap,
     multipart: Result<Multipart, MultipartRejection>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Uploaded>), ApiError> {
     let mut multipart = multipart?;
     let config = service.config();
     let declared: Option<u64> = headers
@@ -72,6 +95,6 @@ async fn upload_file(
             "no file in the upload: send it in a field named file",
         )
     })?;
-    let model = service.install_upload(received, fields).await?;
-    Ok((StatusCode::CREATED, Json(json!({ "model": model }))))
+    let uploaded = service.install_upload(received, fields).await?;
+    Ok((StatusCode::CREATED, Json(uploaded)))
 }

@@ -184,7 +184,8 @@ pub fn add_body(source: &Source, meta: &ModelMeta, tokens: &Tokens, note: Option
     Value::Object(body)
 }
 
-/// Adds a custom model; the new model.
+/// Adds a custom model; the new model. Says on stderr when its file is already installed
+/// (the download will link it).
 pub async fn add_model(
     ctx: &Ctx,
     source: &Source,
@@ -194,7 +195,15 @@ pub async fn add_model(
 ) -> Result<Model, CliError> {
     let body = add_body(source, meta, tokens, note);
     let answer = ctx.client.post("/api/models", &body).await?.ok()?;
+    say_already_installed(ctx, &answer);
     decode(answer["model"].clone())
+}
+
+/// The server's `alreadyInstalled` ("already installed as X (path): ..."), on stderr.
+fn say_already_installed(ctx: &Ctx, answer: &Value) {
+    if let (false, Some(said)) = (ctx.output.json, answer["alreadyInstalled"].as_str()) {
+        eprintln!("Note: {said}");
+    }
 }
 
 pub async fn list(ctx: &Ctx, args: ListArgs) -> Result<(), CliError> {
@@ -370,6 +379,7 @@ async fn upload(ctx: &Ctx, path: &Path, meta: &ModelMeta) -> Result<(), CliError
         return Ok(());
     }
     let model: InstalledModel = decode(answer["model"].clone())?;
+    say_already_installed(ctx, &answer);
     println!(
         "Installed {} as {} ({})",
         model.name,

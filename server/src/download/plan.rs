@@ -43,6 +43,13 @@ pub struct PlannedFile {
     pub expected_size: Option<u64>,
     /// Lower-case hex, from the registry or the user; the source's own hash is checked too.
     pub expected_sha256: Option<String>,
+    /// The LFS sha256 the Hub listed for it (a custom model's add-time check, or the tree
+    /// API's listing kept with the known sizes): checked when neither the resolve answer
+    /// (`X-Linked-Etag`) nor `expected_sha256` gives one, and what a copy already on the
+    /// volume is found by. A newer `X-Linked-Etag` wins (the file may have changed on the Hub
+    /// since it was listed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed_sha256: Option<String>,
 }
 
 /// A whole job's plan and what to record once it is installed.
@@ -158,6 +165,7 @@ mod tests {
             dest: dest.into(),
             expected_size: None,
             expected_sha256: None,
+            listed_sha256: None,
         }
     }
 

@@ -308,6 +308,7 @@ mod tests {
                 dest: "a.safetensors".into(),
                 expected_size: Some(1000),
                 expected_sha256: None,
+                listed_sha256: None,
             }],
             needs_hf_token: false,
             needs_civitai_token: false,

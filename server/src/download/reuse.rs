@@ -9,6 +9,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
+use app::domain::{InstalledFile, InstalledModel};
+
 use crate::storage::{hashing, paths, Database, HashCacheEntry, Store};
 
 use super::{plan::PlannedFile, progress::Job, transfer::Fetched};
@@ -44,20 +46,71 @@ pub fn candidates(
     out
 }
 
-/// "already installed as X": the first installed model with a file of `sha256`, for the
-/// add form's check (the download will link that file instead of transferring it).
-pub fn already_installed(db: &Database, models_dir: &Path, sha256: &str) -> Option<String> {
+/// The first installed model with a present file of `sha256`, and that file.
+pub fn installed_copy<'a>(
+    db: &'a Database,
+    models_dir: &Path,
+    sha256: &str,
+) -> Option<(&'a InstalledModel, &'a InstalledFile)> {
     db.installed.iter().find_map(|m| {
-        // A record whose file went missing is no copy to link.
+        // A record whose file went missing is no copy.
         let file = m.files.iter().find(|f| {
-            f.sha256 == sha256
-                && paths::resolve(models_dir, &f.path).is_some_and(|p| p.is_file())
+            f.sha256 == sha256 && paths::resolve(models_dir, &f.path).is_some_and(|p| p.is_file())
         })?;
-        Some(format!(
-            "already installed as {} ({}): downloading it links that file instead of transferring it again",
-            m.name, file.path
-        ))
+        Some((m, file))
     })
+}
+
+/// "already installed as X (path)": the first installed model with a file of one of
+/// `sha256s`, for adding a model (its check and the add itself): the download will link that
+/// file instead of transferring it.
+pub fn already_installed<'a>(
+    db: &Database,
+    models_dir: &Path,
+    sha256s: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    let (m, file) = sha256s
+        .into_iter()
+        .find_map(|sha| installed_copy(db, models_dir, sha))?;
+    Some(format!(
+        "already installed as {} ({}): downloading it links that file instead of transferring it again",
+        m.name, file.path
+    ))
+}
+
+/// Before an upload: "a file of the same size is already installed as X (path)" when a present
+/// installed file has exactly `size` bytes; one with the same file name too is named first.
+pub fn same_size(db: &Database, models_dir: &Path, file_name: &str, size: u64) -> Option<String> {
+    let present = db.installed.iter().flat_map(|m| {
+        m.files
+            .iter()
+            .filter(move |f| f.size_bytes == size && size > 0)
+            .filter(|f| paths::resolve(models_dir, &f.path).is_some_and(|p| p.is_file()))
+            .map(move |f| (m, f))
+    });
+    let same_name = |f: &InstalledFile| Path::new(&f.path).file_name() == Some(file_name.as_ref());
+    let mut found: Vec<_> = present.collect();
+    found.sort_by_key(|(_, f)| !same_name(f));
+    let (m, file) = found.first()?;
+    let what = if same_name(file) {
+        "name and size"
+    } else {
+        "size"
+    };
+    Some(format!(
+        "a file of the same {what} is already installed as {} ({})",
+        m.name, file.path
+    ))
+}
+
+/// After an upload whose sha256 an installed file already has: the two are the same file.
+pub fn uploaded_twice(db: &Database, models_dir: &Path, sha256: &str) -> Option<String> {
+    let (m, file) = installed_copy(db, models_dir, sha256)?;
+    Some(format!(
+        "already installed as {} ({}): the same file (sha256) is now on the volume twice; \
+         Deduplicate in the Installed tab replaces the copy with a hard link",
+        m.name, file.path
+    ))
 }
 
 /// The scan's entry still describes the file at its path.
@@ -142,7 +195,10 @@ pub async fn from_volume(
     file: &PlannedFile,
     partial: &Path,
 ) -> Option<Fetched> {
-    let sha = file.expected_sha256.clone()?;
+    let sha = file
+        .expected_sha256
+        .clone()
+        .or_else(|| file.listed_sha256.clone())?;
     let (store, size, target) = (store.clone(), file.expected_size, partial.to_path_buf());
     let outcome = tokio::task::spawn_blocking(move || -> Result<(String, u64), Option<String>> {
         let db = store.read().map_err(|_| None)?;
@@ -177,7 +233,10 @@ pub async fn from_volume(
             tracing::info!(job = %job.id, from = %shown, "already on the volume: linked, not downloaded");
             job.file_note(index, format!("reused from {shown}"), Some(len));
             Some(Fetched {
-                sha256: file.expected_sha256.clone()?,
+                sha256: file
+                    .expected_sha256
+                    .clone()
+                    .or_else(|| file.listed_sha256.clone())?,
                 size: len,
                 file_name: None,
                 expected_sha256: None,
@@ -269,18 +328,56 @@ mod tests {
         let mut db = Database::empty();
         db.installed = vec![record("lora/a.safetensors", &"a".repeat(64), 4)];
         assert_eq!(
-            already_installed(&db, dir.path(), &"a".repeat(64)),
+            already_installed(&db, dir.path(), [&*"a".repeat(64)]),
             None,
             "its file is missing"
         );
         fs::create_dir_all(dir.path().join("lora")).unwrap();
         fs::write(dir.path().join("lora/a.safetensors"), b"abcd").unwrap();
-        let warning = already_installed(&db, dir.path(), &"a".repeat(64)).unwrap();
+        let warning = already_installed(&db, dir.path(), [&*"a".repeat(64)]).unwrap();
         assert!(
             warning.starts_with("already installed as lora/a.safetensors (lora/a.safetensors)"),
             "{warning}"
         );
-        assert_eq!(already_installed(&db, dir.path(), &"b".repeat(64)), None);
+        assert_eq!(already_installed(&db, dir.path(), [&*"b".repeat(64)]), None);
+    }
+
+    #[test]
+    fn an_upload_of_an_installed_size_names_that_model_same_name_first() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("lora")).unwrap();
+        for name in ["a", "b", "c"] {
+            fs::write(dir.path().join(format!("lora/{name}.safetensors")), b"abcd").unwrap();
+        }
+        let mut db = Database::empty();
+        db.installed = vec![
+            record("lora/a.safetensors", &"a".repeat(64), 4),
+            record("lora/b.safetensors", &"b".repeat(64), 4),
+            record("lora/gone.safetensors", &"d".repeat(64), 7),
+        ];
+        let models = dir.path();
+        assert_eq!(
+            same_size(&db, models, "b.safetensors", 4).as_deref(),
+            Some("a file of the same name and size is already installed as lora/b.safetensors (lora/b.safetensors)")
+        );
+        assert_eq!(
+            same_size(&db, models, "new.safetensors", 4).as_deref(),
+            Some("a file of the same size is already installed as lora/a.safetensors (lora/a.safetensors)")
+        );
+        assert_eq!(same_size(&db, models, "x.safetensors", 5), None);
+        assert_eq!(
+            same_size(&db, models, "gone.safetensors", 7),
+            None,
+            "its file is gone"
+        );
+        assert_eq!(
+            same_size(&db, &dir.path().join("nowhere"), "a.safetensors", 4),
+            None
+        );
+        assert!(uploaded_twice(&db, models, &"b".repeat(64))
+            .unwrap()
+            .starts_with("already installed as lora/b.safetensors (lora/b.safetensors)"));
+        assert_eq!(uploaded_twice(&db, models, &"c".repeat(64)), None);
     }
 
     #[test]

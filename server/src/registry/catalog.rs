@@ -32,7 +32,10 @@ pub struct BuiltIn {
     pub license: Option<String>,
     pub tags: Vec<String>,
     pub files: Vec<CatalogFile>,
-    /// The design's approximate total, shown with "≈" until the exact size is known.
+    /// The approximate total, shown with "≈" until the exact size is known. In the JSON,
+    /// `approx_size_from` beside it says where the figure comes from: the reference's sizes
+    /// (`shared/reference/external-apis.md` section 3) where it gives them, else the design's
+    /// estimate (a unit test keeps both true).
     #[serde(default)]
     pub approx_size: Option<u64>,
 }
@@ -154,6 +157,57 @@ mod tests {
             .filter(|m| m.model_type == ModelType::BaseModel)
         {
             assert!(m.layout.is_some(), "{} has no layout", m.id);
+        }
+    }
+
+    #[test]
+    fn every_estimate_says_where_it_comes_from_and_the_references_figures_add_up() {
+        let doc: serde_json::Value = serde_json::from_str(CATALOG_JSON).unwrap();
+        for m in doc["models"].as_array().unwrap() {
+            let from = m["approx_size_from"].as_str().unwrap_or_default();
+            assert_eq!(
+                m["approx_size"].is_u64(),
+                !from.is_empty(),
+                "{}: an estimate and its origin go together",
+                m["id"]
+            );
+        }
+        const GIB: f64 = 1_073_741_824.0;
+        let approx = |id: &str| Catalog::built_in().get(id).unwrap().approx_size;
+        // The reference's figures (external-apis.md section 3), summed.
+        let cases = [
+            ("zimage-deturbo-v1-bf16", (11.46 * GIB).round() as u64),
+            (
+                "qwen2.5-vl-7b-instruct-q8",
+                (7.54 * GIB).round() as u64 + 1_354_162_912,
+            ),
+            ("flux-1-schnell", 23_782_506_688 + 335_304_388),
+            ("flux-srpo", 47_600_000_000),
+        ];
+        for (id, reference) in cases {
+            assert_eq!(approx(id), Some(reference), "{id}");
+        }
+        // Not in the reference: the design's estimates, kept and said so.
+        for (id, estimate) in [
+            ("flux-1-dev-diffusers", 33_700_000_000),
+            ("flux-1-schnell-diffusers", 33_700_000_000),
+            ("qwen-image", 57_700_000_000),
+            ("zimage-text-encoder-vae", 8_210_000_000),
+        ] {
+            assert_eq!(approx(id), Some(estimate), "{id}");
+            let m = doc["models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["id"] == id)
+                .unwrap();
+            assert!(
+                m["approx_size_from"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("the design's estimate"),
+                "{id}"
+            );
         }
     }
 

@@ -36,6 +36,17 @@ impl KnownSizes {
             && now_secs.saturating_sub(self.checked_at_secs) < interval_secs
     }
 
+    /// The LFS sha256 listed for the file `path` of `repo`@`revision`.
+    pub fn sha256_of(&self, repo: &str, revision: &str, path: &str) -> Option<&str> {
+        if self.repo != repo || self.revision != revision {
+            return None;
+        }
+        self.files
+            .iter()
+            .find(|f| f.path == path)
+            .and_then(|f| f.sha256.as_deref())
+    }
+
     /// Valid sizes for exactly these `paths` of `repo`@`revision` (stale or not).
     pub fn covers(&self, repo: &str, revision: &str, paths: &[&str]) -> bool {
         self.repo == repo
@@ -88,6 +99,33 @@ mod tests {
             sha256: size.map(|s| format!("{s:064x}")),
             preselected: false,
         }
+    }
+
+    #[test]
+    fn a_listed_sha256_is_found_only_for_its_repo_revision_and_file() {
+        let known = KnownSizes {
+            repo: "o/r".into(),
+            revision: "main".into(),
+            files: sizes_of(
+                &["a.safetensors", "vae/"],
+                &[file("a.safetensors", Some(7)), file("vae/w.bin", Some(3))],
+            )
+            .unwrap(),
+            checked_at_secs: 1,
+        };
+        let sha = format!("{:064x}", 7);
+        assert_eq!(
+            known.sha256_of("o/r", "main", "a.safetensors"),
+            Some(sha.as_str())
+        );
+        assert_eq!(known.sha256_of("o/r", "v2", "a.safetensors"), None);
+        assert_eq!(known.sha256_of("o/other", "main", "a.safetensors"), None);
+        assert_eq!(
+            known.sha256_of("o/r", "main", "vae/"),
+            None,
+            "a folder has none"
+        );
+        assert_eq!(known.sha256_of("o/r", "main", "b.safetensors"), None);
     }
 
     #[test]

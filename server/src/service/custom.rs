@@ -86,6 +86,17 @@ fn tags(req: &AddModelRequest) -> Result<Vec<String>, AppError> {
     Ok(tags)
 }
 
+/// "already installed as X (path)" when one of the model's files, by the sha256 its source
+/// published, is already on the volume: the one answer of the add form's check and of the add.
+pub(super) fn on_volume(
+    db: &crate::storage::Database,
+    models_dir: &std::path::Path,
+    model: &CustomModel,
+) -> Option<String> {
+    let published = model.files.iter().filter_map(|f| f.sha256.as_deref());
+    crate::download::reuse::already_installed(db, models_dir, published)
+}
+
 /// The saved model that fetches what `model` would, as a 409 that names it.
 pub(super) fn refuse_duplicate(saved: &[CustomModel], model: &CustomModel) -> Result<(), AppError> {
     match saved.iter().find(|m| m.same_source(model)) {

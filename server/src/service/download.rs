@@ -6,17 +6,22 @@ use url::Url;
 use super::Service;
 use crate::{
     download::{FileSource, Plan, PlannedFile},
-    registry::{CustomModel, CustomSource},
-    storage::{hf_cache::Survivor, paths},
+    registry::{CustomModel, CustomSource, KnownSizes},
+    storage::{hf_cache::Survivor, paths, Database},
 };
 
 impl Service {
-    /// The plan for `model_id`, or 404.
-    pub(super) fn plan_for(
-        &self,
-        model_id: &str,
-        custom: &[CustomModel],
-    ) -> Result<Plan, AppError> {
+    /// The plan for `model_id`, or 404. A Hub file whose sha256 neither the catalog nor the
+    /// add-time check gave gets the one the tree API listed (`listed_sha256`).
+    pub(super) fn plan_for(&self, model_id: &str, db: &Database) -> Result<Plan, AppError> {
+        let mut plan = self.plan_of(model_id, &db.custom_models)?;
+        if let Some(known) = db.known_sizes.get(model_id) {
+            with_listed_sha256(&mut plan, known);
+        }
+        Ok(plan)
+    }
+
+    fn plan_of(&self, model_id: &str, custom: &[CustomModel]) -> Result<Plan, AppError> {
         if let Some(m) = self.catalog.get(model_id) {
             return Ok(Plan {
                 model_id: m.id.clone(),
@@ -39,10 +44,15 @@ impl Service {
             .find(|m| m.id == model_id)
             .ok_or_else(|| AppError::not_found(format!("no model with id {model_id}")))?;
         let files = match &m.source {
+            // What the Hub listed when the model was added is no pin: on a branch the file may
+            // change, and the resolve answer's newer X-Linked-Etag then wins.
             CustomSource::Huggingface { repo, revision } => m
                 .files
                 .iter()
-                .map(|f| hf_file(repo, revision, &f.path, f.size_bytes, f.sha256.clone()))
+                .map(|f| PlannedFile {
+                    listed_sha256: f.sha256.clone(),
+                    ..hf_file(repo, revision, &f.path, f.size_bytes, None)
+                })
                 .collect(),
             CustomSource::Civitai { version_id, .. } => m
                 .files
@@ -61,6 +71,7 @@ impl Service {
                     // CivitAI gives sizes in rounded KB only: the SHA256 is the check.
                     expected_size: None,
                     expected_sha256: f.sha256.clone(),
+                    listed_sha256: None,
                 })
                 .collect(),
             CustomSource::Url { url } => m
@@ -73,6 +84,7 @@ impl Service {
                     dest: f.path.clone(),
                     expected_size: f.size_bytes,
                     expected_sha256: f.sha256.clone(),
+                    listed_sha256: None,
                 })
                 .collect(),
         };
@@ -89,6 +101,23 @@ impl Service {
             needs_civitai_token: m.requires_token
                 && matches!(m.source, CustomSource::Civitai { .. }),
         })
+    }
+}
+
+/// Gives each Hub file without a sha256 (pinned or listed at add time) the one `known` (the tree API's listing of
+/// the same repo and revision) has for it.
+fn with_listed_sha256(plan: &mut Plan, known: &KnownSizes) {
+    for file in &mut plan.files {
+        if let FileSource::Huggingface {
+            repo,
+            revision,
+            path,
+        } = &file.source
+        {
+            if file.expected_sha256.is_none() && file.listed_sha256.is_none() {
+                file.listed_sha256 = known.sha256_of(repo, revision, path).map(str::to_string);
+            }
+        }
     }
 }
 
@@ -167,5 +196,6 @@ fn hf_file(
         dest: path.trim_end_matches('/').to_string(),
         expected_size: size,
         expected_sha256: sha256,
+        listed_sha256: None,
     }
 }

@@ -14,11 +14,11 @@ use std::{sync::Arc, time::Duration};
 
 use app::{
     domain::{
-        AddModelRequest, AdoptRequest, AppError, CivitaiModel, DatasetFolder, DedupeResult,
-        DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate, ErrorCode,
-        ExportRequest, ExportResult, InstalledList, InstalledModel, JobStatus, Model,
+        AddModelRequest, AddedModel, AdoptRequest, AppError, CivitaiModel, DatasetFolder,
+        DedupeResult, DownloadJob, DownloadRequest, DownloadSettings, DownloadSettingsUpdate,
+        ErrorCode, ExportRequest, ExportResult, InstalledList, InstalledModel, JobStatus, Model,
         ModelBlockPreview, ModelFilter, ModelPreview, ModelUpdate, Preferences, PreviewFile,
-        RepoFiles, ScanStatus, SearchPage, SearchQuery, Verification, VolumeState,
+        RepoFiles, ScanStatus, SearchPage, SearchQuery, UploadCheck, Verification, VolumeState,
     },
     port::ModelService,
 };
@@ -165,17 +165,22 @@ impl ModelService for Service {
             .collect())
     }
 
-    async fn add_custom_model(&self, request: AddModelRequest) -> Result<Model, AppError> {
+    async fn add_custom_model(&self, request: AddModelRequest) -> Result<AddedModel, AppError> {
         let (model, _) = self.build_custom(request).await?;
         let reserved: Vec<String> = self.catalog.models().iter().map(|m| m.id.clone()).collect();
-        let saved = self
+        let (saved, already_installed) = self
             .blocking(move |store| {
-                custom::refuse_duplicate(&store.read()?.custom_models, &model)?;
-                store.add_custom(model, &reserved)
+                let db = store.read()?;
+                custom::refuse_duplicate(&db.custom_models, &model)?;
+                let on_volume = custom::on_volume(&db, store.models_dir(), &model);
+                Ok((store.add_custom(model, &reserved)?, on_volume))
             })
             .await?;
         tracing::info!(id = %saved.id, source = ?saved.source_type(), "custom model added");
-        Ok(saved.to_model(None))
+        Ok(AddedModel {
+            model: saved.to_model(None),
+            already_installed,
+        })
     }
 
     async fn preview_custom_model(
@@ -184,13 +189,7 @@ impl ModelService for Service {
     ) -> Result<ModelPreview, AppError> {
         let (model, warning) = self.build_custom(request).await?;
         let db = self.blocking(|store| Ok(store.read()?)).await?;
-        let on_volume = model
-            .files
-            .iter()
-            .filter_map(|f| f.sha256.as_deref())
-            .find_map(|sha| {
-                crate::download::reuse::already_installed(&db, self.store.models_dir(), sha)
-            });
+        let on_volume = custom::on_volume(&db, self.store.models_dir(), &model);
         let detail = match &model.source {
             crate::registry::CustomSource::Huggingface { repo, revision } => {
                 format!("Hugging Face {repo} at {revision}")
@@ -223,6 +222,14 @@ impl ModelService for Service {
             warning,
             already_installed: on_volume,
         })
+    }
+
+    async fn upload_check(
+        &self,
+        file_name: &str,
+        size_bytes: u64,
+    ) -> Result<UploadCheck, AppError> {
+        self.check_upload(file_name, size_bytes).await
     }
 
     async fn update_custom_model(&self, id: &str, update: ModelUpdate) -> Result<Model, AppError> {
@@ -417,7 +424,7 @@ impl ModelService for Service {
             ));
         }
         let db = self.blocking(|store| Ok(store.read()?)).await?;
-        let plan = self.plan_for(request.model_id.trim(), &db.custom_models)?;
+        let plan = self.plan_for(request.model_id.trim(), &db)?;
         if let Some(installed) = db.installed_from(&plan.model_id) {
             if self.store.files_present(installed) {
                 return Err(AppError::new(

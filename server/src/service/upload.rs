@@ -2,10 +2,12 @@
 
 use app::domain::{
     AppError, ErrorCode, InstalledFile, InstalledModel, ModelFamily, ModelType, SourceType,
+    UploadCheck, Uploaded,
 };
 
 use super::Service;
 use crate::{
+    download::reuse,
     sources::upload::Received,
     storage::{now_rfc3339, paths},
 };
@@ -50,7 +52,7 @@ impl Service {
         &self,
         received: Received,
         fields: UploadFields,
-    ) -> Result<InstalledModel, AppError> {
+    ) -> Result<Uploaded, AppError> {
         let family = fields.family.unwrap_or(ModelFamily::Custom);
         let model_type = fields.model_type.unwrap_or(ModelType::Other);
         let name = fields
@@ -86,8 +88,12 @@ impl Service {
             civitai: None,
         };
         let partial_path = received.partial.path().to_path_buf();
-        let installed = self
-            .blocking(move |store| store.install(&[(partial_path, rel)], record))
+        let sha256 = received.sha256.clone();
+        let (installed, already_installed) = self
+            .blocking(move |store| {
+                let twice = reuse::uploaded_twice(&store.read()?, store.models_dir(), &sha256);
+                Ok((store.install(&[(partial_path, rel)], record)?, twice))
+            })
             .await
             .map_err(|e| match e.code {
                 ErrorCode::Conflict => AppError {
@@ -98,6 +104,32 @@ impl Service {
             })?;
         received.partial.moved();
         tracing::info!(id = %installed.id, size = installed.total_size_bytes, "upload installed");
-        Ok(installed)
+        Ok(Uploaded {
+            model: installed,
+            already_installed,
+        })
+    }
+
+    /// Before an upload: whether an installed file has exactly `size_bytes` (and the name).
+    pub async fn check_upload(
+        &self,
+        file_name: &str,
+        size_bytes: u64,
+    ) -> Result<UploadCheck, AppError> {
+        // Named as the upload would be saved.
+        let file_name = paths::sanitize_file_name(file_name)
+            .ok_or_else(|| AppError::invalid("fileName", "give the name of the file to upload"))?;
+        self.blocking(move |store| {
+            let db = store.read()?;
+            Ok(UploadCheck {
+                already_installed: reuse::same_size(
+                    &db,
+                    store.models_dir(),
+                    &file_name,
+                    size_bytes,
+                ),
+            })
+        })
+        .await
     }
 }

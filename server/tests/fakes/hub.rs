@@ -32,8 +32,12 @@ pub const CIVITAI_KEY: &str = "civ_CANARY_key_5e0c";
 #[derive(Clone, Default)]
 pub struct FakeFile {
     pub bytes: Bytes,
-    /// Published sha256 (X-Linked-Etag); defaults to the real one.
+    /// Published sha256 (X-Linked-Etag, the LFS sha256 of the tree and info answers);
+    /// defaults to the real one.
     pub published_sha: Option<String>,
+    /// The resolve answer carries no `X-Linked-Etag` (only the tree and info answers publish
+    /// the LFS sha256), as a Hub file served without it would.
+    pub no_linked_etag: bool,
     /// Drop the connection after this many bytes of the body, once.
     pub drop_after: Option<u64>,
     pub ignore_range: bool,
@@ -61,6 +65,10 @@ impl FakeFile {
         self.known_sha
             .clone()
             .unwrap_or_else(|| format!("{:x}", Sha256::digest(&self.bytes)))
+    }
+    /// The sha256 the Hub publishes for it (LFS oid, `X-Linked-Etag`).
+    pub fn published(&self) -> String {
+        self.published_sha.clone().unwrap_or_else(|| self.sha())
     }
 }
 
@@ -261,35 +269,47 @@ async fn resolve(
             &format!("{path} does not exist on \"main\""),
         );
     };
-    let sha = file.published_sha.clone().unwrap_or_else(|| file.sha());
+    let sha = file.published();
     let cdn = state.cdn.lock().unwrap().clone();
     let epoch = state.link_epoch.load(std::sync::atomic::Ordering::SeqCst);
     let _ = method;
-    Response::builder()
+    let mut found = Response::builder()
         .status(StatusCode::FOUND)
         .header(
             header::LOCATION,
             format!("{cdn}/blob/{key}?X-Amz-Signature=fake&Expires=1900000000&epoch={epoch}"),
         )
-        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .header("x-linked-etag", format!("\"{sha}\""))
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8");
+    if !file.no_linked_etag {
+        found = found.header("x-linked-etag", format!("\"{sha}\""));
+    }
+    found
         .header("x-linked-size", file.bytes.len().to_string())
         .header("x-repo-commit", "0123456789abcdef0123456789abcdef01234567")
         .body(Body::from("Found. Redirecting"))
         .unwrap()
 }
 
-/// Model info with `siblings` (sizes only: no LFS hashes are published here).
+/// Model info with `siblings`; with `?blobs=true`, as on the real Hub, each with its size,
+/// git blob id and `lfs: {sha256, size, pointerSize}` (note: `sha256` here, `oid` in the tree).
 async fn info(
     State(state): State<Arc<HubState>>,
     Path((owner, name, _rev)): Path<(String, String, String)>,
+    axum::extract::Query(q): axum::extract::Query<HashMap<String, String>>,
 ) -> Response {
     let prefix = format!("hf/{owner}/{name}/");
+    let blobs = q.get("blobs").is_some_and(|b| b == "true");
     let files = state.files.lock().unwrap();
     let siblings: Vec<_> = files
         .iter()
         .filter_map(|(k, f)| {
-            Some(json!({"rfilename": k.strip_prefix(&prefix)?, "size": f.bytes.len()}))
+            let path = k.strip_prefix(&prefix)?;
+            Some(if blobs {
+                json!({"rfilename": path, "size": f.bytes.len(), "blobId": "a".repeat(40),
+                       "lfs": {"sha256": f.published(), "size": f.bytes.len(), "pointerSize": 134}})
+            } else {
+                json!({"rfilename": path})
+            })
         })
         .collect();
     if siblings.is_empty() {
@@ -319,7 +339,7 @@ async fn tree(
             let path = k.strip_prefix(&prefix)?;
             path.starts_with(&format!("{folder}/")).then(|| {
                 json!({"type": "file", "oid": "a".repeat(40), "size": f.bytes.len(), "path": path,
-                       "lfs": {"oid": f.sha(), "size": f.bytes.len(), "pointerSize": 134}})
+                       "lfs": {"oid": f.published(), "size": f.bytes.len(), "pointerSize": 134}})
             })
         })
         .collect();
@@ -368,7 +388,7 @@ async fn repo_tree(
                     folders.insert(folder.to_string());
                 }
                 Some(json!({"type": "file", "oid": "a".repeat(40), "size": f.bytes.len(), "path": path,
-                       "lfs": {"oid": f.sha(), "size": f.bytes.len(), "pointerSize": 134}}))
+                       "lfs": {"oid": f.published(), "size": f.bytes.len(), "pointerSize": 134}}))
             })
             .collect();
         entries.extend(

@@ -49,7 +49,7 @@ impl AddState {
         self.done.set(None);
         spawn_local(async move {
             let outcome = async {
-                let model = add_custom_model(request).await?;
+                let model = add_custom_model(request).await?.model;
                 downloads.changed();
                 if download {
                     start.model_id = model.id.clone();
