@@ -49,22 +49,25 @@ impl AddState {
         self.done.set(None);
         spawn_local(async move {
             let outcome = async {
-                let model = add_custom_model(request).await?.model;
+                let added = add_custom_model(request).await?;
+                let model = added.model;
                 downloads.changed();
-                if download {
+                let message = if download {
                     start.model_id = model.id.clone();
                     start_download(start).await?;
                     downloads.poll();
-                    Ok::<_, AppError>(format!(
+                    format!(
                         "Added {} and started its download (see Downloads).",
                         model.name
-                    ))
+                    )
                 } else {
-                    Ok(format!(
-                        "Added {}. Download it from the Available tab.",
-                        model.name
-                    ))
-                }
+                    format!("Added {}. Download it from the Available tab.", model.name)
+                };
+                // The file is already on the volume: said, as the Add form says it.
+                Ok::<_, AppError>(match added.already_installed {
+                    Some(note) => format!("{message} Note: {note}"),
+                    None => message,
+                })
             };
             match outcome.await {
                 Ok(message) => {
