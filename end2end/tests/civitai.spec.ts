@@ -117,6 +117,11 @@ test("an NSFW preview stays hidden until clicked, or shown when the user opted i
   await expect(reveal).toBeVisible();
   await expect(card.locator(".civitai__preview img")).toHaveCount(0);
   await clickUntil(reveal, card.getByRole("img", { name: "Preview of DreamShaper · 7" }));
+  // Another install refetches the list: the revealed preview stays (the list is keyed; it
+  // used to rebuild every card, hiding the preview again).
+  const other = await installKnown(request, "Bystander", lora(13), version(900, 9001, "v1", "Bystander", [], "ok.png", 1));
+  await expect(page.locator(`[data-installed-id="${other}"]`)).toBeVisible();
+  await expect(card.getByRole("img", { name: "Preview of DreamShaper · 7" })).toBeVisible();
 
   // Opted in: shown without a click, after a reload too; then back to hidden.
   const optIn = page.getByRole("checkbox", { name: "Show NSFW previews without a click" });

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// The outcome of the last lookup.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CivitaiStatus {
     /// CivitAI knows the file: the fields below are filled.
@@ -17,7 +17,7 @@ pub enum CivitaiStatus {
 
 /// A preview image saved beside the model (`<stem>.preview.<ext>`), served by
 /// `GET /api/models/installed/preview?id=`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CivitaiPreview {
     /// Relative to `MODELS_DIR`.
@@ -33,7 +33,7 @@ pub struct CivitaiPreview {
 }
 
 /// The newest published version of the model on CivitAI, when it is not the installed one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CivitaiUpdate {
     /// RFC 3339, UTC.
@@ -49,7 +49,7 @@ pub struct CivitaiUpdate {
 }
 
 /// CivitAI's metadata for an installed model (kept in its record, schema 4).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CivitaiInfo {
     pub status: CivitaiStatus,

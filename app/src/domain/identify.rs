@@ -143,7 +143,7 @@ pub enum Confidence {
 }
 
 /// The family and type of one file, with what decided them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Identification {
     pub family: DetectedFamily,

@@ -5,7 +5,7 @@ use super::{CivitaiInfo, DuplicateGroup, Identification, ModelFamily, ModelType,
 /// One file of an installed model. `path` is relative to `MODELS_DIR`, or absolute for a file
 /// adopted from an extra scan root (`MODELS_SCAN_DIRS`), which is referenced, never moved or
 /// deleted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstalledFile {
     pub path: String,
@@ -18,7 +18,7 @@ pub struct InstalledFile {
 }
 
 /// The result of re-hashing an installed model's files.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Verification {
     /// RFC 3339, UTC.
@@ -33,7 +33,7 @@ pub struct Verification {
 }
 
 /// A model whose verified files are on the volume.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstalledModel {
     pub id: String,

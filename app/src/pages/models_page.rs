@@ -1,4 +1,4 @@
-use leptos::prelude::*;
+use leptos::{prelude::*, task::spawn_local};
 use leptos_router::{
     hooks::{use_navigate, use_query_map},
     NavigateOptions,
@@ -9,7 +9,9 @@ use crate::{
         wire_options, AddCustomModelForm, Duplicates, InstalledCard, MissingCard, ModelCard,
         NsfwPreference, SearchPanel, VolumeScan,
     },
-    domain::{from_wire, ModelFamily, ModelFilter, ModelSort, ModelType},
+    domain::{
+        from_wire, InstalledList, InstalledModel, ModelFamily, ModelFilter, ModelSort, ModelType,
+    },
     format,
     server_fns::models::{list_installed, list_models},
     state::{Downloads, Hydrated},
@@ -280,55 +282,92 @@ fn AvailableTab() -> impl IntoView {
 
 #[component]
 fn InstalledTab() -> impl IntoView {
-    let downloads = Downloads::get();
-    let installed = Resource::new(move || downloads.version.get(), |_| list_installed());
+    // The list the server renders (and the page hydrates from); later changes reach
+    // `InstalledViews` as a signal, so the views are updated in place, not made anew.
+    let first = Resource::new(|| (), |_| list_installed());
     // The scan comes first.
     view! {
         <VolumeScan />
-        <Transition fallback=|| view! { <p class="empty">"Loading installed models…"</p> }>
+        <Suspense fallback=|| view! { <p class="empty">"Loading installed models…"</p> }>
             {move || Suspend::new(async move {
-                match installed.await {
-                    Ok(list) => {
-                        let used = list.total_disk_usage;
-                        let free = list.disk_free;
-                        let pct = format::percent(used, Some(used + free));
-                        let show_nsfw = list.show_nsfw_previews;
-                        view! {
-                            <section class="disk" aria-label="Disk usage">
-                                <div class="disk__numbers">
-                                    <span><strong>{format::bytes(used)}</strong>" used by models"</span>
-                                    <span><strong>{format::bytes(free)}</strong>" free on the volume"</span>
-                                </div>
-                                <div class="bar bar--disk" role="img" aria-label=format!("{pct:.0}% of the space models could use is used")>
-                                    <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
-                                </div>
-                            </section>
-                            <NsfwPreference show=show_nsfw />
-                            <Duplicates groups=list.duplicates saved=list.disk_saved />
-                            {(!list.missing.is_empty()).then(|| view! {
-                                <h2>"Missing models"</h2>
-                                <ul class="model-list missing-list">
-                                    {list.missing.into_iter().map(|model| view! { <MissingCard model /> }).collect_view()}
-                                </ul>
-                            }.into_any())}
-                            {if list.models.is_empty() {
-                                view! { <p class="empty">"Nothing installed yet. "<a href="/?tab=available">"Browse the available models"</a></p> }.into_any()
-                            } else {
-                                view! {
-                                    <h2 class="visually-hidden">"Installed models"</h2>
-                                    <ul class="model-list">
-                                        {list.models.into_iter().map(|model| view! { <InstalledCard model show_nsfw /> }).collect_view()}
-                                    </ul>
-                                }.into_any()
-                            }}
-                        }
-                        .into_any()
-                    }
+                match first.await {
+                    Ok(list) => view! { <InstalledViews list /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{err.message}</p> }.into_any(),
                 }
             })}
-        </Transition>
+        </Suspense>
     }
+}
+
+/// Disk usage, the NSFW preference, duplicates, missing models and the installed cards, kept
+/// current: every database change (an install, another model's CivitAI lookup, another server)
+/// refetches the list, and each part is made anew only when its own data changed; the cards are
+/// keyed, so a card keeps what the user opened on it (a revealed preview, a verify result).
+#[component]
+fn InstalledViews(list: InstalledList) -> impl IntoView {
+    let downloads = Downloads::get();
+    let list = RwSignal::new(list);
+    Effect::new(move |seen: Option<u64>| {
+        let version = downloads.version.get();
+        if seen.is_some_and(|seen| seen != version) {
+            spawn_local(async move {
+                // A failed refetch keeps the last list; the next change asks again.
+                if let Ok(latest) = list_installed().await {
+                    list.set(latest);
+                }
+            });
+        }
+        version
+    });
+    let show_nsfw = Memo::new(move |_| list.with(|l| l.show_nsfw_previews));
+    let duplicates = Memo::new(move |_| list.with(|l| (l.duplicates.clone(), l.disk_saved)));
+    let missing = Memo::new(move |_| list.with(|l| l.missing.clone()));
+    let disk = move || {
+        let (used, free) = list.with(|l| (l.total_disk_usage, l.disk_free));
+        let pct = format::percent(used, Some(used + free));
+        view! {
+            <div class="disk__numbers">
+                <span><strong>{format::bytes(used)}</strong>" used by models"</span>
+                <span><strong>{format::bytes(free)}</strong>" free on the volume"</span>
+            </div>
+            <div class="bar bar--disk" role="img" aria-label=format!("{pct:.0}% of the space models could use is used")>
+                <div class="bar__fill" style=format!("width:{pct:.1}%")></div>
+            </div>
+        }
+    };
+    view! {
+        <section class="disk" aria-label="Disk usage">{disk}</section>
+        {move || view! { <NsfwPreference show=show_nsfw.get() /> }}
+        {move || {
+            let (groups, saved) = duplicates.get();
+            view! { <Duplicates groups saved /> }
+        }}
+        {move || (!missing.with(Vec::is_empty)).then(|| view! {
+            <h2>"Missing models"</h2>
+            <ul class="model-list missing-list">
+                {missing.get().into_iter().map(|model| view! { <MissingCard model /> }).collect_view()}
+            </ul>
+        })}
+        <Show when=move || list.with(|l| !l.models.is_empty()) fallback=|| view! {
+            <p class="empty">"Nothing installed yet. "<a href="/?tab=available">"Browse the available models"</a></p>
+        }>
+            <h2 class="visually-hidden">"Installed models"</h2>
+            <ul class="model-list">
+                <For each=move || list.with(|l| l.models.clone())
+                    key=move |model| card_key(model, show_nsfw.get_untracked())
+                    children=move |model| view! { <InstalledCard model show_nsfw=show_nsfw.get_untracked() /> } />
+            </ul>
+        </Show>
+    }
+}
+
+/// An installed card's identity in its list: the model's id and a fingerprint of everything the
+/// card shows, so only a card whose model (or the NSFW preference) changed is made anew.
+pub fn card_key(model: &InstalledModel, show_nsfw: bool) -> (String, u64) {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    (model, show_nsfw).hash(&mut hasher);
+    (model.id.clone(), hasher.finish())
 }
 
 #[cfg(test)]
@@ -360,5 +399,27 @@ mod tests {
         assert_eq!(f.family, Some(ModelFamily::Sdxl));
         assert_eq!(f.model_type, None);
         assert_eq!(f.installed, Some(false));
+    }
+
+    #[test]
+    fn a_card_keeps_its_key_until_what_it_shows_changes() {
+        let model: InstalledModel = serde_json::from_value(serde_json::json!({
+            "id": "a", "sourceModelId": null, "name": "A", "family": "sdxl", "type": "lora",
+            "files": [{"path": "loras/a.safetensors", "sizeBytes": 1, "sha256": "00"}],
+            "totalSizeBytes": 1, "installedAt": "2026-11-28T00:00:00Z", "source": "upload",
+            "lastVerification": null
+        }))
+        .unwrap();
+        let key = card_key(&model, false);
+        assert_eq!(
+            card_key(&model.clone(), false),
+            key,
+            "a refetch of the same model"
+        );
+        assert_ne!(card_key(&model, true), key, "the NSFW preference changed");
+        let mut renamed = model.clone();
+        renamed.name = "B".into();
+        assert_ne!(card_key(&renamed, false), key);
+        assert_eq!(card_key(&renamed, false).0, "a");
     }
 }
