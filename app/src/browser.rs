@@ -121,3 +121,41 @@ pub fn keep_focus_above(bar: leptos::prelude::NodeRef<leptos::html::Aside>) {
     #[cfg(not(target_arch = "wasm32"))]
     let _ = bar;
 }
+
+/// What the page says when its WASM has stopped (a panic aborts it: most likely a lazily
+/// loaded part that could not be fetched, the connection having dropped): a banner with a
+/// link that reloads the page, instead of controls that silently do nothing.
+pub const STOPPED: &str = "This page stopped working: part of it could not be loaded (the connection to the server may have dropped).";
+
+/// Shows the `STOPPED` banner at the top of the page (once). Call it from the panic hook.
+pub fn show_stopped() {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let document = leptos::prelude::document();
+        if document.get_element_by_id("page-stopped").is_some() {
+            return;
+        }
+        let (Ok(banner), Ok(link), Some(body)) = (
+            document.create_element("div"),
+            document.create_element("a"),
+            document.body(),
+        ) else {
+            return;
+        };
+        let href = leptos::prelude::window()
+            .location()
+            .href()
+            .unwrap_or_default();
+        let _ = banner.set_attribute("id", "page-stopped");
+        let _ = banner.set_attribute("class", "page-stopped");
+        let _ = banner.set_attribute("role", "alert");
+        banner.set_text_content(Some(&format!("{STOPPED} ")));
+        let _ = link.set_attribute("class", "btn btn--small");
+        let _ = link.set_attribute("href", &href);
+        // Past the router (whose click handler is part of the stopped WASM): a plain load.
+        let _ = link.set_attribute("rel", "external");
+        link.set_text_content(Some("Reload the page"));
+        let _ = banner.append_child(&link);
+        let _ = body.prepend_with_node_1(&banner);
+    }
+}

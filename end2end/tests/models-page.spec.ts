@@ -88,6 +88,24 @@ test("the other tabs and the Export page load their code when first shown, and h
   expect(errors).toEqual([]);
 });
 
+test("a part of the page that cannot be fetched says so and offers a reload, instead of dead controls", async ({ page }) => {
+  await open(page, "/");
+  // The connection drops before the Installed tab's code was ever fetched.
+  await page.route(/split_installed_tab_/, (route) => route.abort());
+  page.on("pageerror", () => {});
+  await page.getByRole("tab", { name: "Installed" }).click();
+  const banner = page.getByRole("alert").filter({ hasText: "This page stopped working" });
+  await expect(banner).toBeVisible();
+  await shot(page, "stopped-banner");
+  // The link reloads the page, which works again once the connection is back.
+  await page.unroute(/split_installed_tab_/);
+  await banner.getByRole("link", { name: "Reload the page" }).click();
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  await expect(banner).toHaveCount(0);
+  await page.getByRole("tab", { name: "Installed" }).click();
+  await expect(page.getByRole("heading", { name: "Files on the volume" })).toBeVisible();
+});
+
 test("before the WASM runs, the buttons that need it are disabled; after, they work", async ({ page }) => {
   // Hold the WASM back, so the server's HTML is what the user sees.
   let release: () => void = () => {};

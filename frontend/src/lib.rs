@@ -4,7 +4,12 @@
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    // A panic stops the WASM for good (a chunk that could not be fetched does that): log it,
+    // and tell the user to reload instead of leaving controls that do nothing.
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        app::browser::show_stopped();
+    }));
     wasm_bindgen_futures::spawn_local(async {
         app::lazy_views::preload_rendered().await;
         leptos::mount::hydrate_body(app::App);
