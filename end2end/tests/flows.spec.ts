@@ -1,5 +1,7 @@
 import { test, expect, Page, APIRequestContext } from "@playwright/test";
 import { parse as parseYaml } from "yaml";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 
 // Every flow a user has, in order, against the release server and the fake hub
 // (scripts/e2e.sh starts both). They share one models folder, so they run serially.
@@ -273,6 +275,27 @@ test("verify and delete an installed model", async ({ page }) => {
   await upload.getByRole("button", { name: "Delete" }).click();
   await upload.getByRole("button", { name: "Yes, delete" }).click();
   await expect(card(page, "My SDXL upload")).toHaveCount(0);
+});
+
+test("a copy that verify finds damaged is downloaded again from its card", async ({ page }) => {
+  await open(page, "/?tab=installed");
+  const adapter = card(page, "Z-Image Turbo Training Adapter");
+  const rel = (await adapter.locator(".files code").first().textContent())!.trim();
+  // Damaged in place: same size, other bytes (a disk error, an editor, a bad copy).
+  const path = join(process.env.MODELS_DIR!, rel);
+  const bytes = readFileSync(path);
+  bytes[bytes.length - 1] ^= 0xff;
+  writeFileSync(path, bytes);
+  await adapter.getByRole("button", { name: "Verify files" }).click();
+  await expect(adapter.locator(".verify")).toContainText("Integrity problems found");
+  await expect(adapter.locator(".verify")).toContainText(`changed: ${rel}`);
+  await shot(page, "08b-installed-damaged");
+  await adapter.getByRole("button", { name: "Download again" }).click();
+  await expect(job(page, "Z-Image Turbo Training Adapter").locator(".job__status")).toContainText("Installed", { timeout: 30_000 });
+  const fresh = card(page, "Z-Image Turbo Training Adapter");
+  await fresh.getByRole("button", { name: "Verify files" }).click();
+  await expect(fresh.locator(".verify")).toContainText("All files match");
+  await expect(fresh.getByRole("button", { name: "Download again" })).toHaveCount(0);
 });
 
 test("export: choose a base model and get the AI Toolkit YAML", async ({ page }) => {

@@ -714,3 +714,50 @@ async fn a_download_request_without_a_model_id_says_so() {
         assert_eq!(answer["error"]["field"], "modelId", "{answer}");
     }
 }
+
+#[tokio::test]
+async fn a_copy_found_damaged_by_verify_is_downloaded_again_and_an_intact_one_is_not() {
+    let env = env(&[]).await;
+    let bytes = hub::safetensors(1 << 20, 7);
+    env.hub.put(
+        &format!("hf/{ADAPTER_REPO}/{ADAPTER_FILE}"),
+        FakeFile::new(bytes.clone()),
+    );
+    let model = "zimage-turbo-training-adapter";
+    let installed = env.api.install(model).await;
+    let again = json!({"modelId": model});
+
+    // Intact: a second download is refused and changes nothing.
+    let (status, answer) = env.post("/api/models/download", again.clone()).await;
+    assert_eq!(status, 409, "{answer}");
+
+    // The file is damaged in place (same size, other bytes), and verify says so.
+    let path = env
+        .server
+        .models_dir
+        .join(format!("adapter/{model}/{ADAPTER_FILE}"));
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0xff;
+    std::fs::write(&path, &damaged).unwrap();
+    let (status, answer) = env
+        .post(
+            &format!("/api/models/installed/verify?id={installed}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["verification"]["ok"], false, "{answer}");
+
+    // "Download again" repairs it: the damaged copy goes, the file comes back verified.
+    let (status, answer) = env.post("/api/models/download", again).await;
+    assert_eq!(status, 202, "{answer}");
+    let job = env.finished(answer["jobId"].as_str().unwrap()).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    let (_, list) = env.api.get("/api/models/installed").await;
+    let records = list["models"].as_array().unwrap();
+    assert_eq!(records.len(), 1, "one record, the new one: {list}");
+    assert_ne!(records[0]["id"], installed);
+    assert_eq!(records[0]["files"][0]["sha256"], FakeFile::new(bytes).sha());
+}

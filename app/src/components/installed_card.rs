@@ -2,9 +2,9 @@ use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     components::{CivitaiSection, IdentificationView, IdentificationWarnings, TriggerWords},
-    domain::{Identification, InstalledModel, Verification},
+    domain::{DownloadRequest, Identification, InstalledModel, Verification},
     format,
-    server_fns::models::{delete_installed, verify_installed},
+    server_fns::models::{delete_installed, start_download, verify_installed},
     state::{copy_text, focus_id, Downloads, Hydrated},
 };
 
@@ -67,6 +67,38 @@ pub fn InstalledCard(model: InstalledModel, #[prop(optional)] show_nsfw: bool) -
             confirming.set(false);
         });
     };
+    // A copy whose verification found files missing or changed can be downloaded again, when
+    // its source is known: the server replaces the damaged copy with a verified one.
+    let source = StoredValue::new(model.source_model_id.clone());
+    let repairing = RwSignal::new(false);
+    let repair = move |_| {
+        let Some(model_id) = source.get_value() else {
+            return;
+        };
+        repairing.set(true);
+        error.set(None);
+        spawn_local(async move {
+            let request = DownloadRequest {
+                model_id,
+                ..DownloadRequest::default()
+            };
+            match start_download(request).await {
+                Ok(_) => {
+                    downloads.poll();
+                    downloads.changed();
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            repairing.set(false);
+        });
+    };
+    let damaged = move || {
+        source.with_value(Option::is_some)
+            && verification.with(|v| {
+                v.as_ref()
+                    .is_some_and(|v| !v.missing.is_empty() || !v.changed.is_empty())
+            })
+    };
     let files = model.files.clone();
     let warnings: Vec<String> = files
         .iter()
@@ -94,6 +126,10 @@ pub fn InstalledCard(model: InstalledModel, #[prop(optional)] show_nsfw: bool) -
                 <button type="button" class="btn" on:click=verify disabled=move || checking.get() || hydrated.not_yet()>
                     {move || if checking.get() { "Checking…" } else { "Verify files" }}
                 </button>
+                <Show when=damaged>
+                    <button type="button" class="btn btn--primary" on:click=repair
+                        disabled=move || repairing.get() || hydrated.not_yet()>"Download again"</button>
+                </Show>
                 <Show when=move || confirming.get() fallback=move || view! {
                     <button type="button" class="btn btn--danger" disabled=move || hydrated.not_yet()
                         node_ref=delete_button on:click=move |_| confirming.set(true)>"Delete"</button>

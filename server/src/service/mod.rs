@@ -426,18 +426,28 @@ impl ModelService for Service {
         let db = self.blocking(|store| Ok(store.read()?)).await?;
         let plan = self.plan_for(request.model_id.trim(), &db)?;
         if let Some(installed) = db.installed_from(&plan.model_id) {
-            if self.store.files_present(installed) {
-                return Err(AppError::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "{} is already installed (id {})",
-                        plan.model_name, installed.id
-                    ),
-                ));
+            let id = installed.id.clone();
+            match Existing::of(installed, self.store.files_present(installed)) {
+                Existing::Keep => {
+                    return Err(AppError::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "{} is already installed (id {id}); a copy whose last verification \
+                             found missing or changed files can be downloaded again",
+                            plan.model_name
+                        ),
+                    ))
+                }
+                // "Download again": the record of the vanished files goes, the files come back.
+                Existing::Forget => {
+                    self.forget_record(&id).await?;
+                }
+                // Repair: the damaged copy goes (files and record), a verified one comes.
+                Existing::Replace => {
+                    self.delete_installed(&id).await?;
+                    tracing::info!(id = %id, "damaged copy removed for a new download");
+                }
             }
-            // "Download again": the record of the vanished files goes, the files come back.
-            let gone = installed.id.clone();
-            self.forget_record(&gone).await?;
         }
         let clean = |t: Option<String>| t.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
         let tokens = Tokens {
@@ -538,5 +548,92 @@ impl ModelService for Service {
         base_model_id: &str,
     ) -> Result<ModelBlockPreview, AppError> {
         self.model_block_preview(base_model_id)
+    }
+}
+
+/// What a new download of a model does with its installed copy.
+#[derive(Debug, PartialEq, Eq)]
+enum Existing {
+    /// Intact as far as anyone knows: the download is refused (409).
+    Keep,
+    /// Its files are gone: the record is forgotten, the files come back.
+    Forget,
+    /// Its last verification found files missing or changed: the copy is deleted and
+    /// downloaded again (the card's "Download again" after a failed verify).
+    Replace,
+}
+
+impl Existing {
+    fn of(installed: &InstalledModel, files_present: bool) -> Self {
+        if !files_present {
+            return Existing::Forget;
+        }
+        match &installed.last_verification {
+            Some(v) if !v.missing.is_empty() || !v.changed.is_empty() => Existing::Replace,
+            _ => Existing::Keep,
+        }
+    }
+}
+
+#[cfg(test)]
+mod existing_tests {
+    use super::*;
+    use app::domain::Verification;
+
+    fn installed(verification: Option<Verification>) -> InstalledModel {
+        let mut model: InstalledModel = serde_json::from_value(serde_json::json!({
+            "id": "a", "sourceModelId": "m", "name": "A", "family": "sdxl", "type": "lora",
+            "files": [{"path": "lora/a.safetensors", "sizeBytes": 1, "sha256": "00"}],
+            "totalSizeBytes": 1, "installedAt": "2026-11-28T00:00:00Z", "source": "huggingface",
+            "lastVerification": null
+        }))
+        .unwrap();
+        model.last_verification = verification;
+        model
+    }
+
+    fn verification(missing: &[&str], changed: &[&str], unexpected: &[&str]) -> Verification {
+        let list = |l: &[&str]| l.iter().map(|s| s.to_string()).collect();
+        Verification {
+            checked_at: "2026-11-28T00:00:00Z".into(),
+            ok: missing.is_empty() && changed.is_empty() && unexpected.is_empty(),
+            missing: list(missing),
+            changed: list(changed),
+            unexpected: list(unexpected),
+        }
+    }
+
+    #[test]
+    fn only_a_copy_found_damaged_is_replaced() {
+        use Existing::*;
+        let cases = [
+            (None, true, Keep),
+            (Some(verification(&[], &[], &[])), true, Keep),
+            // An extra file in the folder is not damage.
+            (Some(verification(&[], &[], &["lora/x.txt"])), true, Keep),
+            (
+                Some(verification(&[], &["lora/a.safetensors"], &[])),
+                true,
+                Replace,
+            ),
+            (
+                Some(verification(&["lora/a.safetensors"], &[], &[])),
+                true,
+                Replace,
+            ),
+            (None, false, Forget),
+            (
+                Some(verification(&[], &["lora/a.safetensors"], &[])),
+                false,
+                Forget,
+            ),
+        ];
+        for (v, present, expected) in cases {
+            assert_eq!(
+                Existing::of(&installed(v.clone()), present),
+                expected,
+                "{v:?} {present}"
+            );
+        }
     }
 }
