@@ -11,34 +11,31 @@ pub enum LazyView {
     AddTab,
 }
 
-/// Which lazy view the server renders for `path` and `query` (`?tab=installed&q=x`), if any.
-/// Mirrors the router (`/`, `/models`, `/export`) and `Tab::from_query`.
-pub fn rendered_at(path: &str, query: &str) -> Option<LazyView> {
-    let path = path.trim_end_matches('/');
-    match path {
+/// Which lazy view the server renders for `path` with the URL's `tab` parameter (decoded, as
+/// the router reads it), if any. Mirrors the router (`/`, `/models`, `/export`) and
+/// `Tab::from_query`.
+pub fn rendered_at(path: &str, tab: Option<&str>) -> Option<LazyView> {
+    use crate::pages::Tab;
+    match path.trim_end_matches('/') {
         "/export" => Some(LazyView::Export),
-        "" | "/models" => {
-            let tab = query
-                .trim_start_matches('?')
-                .split('&')
-                .find_map(|pair| pair.strip_prefix("tab="));
-            match crate::pages::Tab::from_query(tab) {
-                crate::pages::Tab::Installed => Some(LazyView::InstalledTab),
-                crate::pages::Tab::Add => Some(LazyView::AddTab),
-                crate::pages::Tab::Available => None,
-            }
-        }
+        "" | "/models" => match Tab::from_query(tab) {
+            Tab::Installed => Some(LazyView::InstalledTab),
+            Tab::Add => Some(LazyView::AddTab),
+            Tab::Available => None,
+        },
         _ => None,
     }
 }
 
-/// Loads the chunk of the lazy view the server rendered at the browser's URL.
+/// Loads the chunk of the lazy view the server rendered at the browser's URL, read by the
+/// router's own parser (percent-decoding, repeated parameters), so the two never disagree.
 #[cfg(feature = "hydrate")]
 pub async fn preload_rendered() {
-    let location = leptos::prelude::window().location();
-    let path = location.pathname().unwrap_or_default();
-    let query = location.search().unwrap_or_default();
-    match rendered_at(&path, &query) {
+    use leptos_router::location::{BrowserUrl, LocationProvider};
+    let Ok(url) = BrowserUrl::current() else {
+        return;
+    };
+    match rendered_at(url.path(), url.search_params().get_str("tab")) {
         Some(LazyView::Export) => crate::shell::__preload_export_page().await,
         Some(LazyView::InstalledTab) => crate::pages::__preload_installed_tab().await,
         Some(LazyView::AddTab) => crate::pages::__preload_add_tab().await,
@@ -52,19 +49,16 @@ mod tests {
 
     #[test]
     fn the_view_follows_the_router_and_the_tab() {
-        assert_eq!(rendered_at("/", ""), None);
-        assert_eq!(rendered_at("/", "?tab=available&q=flux"), None);
+        assert_eq!(rendered_at("/", None), None);
+        assert_eq!(rendered_at("/", Some("available")), None);
         assert_eq!(
-            rendered_at("/", "?q=x&tab=installed"),
+            rendered_at("/", Some("installed")),
             Some(LazyView::InstalledTab)
         );
-        assert_eq!(rendered_at("/models", "?tab=add"), Some(LazyView::AddTab));
-        assert_eq!(
-            rendered_at("/export", "?trigger=ohwx"),
-            Some(LazyView::Export)
-        );
-        assert_eq!(rendered_at("/export/", ""), Some(LazyView::Export));
-        assert_eq!(rendered_at("/", "?tab=bogus"), None);
-        assert_eq!(rendered_at("/nowhere", "?tab=add"), None);
+        assert_eq!(rendered_at("/models", Some("add")), Some(LazyView::AddTab));
+        assert_eq!(rendered_at("/export", None), Some(LazyView::Export));
+        assert_eq!(rendered_at("/export/", Some("add")), Some(LazyView::Export));
+        assert_eq!(rendered_at("/", Some("bogus")), None);
+        assert_eq!(rendered_at("/nowhere", Some("add")), None);
     }
 }

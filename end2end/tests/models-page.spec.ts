@@ -85,6 +85,17 @@ test("the other tabs and the Export page load their code when first shown, and h
     await expect(page.getByRole("heading", { name: heading }).first()).toBeVisible();
   }
   expect(chunks).toContain("split_export_page");
+  // The chunk is chosen from the URL as the router reads it: encoded and repeated parameters.
+  errors.push(...(await open(page, "/?tab=%69nstalled")));
+  await expect(page.getByRole("heading", { name: "Files on the volume" })).toBeVisible();
+  errors.push(...(await open(page, "/?tab=add&tab=installed")));
+  await expect(page.getByRole("tab", { selected: true })).toBeVisible();
+  // A trailing slash leads to the page (it rendered the page without its service, as a 404).
+  const slash = await page.request.get("/export/?trigger=x", { maxRedirects: 0 });
+  expect(slash.status()).toBe(308);
+  expect(slash.headers()["location"]).toBe("/export?trigger=x");
+  errors.push(...(await open(page, "/export/")));
+  await expect(page).toHaveURL(/\/export$/);
   expect(errors).toEqual([]);
 });
 
@@ -282,9 +293,15 @@ test("a custom model is edited and removed from its card", async ({ page, reques
   expect(again.status()).toBe(409);
   expect((await again.json()).error.message).toContain('already added as "Edit me"');
 
-  await open(page, "/?q=edit");
+  const errors = await open(page, "/?q=edit");
   const card = page.locator(".model-card", { has: page.getByRole("heading", { name: "Edit me" }) });
   await expect(card.locator(".badge", { hasText: "Custom" })).toHaveCount(1);
+  // Keyboard: Edit opens the form with the cursor in Name; Escape closes it, back on Edit.
+  await card.getByRole("button", { name: "Edit" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(card.getByLabel("Name")).toBeFocused();
+  await page.keyboard.press("Escape");
+  await expect(card.getByRole("button", { name: "Edit" })).toBeFocused();
   await card.getByRole("button", { name: "Edit" }).click();
   await card.getByLabel("Name").fill("");
   await card.getByRole("button", { name: "Save" }).click();
@@ -297,6 +314,9 @@ test("a custom model is edited and removed from its card", async ({ page, reques
   const edited = page.locator(".model-card", { has: page.getByRole("heading", { name: "Edited LoRA" }) });
   await expect(edited).toBeVisible();
   await expect(edited.locator(".tags")).toContainText("portrait");
+  // Saving closes the form cleanly (it used to write to the form's disposed state: a panic).
+  expect(errors).toEqual([]);
+  await expect(page.getByText("This page stopped working")).toHaveCount(0);
 
   await edited.getByRole("button", { name: "Remove" }).click();
   await expect(edited.getByRole("button", { name: "Yes, remove" })).toBeFocused();

@@ -22,8 +22,11 @@ use std::sync::Arc;
 
 use app::{domain::AccessStatus, port::SharedService, shell, App};
 use axum::{
-    extract::DefaultBodyLimit,
+    body::Body,
+    extract::{DefaultBodyLimit, Request, State},
+    http::Uri,
     middleware::{from_fn, from_fn_with_state, map_response},
+    response::{IntoResponse, Redirect, Response},
     Router,
 };
 use leptos::prelude::*;
@@ -60,7 +63,7 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(not_found)
         .with_state(leptos_options)
         .layer(map_response(api::server_fn_status))
         .layer(from_fn(api::refuse_large_body))
@@ -70,4 +73,45 @@ pub fn app_router(service: Arc<Service>, leptos_options: LeptosOptions) -> Route
         .layer(from_fn_with_state(auth, auth::guard))
         .layer(static_files::no_cache_by_default())
         .layer(static_files::compress_dynamic())
+}
+
+/// What no route answers: a page address with a trailing slash (`/export/`) is sent to the
+/// page (308), since the app's router would otherwise render the page under a 404 without its
+/// service; anything else is a file of the site or the 404 page.
+async fn not_found(uri: Uri, state: State<LeptosOptions>, request: Request<Body>) -> Response {
+    match without_trailing_slash(&uri) {
+        Some(to) => Redirect::permanent(&to).into_response(),
+        None => leptos_axum::file_and_error_handler(shell)(uri, state, request).await,
+    }
+}
+
+/// `/export/?x=1` → `/export?x=1`; `None` for `/`, paths without a trailing slash, and
+/// anything that would leave this origin (`//host/` → `//host` is another site).
+fn without_trailing_slash(uri: &Uri) -> Option<String> {
+    let path = uri.path();
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.len() == path.len() || trimmed.is_empty() || trimmed.starts_with("//") {
+        return None;
+    }
+    Some(match uri.query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_trailing_slash_goes_to_the_page_on_this_origin() {
+        let to = |s: &str| without_trailing_slash(&s.parse().unwrap());
+        assert_eq!(to("/export/").as_deref(), Some("/export"));
+        assert_eq!(to("/models/?tab=add").as_deref(), Some("/models?tab=add"));
+        assert_eq!(to("/export//").as_deref(), Some("/export"));
+        assert_eq!(to("/"), None);
+        assert_eq!(to("/export"), None);
+        assert_eq!(to("//evil.example/"), None);
+        assert_eq!(to("///evil.example/"), None);
+    }
 }

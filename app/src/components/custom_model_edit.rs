@@ -20,6 +20,20 @@ pub fn CustomModelActions(model: Model) -> impl IntoView {
     let remove_button = NodeRef::<leptos::html::Button>::new();
     let yes_button = NodeRef::<leptos::html::Button>::new();
     let id = StoredValue::new(model.id.clone());
+    // Closing the edit form (Save, Cancel, Escape) gives focus back to Edit.
+    let edit_button = NodeRef::<leptos::html::Button>::new();
+    Effect::new(move |was_editing: Option<bool>| {
+        let now = editing.get();
+        if was_editing == Some(true) && !now {
+            // Not when the card itself was made anew (a save that changed the list).
+            request_animation_frame(move || {
+                if let Some(b) = edit_button.try_get_untracked().flatten() {
+                    let _ = b.focus();
+                }
+            });
+        }
+        now
+    });
     // The confirmation takes focus when it opens.
     Effect::new(move || {
         if confirming.get() {
@@ -57,7 +71,7 @@ pub fn CustomModelActions(model: Model) -> impl IntoView {
     };
     view! {
         <Show when=move || editing.get() fallback=move || view! {
-            <button type="button" class="btn" disabled=move || hydrated.not_yet()
+            <button type="button" class="btn" disabled=move || hydrated.not_yet() node_ref=edit_button
                 on:click=move |_| { error.set(None); editing.set(true) }>"Edit"</button>
             <Show when=move || confirming.get() fallback=move || view! {
                 <button type="button" class="btn btn--danger" node_ref=remove_button
@@ -115,24 +129,38 @@ fn EditForm(
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            match update_custom_model(id, update).await {
+            let outcome = update_custom_model(id, update).await;
+            // Before the form closes: closing it disposes `busy` with the form.
+            busy.set(false);
+            match outcome {
                 Ok(_) => {
                     editing.set(false);
                     downloads.changed();
                 }
                 Err(e) => error.set(Some(e)),
             }
-            busy.set(false);
         });
     };
     let field_id = move |f: &str| format!("{prefix}-{f}");
+    // Opening the form puts the cursor in its first field.
+    let first = NodeRef::<leptos::html::Input>::new();
+    // (On the next frame: the form is built before its chunk's Suspense puts it on the page.)
+    Effect::new(move || {
+        if first.get().is_some() {
+            request_animation_frame(move || {
+                if let Some(input) = first.try_get_untracked().flatten() {
+                    let _ = input.focus();
+                }
+            });
+        }
+    });
     view! {
         // Escape leaves the form without saving, like Cancel.
         <form class="form edit-form" on:submit=save aria-label=format!("Edit {}", model.name)
             on:keydown=move |ev| if ev.key() == "Escape" { error.set(None); editing.set(false) }>
             <div class="field">
                 <label for=field_id("name")>"Name"</label>
-                <input id=field_id("name") type="text" prop:value=move || name.get()
+                <input id=field_id("name") type="text" node_ref=first prop:value=move || name.get()
                     aria-describedby=described_by(error, "name")
                     on:input=move |ev| name.set(event_target_value(&ev)) />
                 <FieldError error field="name" />

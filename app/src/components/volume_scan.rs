@@ -5,12 +5,13 @@ use crate::{
     domain::{AdoptRequest, ScanPhase, ScanStatus, UntrackedFile},
     format,
     server_fns::scan::{adopt_files, get_scan_status, start_scan},
-    state::{sleep_ms, Downloads},
+    state::{sleep_ms, Downloads, Hydrated},
 };
 
 /// The volume scan on the Installed tab: start it, watch its progress, adopt what it found.
 #[component]
 pub fn VolumeScan() -> impl IntoView {
+    let hydrated = Hydrated::get();
     let status = RwSignal::new(None::<ScanStatus>);
     let error = RwSignal::new(None::<String>);
     let initial = Resource::new(|| (), |_| get_scan_status());
@@ -51,7 +52,7 @@ pub fn VolumeScan() -> impl IntoView {
             <div class="volume-scan__head">
                 <h2 id="volume-scan-title">"Files on the volume"</h2>
                 <button type="button" class="btn" on:click=scan
-                    disabled=move || status.with(|s| s.as_ref().is_some_and(ScanStatus::running))>
+                    disabled=move || hydrated.not_yet() || status.with(|s| s.as_ref().is_some_and(ScanStatus::running))>
                     "Scan the volume"
                 </button>
             </div>
