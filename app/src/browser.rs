@@ -159,3 +159,64 @@ pub fn show_stopped() {
         let _ = body.prepend_with_node_1(&banner);
     }
 }
+
+/// Text the user typed into the server's HTML before the page became interactive: each text
+/// field (with an id) whose value differs from the one the server rendered. Hydration sets
+/// every field to its initial state, so `restore_typed` puts these back afterwards.
+pub fn typed_before_hydration() -> Vec<(String, String)> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let Ok(fields) = leptos::prelude::document().query_selector_all("input[id], textarea[id]")
+        else {
+            return Vec::new();
+        };
+        (0..fields.length())
+            .filter_map(|i| fields.item(i))
+            .filter_map(|node| {
+                if let Some(input) = node.dyn_ref::<web_sys::HtmlInputElement>() {
+                    let text = matches!(
+                        input.type_().as_str(),
+                        "text" | "search" | "url" | "number" | "password" | ""
+                    );
+                    (text && input.value() != input.default_value())
+                        .then(|| (input.id(), input.value()))
+                } else {
+                    let area = node.dyn_ref::<web_sys::HtmlTextAreaElement>()?;
+                    (Ok(area.value()) != area.default_value()).then(|| (area.id(), area.value()))
+                }
+            })
+            .collect()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    Vec::new()
+}
+
+/// Puts typed text back into its fields after hydration, with an `input` event each, so the
+/// page's state follows (the search filters, the Add form's fields).
+pub fn restore_typed(typed: Vec<(String, String)>) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use wasm_bindgen::JsCast;
+        let document = leptos::prelude::document();
+        for (id, value) in typed {
+            let Some(element) = document.get_element_by_id(&id) else {
+                continue;
+            };
+            if let Some(input) = element.dyn_ref::<web_sys::HtmlInputElement>() {
+                input.set_value(&value);
+            } else if let Some(area) = element.dyn_ref::<web_sys::HtmlTextAreaElement>() {
+                area.set_value(&value);
+            } else {
+                continue;
+            }
+            let init = web_sys::EventInit::new();
+            init.set_bubbles(true);
+            if let Ok(event) = web_sys::Event::new_with_event_init_dict("input", &init) {
+                let _ = element.dispatch_event(&event);
+            }
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = typed;
+}

@@ -135,6 +135,31 @@ test("before the WASM runs, the buttons that need it are disabled; after, they w
   await expect(download).toBeEnabled();
 });
 
+test("text typed before the page is interactive is kept, and acts once it is", async ({ page }) => {
+  /** Opens `path` with the WASM held back, types `value` into `field`, lets the WASM run. */
+  async function typeEarly(path: string, field: string, value: string) {
+    let release: () => void = () => {};
+    const held = new Promise<void>((r) => (release = r));
+    await page.route(/\.wasm$/, async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(path);
+    await expect(page.locator("[data-hydrated=false]")).toBeVisible();
+    await page.getByLabel(field, { exact: true }).fill(value);
+    release();
+    await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+    await page.unroute(/\.wasm$/);
+    // Hydration used to reset the field to the server's empty value.
+    await expect(page.getByLabel(field, { exact: true })).toHaveValue(value);
+  }
+  await typeEarly("/", "Search", "turbo");
+  // The search acted on it: the filter is in the URL, the list is filtered.
+  await expect(page).toHaveURL(/q=turbo/);
+  await expect(page.locator(".model-card").first()).toContainText(/turbo/i);
+  await typeEarly("/?tab=add", "Repository", "acme/typed-early");
+});
+
 test("every tab passes axe-core (WCAG 2.1 A/AA, best practices)", async ({ page }) => {
   for (const path of ["/", "/?tab=installed", "/?tab=add", "/export"]) {
     await open(page, path);

@@ -12,6 +12,10 @@ pub fn hydrate() {
     }));
     wasm_bindgen_futures::spawn_local(async {
         app::lazy_views::preload_rendered().await;
+        // Hydration resets the fields to their initial state: text typed into the server's
+        // HTML meanwhile is put back afterwards.
+        let typed = app::browser::typed_before_hydration();
         leptos::mount::hydrate_body(app::App);
+        app::browser::restore_typed(typed);
     });
 }
