@@ -6,9 +6,9 @@ use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     browser,
-    domain::{DownloadJob, JobStatus},
+    domain::{DownloadJob, DownloadRequest, JobStatus},
     panel::{self, Ending},
-    server_fns::models::{download_jobs, watch_volume},
+    server_fns::models::{download_jobs, start_download, watch_volume},
 };
 
 /// How often the page asks whether the volume changed (installs, deletions, custom models or
@@ -124,6 +124,20 @@ impl Downloads {
     /// Makes model lists refetch.
     pub fn changed(&self) {
         self.version.update(|v| *v += 1);
+    }
+
+    /// Downloads `model_id` again (an installed copy whose files are missing or damaged: the
+    /// server replaces it), then shows the job and refreshes the lists. The message of why it
+    /// could not start, if so.
+    pub async fn download_again(self, model_id: String) -> Result<(), String> {
+        let request = DownloadRequest {
+            model_id,
+            ..DownloadRequest::default()
+        };
+        start_download(request).await.map_err(|e| e.message)?;
+        self.poll();
+        self.changed();
+        Ok(())
     }
 
     /// Every `WATCH_MS` for as long as the page is open: model lists refetch when the database

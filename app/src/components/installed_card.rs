@@ -2,9 +2,9 @@ use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     components::{CivitaiSection, IdentificationView, IdentificationWarnings, TriggerWords},
-    domain::{DownloadRequest, Identification, InstalledModel, Verification},
+    domain::{Identification, InstalledModel, Verification},
     format,
-    server_fns::models::{delete_installed, start_download, verify_installed},
+    server_fns::models::{delete_installed, verify_installed},
     state::{copy_text, focus_id, Downloads, Hydrated},
 };
 
@@ -78,16 +78,8 @@ pub fn InstalledCard(model: InstalledModel, #[prop(optional)] show_nsfw: bool) -
         repairing.set(true);
         error.set(None);
         spawn_local(async move {
-            let request = DownloadRequest {
-                model_id,
-                ..DownloadRequest::default()
-            };
-            match start_download(request).await {
-                Ok(_) => {
-                    downloads.poll();
-                    downloads.changed();
-                }
-                Err(e) => error.set(Some(e.message)),
+            if let Err(e) = downloads.download_again(model_id).await {
+                error.set(Some(e));
             }
             repairing.set(false);
         });

@@ -1,11 +1,6 @@
 use leptos::{prelude::*, task::spawn_local};
 
-use crate::{
-    domain::{DownloadRequest, InstalledModel},
-    format,
-    server_fns::{models::start_download, scan::forget_installed},
-    state::Downloads,
-};
+use crate::{domain::InstalledModel, format, server_fns::scan::forget_installed, state::Downloads};
 
 /// An installed record whose files have disappeared: download again (when its source is
 /// known) or forget it.
@@ -28,19 +23,11 @@ pub fn MissingCard(model: InstalledModel) -> impl IntoView {
     };
     let again = model.source_model_id.clone().map(|source| {
         move |_| {
-            let request = DownloadRequest {
-                model_id: source.clone(),
-                huggingface_token: None,
-                civitai_token: None,
-            };
+            let source = source.clone();
             busy.set(true);
             spawn_local(async move {
-                match start_download(request).await {
-                    Ok(_) => {
-                        downloads.poll();
-                        downloads.changed();
-                    }
-                    Err(e) => error.set(Some(e.message)),
+                if let Err(e) = downloads.download_again(source).await {
+                    error.set(Some(e));
                 }
                 busy.set(false);
             });
