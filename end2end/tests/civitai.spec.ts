@@ -123,9 +123,16 @@ test("an NSFW preview stays hidden until clicked, or shown when the user opted i
   await expect(page.locator(`[data-installed-id="${other}"]`)).toBeVisible();
   await expect(card.getByRole("img", { name: "Preview of DreamShaper · 7" })).toBeVisible();
 
-  // Opted in: shown without a click, after a reload too; then back to hidden.
+  // Opted in: shown without a click, at once (the cards follow the setting without being made
+  // anew: an opened description stays open), after a reload too; then back to hidden.
+  await page.reload();
+  await expect(page.locator("[data-hydrated=true]")).toBeVisible();
+  await card.getByText("Description").click();
+  await expect(card.locator(".civitai__description")).toBeVisible();
   const optIn = page.getByRole("checkbox", { name: "Show NSFW previews without a click" });
   await optIn.check();
+  await expect(card.getByRole("img", { name: "Preview of DreamShaper · 7" })).toBeVisible();
+  await expect(card.locator(".civitai__description")).toBeVisible();
   await page.reload();
   await expect(page.locator("[data-hydrated=true]")).toBeVisible();
   await expect(card.getByRole("img", { name: "Preview of DreamShaper · 7" })).toBeVisible();

@@ -15,7 +15,8 @@ use crate::{
 pub fn CivitaiSection(
     model_id: String,
     info: Option<CivitaiInfo>,
-    show_nsfw: bool,
+    /// The user's choice to show NSFW previews without a click (follows the setting live).
+    show_nsfw: Signal<bool>,
 ) -> impl IntoView {
     let downloads = Downloads::get();
     let hydrated = Hydrated::get();
@@ -100,7 +101,7 @@ fn status_word(status: CivitaiStatus) -> &'static str {
 
 /// A found model: preview, names with the page link, base model, description.
 #[component]
-fn Found(id: String, info: CivitaiInfo, show_nsfw: bool) -> impl IntoView {
+fn Found(id: String, info: CivitaiInfo, show_nsfw: Signal<bool>) -> impl IntoView {
     let title = info.title().unwrap_or_else(|| "CivitAI model".into());
     let description = info.description.clone();
     view! {
@@ -122,8 +123,15 @@ fn Found(id: String, info: CivitaiInfo, show_nsfw: bool) -> impl IntoView {
 
 /// The preview image, from the app's own route; an NSFW one waits for a click.
 #[component]
-fn Preview(id: String, preview: CivitaiPreview, title: String, show_nsfw: bool) -> impl IntoView {
-    let revealed = RwSignal::new(!preview.nsfw || show_nsfw);
+fn Preview(
+    id: String,
+    preview: CivitaiPreview,
+    title: String,
+    show_nsfw: Signal<bool>,
+) -> impl IntoView {
+    let clicked = RwSignal::new(false);
+    let nsfw = preview.nsfw;
+    let revealed = move || !nsfw || show_nsfw.get() || clicked.get();
     let src = format!(
         "/api/models/installed/preview{}",
         format::query_string(&[("id", id.as_str()), ("v", preview.path.as_str())])
@@ -132,8 +140,8 @@ fn Preview(id: String, preview: CivitaiPreview, title: String, show_nsfw: bool) 
     let (width, height) = (preview.width, preview.height);
     view! {
         <div class="civitai__preview" data-nsfw=preview.nsfw.to_string()>
-            <Show when=move || revealed.get() fallback=move || view! {
-                <button type="button" class="btn civitai__reveal" on:click=move |_| revealed.set(true)>
+            <Show when=revealed fallback=move || view! {
+                <button type="button" class="btn civitai__reveal" on:click=move |_| clicked.set(true)>
                     "NSFW preview hidden: show it"
                 </button>
             }>

@@ -11,7 +11,10 @@ use crate::{
 /// An installed model: its files and size, what CivitAI knows of it, the integrity check, and
 /// delete behind a confirmation. `show_nsfw`: the user's choice to show NSFW previews.
 #[component]
-pub fn InstalledCard(model: InstalledModel, #[prop(optional)] show_nsfw: bool) -> impl IntoView {
+pub fn InstalledCard(
+    model: InstalledModel,
+    #[prop(optional, into)] show_nsfw: Signal<bool>,
+) -> impl IntoView {
     let downloads = Downloads::get();
     let hydrated = Hydrated::get();
     let verification = RwSignal::new(model.last_verification.clone());

@@ -354,19 +354,20 @@ fn InstalledViews(list: InstalledList) -> impl IntoView {
             <h2 class="visually-hidden">"Installed models"</h2>
             <ul class="model-list">
                 <For each=move || list.with(|l| l.models.clone())
-                    key=move |model| card_key(model, show_nsfw.get_untracked())
-                    children=move |model| view! { <InstalledCard model show_nsfw=show_nsfw.get_untracked() /> } />
+                    key=card_key
+                    children=move |model| view! { <InstalledCard model show_nsfw /> } />
             </ul>
         </Show>
     }
 }
 
 /// An installed card's identity in its list: the model's id and a fingerprint of everything the
-/// card shows, so only a card whose model (or the NSFW preference) changed is made anew.
-pub fn card_key(model: &InstalledModel, show_nsfw: bool) -> (String, u64) {
+/// card shows, so only a card whose model changed is made anew (the NSFW preference reaches
+/// the cards as a signal).
+pub fn card_key(model: &InstalledModel) -> (String, u64) {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();
-    (model, show_nsfw).hash(&mut hasher);
+    model.hash(&mut hasher);
     (model.id.clone(), hasher.finish())
 }
 
@@ -410,16 +411,11 @@ mod tests {
             "lastVerification": null
         }))
         .unwrap();
-        let key = card_key(&model, false);
-        assert_eq!(
-            card_key(&model.clone(), false),
-            key,
-            "a refetch of the same model"
-        );
-        assert_ne!(card_key(&model, true), key, "the NSFW preference changed");
+        let key = card_key(&model);
+        assert_eq!(card_key(&model.clone()), key, "a refetch of the same model");
         let mut renamed = model.clone();
         renamed.name = "B".into();
-        assert_ne!(card_key(&renamed, false), key);
-        assert_eq!(card_key(&renamed, false).0, "a");
+        assert_ne!(card_key(&renamed), key);
+        assert_eq!(card_key(&renamed).0, "a");
     }
 }
