@@ -6,7 +6,7 @@ use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
     browser,
-    domain::{DownloadJob, DownloadRequest, JobStatus},
+    domain::{AppError, DownloadJob, DownloadRequest, JobStatus},
     panel::{self, Ending},
     server_fns::models::{download_jobs, start_download, watch_volume},
 };
@@ -124,6 +124,30 @@ impl Downloads {
     /// Makes model lists refetch.
     pub fn changed(&self) {
         self.version.update(|v| *v += 1);
+    }
+
+    /// Keeps `value` (first rendered by the server) current in the browser: each later
+    /// database change fetches it again with `fetch`, and the views that read it update in
+    /// place instead of being made anew. A failed fetch keeps the last value; the next change
+    /// asks again.
+    pub fn follow<T, F, Fut>(self, value: RwSignal<T>, fetch: F)
+    where
+        T: Send + Sync + 'static,
+        F: Fn() -> Fut + 'static,
+        Fut: std::future::Future<Output = Result<T, AppError>> + 'static,
+    {
+        Effect::new(move |seen: Option<u64>| {
+            let version = self.version.get();
+            if seen.is_some_and(|seen| seen != version) {
+                let fetching = fetch();
+                spawn_local(async move {
+                    if let Ok(latest) = fetching.await {
+                        value.set(latest);
+                    }
+                });
+            }
+            version
+        });
     }
 
     /// Downloads `model_id` again (an installed copy whose files are missing or damaged: the

@@ -306,6 +306,28 @@ test("Escape cancels a delete confirmation and focus returns to Delete", async (
   await expect(page.locator("#tab-panel")).toBeFocused();
 });
 
+test("a change to the list keeps what the user is doing on the other cards", async ({ page, request }) => {
+  const ids: string[] = [];
+  const add = async (name: string, file: string) => {
+    const r = await request.post("/api/models", { data: { url: `https://203.0.113.7/files/${file}.safetensors`, name, type: "lora" } });
+    expect(r.status(), await r.text()).toBe(201);
+    ids.push((await r.json()).model.id);
+  };
+  await add("Keep me open", "keep-me");
+  await open(page, "/?q=keep");
+  const card = page.locator(".model-card", { has: page.getByRole("heading", { name: "Keep me open" }) });
+  await card.getByRole("button", { name: "Edit" }).click();
+  await card.getByLabel("Name").fill("Half-typed name");
+  // Another model arrives (through the API, as from another tab or server): the list gets it.
+  await add("Keep me company", "keep-me-company");
+  await expect(page.locator(".model-card", { has: page.getByRole("heading", { name: "Keep me company" }) })).toBeVisible();
+  // The first card was not made anew: its form is still open with the text (it was rebuilt
+  // before, losing both).
+  await expect(card.getByLabel("Name")).toHaveValue("Half-typed name");
+  await card.getByRole("button", { name: "Cancel" }).click();
+  for (const id of ids) expect((await request.delete(`/api/models?id=${id}`)).status()).toBe(200);
+});
+
 test("a custom model is edited and removed from its card", async ({ page, request }) => {
   const r = await request.post("/api/models", {
     data: { url: "https://203.0.113.7/files/edit-me.safetensors", name: "Edit me", type: "lora" },

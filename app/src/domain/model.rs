@@ -99,7 +99,7 @@ impl ModelFamily {
 }
 
 /// How a base model's files are laid out, which decides which tools load it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ModelLayout {
     /// Component folders (`transformer/`, `text_encoder/`, `vae/`, ...), as diffusers saves them.
@@ -134,7 +134,7 @@ pub enum SourceType {
 }
 
 /// A model the user can install: built-in or custom. `GET /api/models` returns these.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
     pub id: String,
@@ -171,7 +171,7 @@ pub struct Model {
 }
 
 /// A CivitAI model's identity, kept from the moment it is added.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CivitaiSource {
     pub model_id: u64,

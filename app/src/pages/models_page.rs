@@ -1,4 +1,4 @@
-use leptos::{prelude::*, task::spawn_local};
+use leptos::prelude::*;
 use leptos_router::{
     hooks::{use_navigate, use_query_map},
     NavigateOptions,
@@ -10,7 +10,8 @@ use crate::{
         NsfwPreference, SearchPanel, VolumeScan,
     },
     domain::{
-        from_wire, InstalledList, InstalledModel, ModelFamily, ModelFilter, ModelSort, ModelType,
+        from_wire, InstalledList, InstalledModel, Model, ModelFamily, ModelFilter, ModelSort,
+        ModelType,
     },
     format,
     server_fns::models::{list_installed, list_models},
@@ -166,17 +167,13 @@ pub(crate) fn add_tab() -> AnyView {
 fn AvailableTab() -> impl IntoView {
     let query = use_query_map();
     let navigate = use_navigate();
-    let downloads = Downloads::get();
     let filter = Memo::new(move |_| query.with(|q| filter_from_query(|k| q.get(k))));
     let sort = Memo::new(move |_| {
         ModelSort::from_wire(&query.with(|q| q.get("sort")).unwrap_or_default())
     });
-    // The whole list once (again only when installs change); search, filters and sort run here,
-    // so typing sends no request.
-    let models = Resource::new(
-        move || downloads.version.get(),
-        |_| list_models(ModelFilter::default()),
-    );
+    // The whole list once, as the server rendered it (`AvailableList` follows later changes);
+    // search, filters and sort run here, so typing sends no request.
+    let first = Resource::new(|| (), |_| list_models(ModelFilter::default()));
 
     // Writes one query parameter, keeping the others (and the tab) as they are.
     let set = move |key: &'static str, value: String| {
@@ -249,34 +246,46 @@ fn AvailableTab() -> impl IntoView {
             </div>
             <noscript><button type="submit" class="btn">"Apply filters"</button></noscript>
         </form>
-        <Transition fallback=|| view! { <p class="empty">"Loading models…"</p> }>
-            {move || {
-                // Read before the await, so filter and sort changes re-render the list.
-                let (f, order) = (filter.get(), sort.get());
-                Suspend::new(async move {
-                match models.await {
-                    Ok(all) => {
-                        let mut list: Vec<_> = all.into_iter().filter(|m| f.matches(m)).collect();
-                        order.apply(&mut list);
-                        if list.is_empty() {
-                            return view! {
-                                <p class="empty">"No models match these filters. "
-                                    <a class="btn btn--small" href="/?tab=available">"Clear filters"</a></p>
-                            }.into_any();
-                        }
-                        view! {
-                            <h2 class="visually-hidden">"Available models"</h2>
-                            <p class="count" aria-live="polite">{format::count(list.len(), "model")}</p>
-                            <ul class="model-list">
-                                {list.into_iter().map(|model| view! { <ModelCard model /> }).collect_view()}
-                            </ul>
-                        }
-                        .into_any()
-                    }
+        <Suspense fallback=|| view! { <p class="empty">"Loading models…"</p> }>
+            {move || Suspend::new(async move {
+                match first.await {
+                    Ok(all) => view! { <AvailableList all filter sort /> }.into_any(),
                     Err(err) => view! { <p class="error" role="alert">{err.message}</p> }.into_any(),
                 }
-            })}}
-        </Transition>
+            })}
+        </Suspense>
+    }
+}
+
+/// The catalog, filtered and sorted in the page, kept current in place: the cards are keyed
+/// (`card_key`), so a database change (a download finishing, another server) remakes only the
+/// cards it changed, and a card keeps what the user was doing on it (a token being typed).
+#[component]
+fn AvailableList(
+    all: Vec<Model>,
+    filter: Memo<ModelFilter>,
+    sort: Memo<ModelSort>,
+) -> impl IntoView {
+    let all = RwSignal::new(all);
+    Downloads::get().follow(all, || list_models(ModelFilter::default()));
+    let shown = Memo::new(move |_| {
+        let f = filter.get();
+        let mut list: Vec<Model> =
+            all.with(|all| all.iter().filter(|m| f.matches(m)).cloned().collect());
+        sort.get().apply(&mut list);
+        list
+    });
+    view! {
+        <Show when=move || shown.with(|l| !l.is_empty()) fallback=|| view! {
+            <p class="empty">"No models match these filters. "
+                <a class="btn btn--small" href="/?tab=available">"Clear filters"</a></p>
+        }>
+            <h2 class="visually-hidden">"Available models"</h2>
+            <p class="count" aria-live="polite">{move || format::count(shown.with(Vec::len), "model")}</p>
+            <ul class="model-list">
+                <For each=move || shown.get() key=card_key children=|model| view! { <ModelCard model /> } />
+            </ul>
+        </Show>
     }
 }
 
@@ -305,20 +314,8 @@ fn InstalledTab() -> impl IntoView {
 /// keyed, so a card keeps what the user opened on it (a revealed preview, a verify result).
 #[component]
 fn InstalledViews(list: InstalledList) -> impl IntoView {
-    let downloads = Downloads::get();
     let list = RwSignal::new(list);
-    Effect::new(move |seen: Option<u64>| {
-        let version = downloads.version.get();
-        if seen.is_some_and(|seen| seen != version) {
-            spawn_local(async move {
-                // A failed refetch keeps the last list; the next change asks again.
-                if let Ok(latest) = list_installed().await {
-                    list.set(latest);
-                }
-            });
-        }
-        version
-    });
+    Downloads::get().follow(list, list_installed);
     let show_nsfw = Memo::new(move |_| list.with(|l| l.show_nsfw_previews));
     let duplicates = Memo::new(move |_| list.with(|l| (l.duplicates.clone(), l.disk_saved)));
     let missing = Memo::new(move |_| list.with(|l| l.missing.clone()));
@@ -361,14 +358,30 @@ fn InstalledViews(list: InstalledList) -> impl IntoView {
     }
 }
 
-/// An installed card's identity in its list: the model's id and a fingerprint of everything the
-/// card shows, so only a card whose model changed is made anew (the NSFW preference reaches
-/// the cards as a signal).
-pub fn card_key(model: &InstalledModel) -> (String, u64) {
-    use std::hash::{DefaultHasher, Hash, Hasher};
+/// A card's identity in its list: the model's id and a fingerprint of everything the card
+/// shows, so only a card whose model changed is made anew.
+pub fn card_key<M: Identified + std::hash::Hash>(model: &M) -> (String, u64) {
+    use std::hash::{DefaultHasher, Hasher};
     let mut hasher = DefaultHasher::new();
     model.hash(&mut hasher);
-    (model.id.clone(), hasher.finish())
+    (model.id().to_string(), hasher.finish())
+}
+
+/// A model with an id: a catalog model or an installed one.
+pub trait Identified {
+    fn id(&self) -> &str;
+}
+
+impl Identified for Model {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl Identified for InstalledModel {
+    fn id(&self) -> &str {
+        &self.id
+    }
 }
 
 #[cfg(test)]
