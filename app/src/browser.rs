@@ -98,7 +98,7 @@ pub fn keep_focus_above(bar: leptos::prelude::NodeRef<leptos::html::Aside>) {
         use leptos::prelude::*;
         use wasm_bindgen::JsCast;
         let handle = window_event_listener(leptos::ev::focusin, move |ev| {
-            let Some(panel) = bar.get_untracked() else {
+            let Some(panel) = bar.try_get_untracked().flatten() else {
                 return;
             };
             let Some(el) = ev

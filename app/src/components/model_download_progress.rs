@@ -26,12 +26,30 @@ pub fn ModelDownloadProgress() -> impl IntoView {
     let downloads = Downloads::get();
     // In the browser only: learn about jobs started before this page was loaded.
     Effect::new(move || downloads.poll());
+    let shown =
+        move || !downloads.jobs.with(Vec::is_empty) || !downloads.notices.with(Vec::is_empty);
+    // The panel exists only in the browser (after the first poll), so its code is a lazily
+    // loaded chunk, fetched when the first download shows; nothing shows while it loads.
+    view! {
+        <Show when=shown>
+            <Suspense fallback=|| ()>{Suspend::new(downloads_panel())}</Suspense>
+        </Show>
+    }
+}
+
+#[lazy]
+fn downloads_panel() -> AnyView {
+    view! { <DownloadsPanel /> }.into_any()
+}
+
+/// The panel itself, while there are jobs or notices.
+#[component]
+fn DownloadsPanel() -> impl IntoView {
+    let downloads = Downloads::get();
     let expanded = RwSignal::new(false);
     let confirming = RwSignal::new(None::<String>);
     let aside = NodeRef::<leptos::html::Aside>::new();
     let toggle_button = NodeRef::<leptos::html::Button>::new();
-    let shown =
-        move || !downloads.jobs.with(Vec::is_empty) || !downloads.notices.with(Vec::is_empty);
     let ids = Memo::new(move |_| downloads.jobs.with(|jobs| panel::ordered_ids(jobs)));
     let any_finished = Memo::new(move |_| {
         downloads
@@ -56,7 +74,7 @@ pub fn ModelDownloadProgress() -> impl IntoView {
     // On a phone the expanded panel would cover the page: it folds when focus leaves it.
     let on_focus_out = move |_| {
         request_animation_frame(move || {
-            let Some(panel) = aside.get_untracked() else {
+            let Some(panel) = aside.try_get_untracked().flatten() else {
                 return;
             };
             let active = document().active_element();
@@ -75,10 +93,15 @@ pub fn ModelDownloadProgress() -> impl IntoView {
         downloads.notices.track();
         expanded.track();
         request_animation_frame(move || {
-            let height = aside.get_untracked().map_or(0, |a| a.offset_height());
+            let height = aside
+                .try_get_untracked()
+                .flatten()
+                .map_or(0, |a| a.offset_height());
             browser::reserve_bottom(height);
         });
     });
+    // Gone with the last job: no room kept for it.
+    on_cleanup(|| browser::reserve_bottom(0));
     let clear = move |_| {
         spawn_local(async move {
             if clear_finished_downloads().await.is_ok() {
@@ -91,8 +114,7 @@ pub fn ModelDownloadProgress() -> impl IntoView {
         });
     };
     view! {
-        <Show when=shown>
-            <aside class="downloads" class:downloads--open=move || expanded.get() aria-labelledby="downloads-title"
+        <aside class="downloads" class:downloads--open=move || expanded.get() aria-labelledby="downloads-title"
                 node_ref=aside on:keydown=on_key on:focusout=on_focus_out>
                 <h2 id="downloads-title" class="downloads__title">"Downloads"</h2>
                 <button type="button" class="downloads__toggle" node_ref=toggle_button
@@ -115,7 +137,6 @@ pub fn ModelDownloadProgress() -> impl IntoView {
                     </div>
                 </div>
             </aside>
-        </Show>
     }
 }
 
@@ -215,7 +236,7 @@ fn JobRow(id: String, confirming: RwSignal<Option<String>>) -> impl IntoView {
     let keep = move || {
         confirming.set(None);
         request_animation_frame(move || {
-            if let Some(b) = cancel_button.get_untracked() {
+            if let Some(b) = cancel_button.try_get_untracked().flatten() {
                 let _ = b.focus();
             }
         });
