@@ -1,8 +1,9 @@
 //! The views whose code is a lazily loaded WASM chunk (`#[lazy]`) and the server renders in
 //! place: the Export page and the Models page's Installed and Add tabs. (The Downloads panel,
-//! its settings and the edit form are chunks too, but only ever made in the browser.) Hydration cannot wait
-//! for a chunk in the middle of the page, so before it starts, the browser loads the chunk of
-//! the view the server rendered for this URL; the page's first view (Available) needs none.
+//! its settings and the edit form are chunks too, but only ever made in the browser.)
+//! Hydration cannot wait for a chunk in the middle of the page, so before it starts, the
+//! browser loads the chunk of the view the server rendered for this URL; the page's first view
+//! (Available) needs none.
 
 /// A server-rendered view with its own chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
