@@ -89,10 +89,7 @@ pub fn InstalledCard(
     };
     let damaged = move || {
         source.with_value(Option::is_some)
-            && verification.with(|v| {
-                v.as_ref()
-                    .is_some_and(|v| !v.missing.is_empty() || !v.changed.is_empty())
-            })
+            && verification.with(|v| v.as_ref().is_some_and(Verification::found_damage))
     };
     let files = model.files.clone();
     let warnings: Vec<String> = files

@@ -32,6 +32,14 @@ pub struct Verification {
     pub unexpected: Vec<String>,
 }
 
+impl Verification {
+    /// Files were missing or changed (an extra file in the folder is no damage): downloading
+    /// the model again replaces this copy.
+    pub fn found_damage(&self) -> bool {
+        !self.missing.is_empty() || !self.changed.is_empty()
+    }
+}
+
 /// A model whose verified files are on the volume.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

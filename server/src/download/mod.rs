@@ -638,9 +638,8 @@ fn verify_file(
     // The source's answer first, then the record's, then what the Hub's listing said.
     if let Some(want) = fetched
         .expected_sha256
-        .as_ref()
-        .or(file.expected_sha256.as_ref())
-        .or(file.listed_sha256.as_ref())
+        .as_deref()
+        .or(file.published_sha256())
     {
         if *want != fetched.sha256 {
             return fail(format!("{dest} does not match its published sha256 (expected {want}, got {}); the file was removed", fetched.sha256));

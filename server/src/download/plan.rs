@@ -52,6 +52,16 @@ pub struct PlannedFile {
     pub listed_sha256: Option<String>,
 }
 
+impl PlannedFile {
+    /// The sha256 the file should have before the source answers: the pinned one, else the
+    /// one the Hub listed.
+    pub fn published_sha256(&self) -> Option<&str> {
+        self.expected_sha256
+            .as_deref()
+            .or(self.listed_sha256.as_deref())
+    }
+}
+
 /// A whole job's plan and what to record once it is installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -195,14 +195,16 @@ pub async fn from_volume(
     file: &PlannedFile,
     partial: &Path,
 ) -> Option<Fetched> {
-    let sha = file
-        .expected_sha256
-        .clone()
-        .or_else(|| file.listed_sha256.clone())?;
-    let (store, size, target) = (store.clone(), file.expected_size, partial.to_path_buf());
+    let sha = file.published_sha256()?.to_string();
+    let (store, size, target, want) = (
+        store.clone(),
+        file.expected_size,
+        partial.to_path_buf(),
+        sha.clone(),
+    );
     let outcome = tokio::task::spawn_blocking(move || -> Result<(String, u64), Option<String>> {
         let db = store.read().map_err(|_| None)?;
-        let found = candidates(&db, store.models_dir(), &sha, size);
+        let found = candidates(&db, store.models_dir(), &want, size);
         let from = match link_first(&found, &target) {
             Linked::Yes { from } => from,
             Linked::No { why } => return Err(Some(why)),
@@ -216,7 +218,7 @@ pub async fn from_volume(
             .display()
             .to_string();
         match hashing::sha256_file(&target) {
-            Ok((got, len)) if got == sha => Ok((shown, len)),
+            Ok((got, len)) if got == want => Ok((shown, len)),
             _ => {
                 let _ = fs::remove_file(&target);
                 Err(Some(format!(
@@ -233,10 +235,7 @@ pub async fn from_volume(
             tracing::info!(job = %job.id, from = %shown, "already on the volume: linked, not downloaded");
             job.file_note(index, format!("reused from {shown}"), Some(len));
             Some(Fetched {
-                sha256: file
-                    .expected_sha256
-                    .clone()
-                    .or_else(|| file.listed_sha256.clone())?,
+                sha256: sha,
                 size: len,
                 file_name: None,
                 expected_sha256: None,

@@ -569,7 +569,7 @@ impl Existing {
             return Existing::Forget;
         }
         match &installed.last_verification {
-            Some(v) if !v.missing.is_empty() || !v.changed.is_empty() => Existing::Replace,
+            Some(v) if v.found_damage() => Existing::Replace,
             _ => Existing::Keep,
         }
     }
