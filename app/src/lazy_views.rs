@@ -1,9 +1,25 @@
 //! The views whose code is a lazily loaded WASM chunk (`#[lazy]`) and the server renders in
-//! place: the Export page and the Models page's Installed and Add tabs. (The Downloads panel,
-//! its settings and the edit form are chunks too, but only ever made in the browser.)
+//! place: the Export page and the Models page's Installed and Add tabs. (The Downloads panel
+//! and the edit form are chunks too, but only ever made in the browser.)
 //! Hydration cannot wait for a chunk in the middle of the page, so before it starts, the
 //! browser loads the chunk of the view the server rendered for this URL; the page's first view
 //! (Available) needs none.
+
+use leptos::prelude::*;
+
+/// Shows a `#[lazy]` view, "Loading…" until its chunk is in. The server renders it in place;
+/// one the server rendered has its chunk loaded before hydration (`preload_rendered`).
+pub fn lazily<F>(load: impl Fn() -> F + Send + Sync + 'static) -> AnyView
+where
+    F: std::future::Future<Output = AnyView> + Send + 'static,
+{
+    view! {
+        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {Suspend::new(load())}
+        </Suspense>
+    }
+    .into_any()
+}
 
 /// A server-rendered view with its own chunk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,8 @@ use leptos_router::{
 
 use crate::{
     components::{AccessBar, ModelDownloadProgress},
-    pages::{lazily, ExportPage, ModelsPage},
+    lazy_views::lazily,
+    pages::{ExportPage, ModelsPage},
     panel,
     state::{focus_id, Downloads, Hydrated},
 };

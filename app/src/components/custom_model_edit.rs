@@ -4,7 +4,7 @@ use super::{described_by, wire_options, FieldError};
 use crate::{
     components::add_custom_model_form::split_list,
     domain::{from_wire, to_wire, AppError, CustomModelEdit, Model, ModelFamily, ModelType},
-    pages::lazily,
+    lazy_views::lazily,
     server_fns::models::{remove_custom_model, update_custom_model},
     state::{focus_id, Downloads, Hydrated},
 };

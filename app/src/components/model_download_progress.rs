@@ -13,7 +13,6 @@ use crate::{
 };
 
 use super::DownloadSettingsForm;
-use crate::pages::lazily;
 
 /// The downloads panel. On wide screens it is docked at the right and the page makes room for
 /// it; on narrow ones it is a bar at the bottom that expands on demand and folds away when
@@ -133,7 +132,7 @@ fn DownloadsPanel() -> impl IntoView {
                         <Show when=move || any_finished.get()>
                             <button type="button" class="btn btn--small" on:click=clear>"Clear finished"</button>
                         </Show>
-                        {lazily(download_settings)}
+                        <DownloadSettingsForm />
                     </div>
                 </div>
             </aside>
@@ -352,10 +351,4 @@ fn JobRow(id: String, confirming: RwSignal<Option<String>>) -> impl IntoView {
             })}
         </li>
     }
-}
-
-/// The settings form is a lazily loaded WASM chunk: the panel shows only once downloads exist.
-#[lazy]
-fn download_settings() -> AnyView {
-    view! { <DownloadSettingsForm /> }.into_any()
 }

@@ -9,11 +9,9 @@ use crate::{
         wire_options, AddCustomModelForm, Duplicates, InstalledCard, MissingCard, ModelCard,
         NsfwPreference, SearchPanel, VolumeScan,
     },
-    domain::{
-        from_wire, InstalledList, InstalledModel, Model, ModelFamily, ModelFilter, ModelSort,
-        ModelType,
-    },
+    domain::{from_wire, InstalledList, Model, ModelFamily, ModelFilter, ModelSort, ModelType},
     format,
+    lazy_views::lazily,
     server_fns::models::{list_installed, list_models},
     state::{Downloads, Hydrated},
 };
@@ -129,20 +127,6 @@ pub fn ModelsPage() -> impl IntoView {
             </div>
         </section>
     }
-}
-
-/// A view whose code is a lazily loaded WASM chunk: the server renders it in place, the
-/// browser fetches its chunk first (the page's first load carries only the Available tab).
-pub fn lazily<F>(load: impl Fn() -> F + Send + Sync + 'static) -> AnyView
-where
-    F: std::future::Future<Output = AnyView> + Send + 'static,
-{
-    view! {
-        <Suspense fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {Suspend::new(load())}
-        </Suspense>
-    }
-    .into_any()
 }
 
 #[lazy]
@@ -283,7 +267,7 @@ fn AvailableList(
             <h2 class="visually-hidden">"Available models"</h2>
             <p class="count" aria-live="polite">{move || format::count(shown.with(Vec::len), "model")}</p>
             <ul class="model-list">
-                <For each=move || shown.get() key=card_key children=|model| view! { <ModelCard model /> } />
+                <For each=move || shown.get() key=|m| card_key(&m.id, m) children=|model| view! { <ModelCard model /> } />
             </ul>
         </Show>
     }
@@ -351,42 +335,26 @@ fn InstalledViews(list: InstalledList) -> impl IntoView {
             <h2 class="visually-hidden">"Installed models"</h2>
             <ul class="model-list">
                 <For each=move || list.with(|l| l.models.clone())
-                    key=card_key
+                    key=|m| card_key(&m.id, m)
                     children=move |model| view! { <InstalledCard model show_nsfw /> } />
             </ul>
         </Show>
     }
 }
 
-/// A card's identity in its list: the model's id and a fingerprint of everything the card
-/// shows, so only a card whose model changed is made anew.
-pub fn card_key<M: Identified + std::hash::Hash>(model: &M) -> (String, u64) {
+/// A card's identity in its list: its model's `id` and a fingerprint of everything the card
+/// shows (`model`), so only a card whose model changed is made anew.
+pub fn card_key(id: &str, model: &impl std::hash::Hash) -> (String, u64) {
     use std::hash::{DefaultHasher, Hasher};
     let mut hasher = DefaultHasher::new();
     model.hash(&mut hasher);
-    (model.id().to_string(), hasher.finish())
-}
-
-/// A model with an id: a catalog model or an installed one.
-pub trait Identified {
-    fn id(&self) -> &str;
-}
-
-impl Identified for Model {
-    fn id(&self) -> &str {
-        &self.id
-    }
-}
-
-impl Identified for InstalledModel {
-    fn id(&self) -> &str {
-        &self.id
-    }
+    (id.to_string(), hasher.finish())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::InstalledModel;
 
     #[test]
     fn arrow_keys_move_between_tabs_and_wrap() {
@@ -424,11 +392,16 @@ mod tests {
             "lastVerification": null
         }))
         .unwrap();
-        let key = card_key(&model);
-        assert_eq!(card_key(&model.clone()), key, "a refetch of the same model");
+        let key = card_key(&model.id, &model);
+        let again = model.clone();
+        assert_eq!(
+            card_key(&again.id, &again),
+            key,
+            "a refetch of the same model"
+        );
         let mut renamed = model.clone();
         renamed.name = "B".into();
-        assert_ne!(card_key(&renamed), key);
-        assert_eq!(card_key(&renamed).0, "a");
+        assert_ne!(card_key(&renamed.id, &renamed), key);
+        assert_eq!(card_key(&renamed.id, &renamed).0, "a");
     }
 }
