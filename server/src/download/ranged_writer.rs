@@ -1,15 +1,19 @@
-//! The writer thread of a ranged transfer: chunks from every connection are written at their
-//! offsets, and sha256 runs in file order behind the contiguous watermark. A chunk that lands
-//! on the watermark is hashed from memory; data that arrived ahead is read back (from the page
-//! cache) when the gap before it closes. Every so often the data is synced and the finished
-//! ranges are recorded in the range journal (`N.ranges.json`), so a killed process resumes
-//! each range where it stopped. Memory stays bounded by the channel.
+//! The threads of a ranged transfer. The writer writes chunks from every connection at their
+//! offsets; sha256 runs in file order behind the contiguous watermark on a thread of its own,
+//! reading back (from the page cache) what the writer has written, so hashing and writing use
+//! two cores and neither waits for the other. Every so often the data is synced and the
+//! finished ranges are recorded in the range journal (`N.ranges.json`), so a killed process
+//! resumes each range where it stopped. Memory stays bounded by the writer's channel.
 
 use std::{
     fs::{File, OpenOptions},
     io,
     os::unix::fs::FileExt,
     path::{Path, PathBuf},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     thread,
     time::{Duration, Instant},
 };
@@ -94,7 +98,7 @@ pub struct RangedWriter {
 impl RangedWriter {
     /// Opens `path` with `state` (saved to `journal`). `carried` may hold the hash of the
     /// first bytes from an earlier attempt; whatever of the contiguous prefix it lacks is
-    /// hashed on the writer thread, off the async runtime.
+    /// hashed on the hashing thread, off the async runtime.
     pub fn open(
         path: &Path,
         journal: PathBuf,
@@ -116,33 +120,32 @@ impl RangedWriter {
             .spawn(move || {
                 // Held until the last write and journal save of this thread.
                 let _busy = busy;
+                let (hasher, hashed) = carried
+                    .filter(|(_, len)| *len <= state.done.contiguous_end(0))
+                    .unwrap_or_else(|| (Sha256::new(), 0));
                 let mut w = Thread {
                     saver: Saver::start(&file, journal.clone())?,
+                    hashing: Hashing::start(&file, hasher, hashed)?,
+                    queued: hashed,
+                    flusher: Flusher::new(hashed),
                     file,
                     journal,
                     state,
-                    hasher: Sha256::new(),
-                    hashed: 0,
                     budget: Budget::new(min_free),
-                    flusher: Flusher::new(0),
-                    buf: Vec::new(),
                     saved_at: Instant::now(),
                     since_save: 0,
                 };
-                if let Some((hasher, len)) = carried {
-                    if len <= w.state.done.contiguous_end(0) {
-                        (w.hasher, w.hashed) = (hasher, len);
-                    }
-                }
-                w.flusher = Flusher::new(w.hashed);
-                let outcome = w.run(rx, &path);
+                let outcome = w.run(rx, &path).and_then(|()| w.catch_up(true));
                 // Whatever happened, the journal says what is on disk.
                 let saved = w.save();
+                // A stopped hashing thread stops the writer too: its error is the cause.
+                let (hasher, hashed) = w.hashing.finish()?;
+                w.flusher.written(&w.file, hashed);
                 outcome?;
                 saved?;
                 Ok(Written {
-                    hasher: w.hasher,
-                    hashed: w.hashed,
+                    hasher,
+                    hashed,
                     done: w.state.done,
                 })
             })?;
@@ -177,21 +180,22 @@ impl Drop for RangedWriter {
 
 struct Thread {
     saver: Saver,
+    hashing: Hashing,
+    /// The end of what the hashing thread has been given (in file order from 0).
+    queued: u64,
+    /// Drops what is hashed from the page cache, from this thread (which adds to it).
+    flusher: Flusher,
     file: File,
     journal: PathBuf,
     state: RangeState,
-    hasher: Sha256,
-    hashed: u64,
     budget: Budget,
-    flusher: Flusher,
-    buf: Vec<u8>,
     saved_at: Instant,
     since_save: u64,
 }
 
 impl Thread {
     fn run(&mut self, mut rx: mpsc::Receiver<Msg>, path: &Path) -> io::Result<()> {
-        self.catch_up()?;
+        self.catch_up(true)?;
         while let Some(msg) = rx.blocking_recv() {
             match msg {
                 Msg::Data { offset, bytes } => self.write(offset, &bytes, path)?,
@@ -212,11 +216,8 @@ impl Thread {
         self.budget.spend(len, || fs4::available_space(path))?;
         self.file.write_all_at(bytes, offset)?;
         self.state.done.insert(offset, offset + len);
-        if offset == self.hashed {
-            self.hasher.update(bytes);
-            self.hashed += len;
-        }
-        self.catch_up()?;
+        self.catch_up(false)?;
+        self.flusher.written(&self.file, self.hashing.hashed());
         self.since_save += len;
         let since = self.saved_at.elapsed();
         if since >= SAVE_EVERY
@@ -229,21 +230,16 @@ impl Thread {
         Ok(())
     }
 
-    /// Hashes what lies on disk between the watermark and the end of its contiguous run.
-    fn catch_up(&mut self) -> io::Result<()> {
-        let end = self.state.done.contiguous_end(self.hashed);
-        if end > self.hashed {
-            if self.buf.is_empty() {
-                self.buf = vec![0; 1 << 20];
-            }
-            while self.hashed < end {
-                let n = ((end - self.hashed) as usize).min(self.buf.len());
-                self.file.read_exact_at(&mut self.buf[..n], self.hashed)?;
-                self.hasher.update(&self.buf[..n]);
-                self.hashed += n as u64;
-            }
+    /// Gives the hashing thread what lies on disk between the watermark and the end of its
+    /// contiguous run, once that is `HASH_STEP` or more (or the rest of the file), or always
+    /// with `all`: it then reads and hashes in large pieces, woken once per piece.
+    fn catch_up(&mut self, all: bool) -> io::Result<()> {
+        let end = self.state.done.contiguous_end(self.queued);
+        let enough = end - self.queued >= HASH_STEP || end == self.state.size;
+        if end > self.queued && (all || enough) {
+            self.queued = end;
+            self.hashing.give(end)?;
         }
-        self.flusher.written(&self.file, self.hashed);
         Ok(())
     }
 
@@ -253,6 +249,75 @@ impl Thread {
         self.file.sync_data()?;
         let bytes = serde_json::to_vec(&self.state).map_err(io::Error::other)?;
         crate::storage::write_atomic(&self.journal, &bytes)
+    }
+}
+
+/// Hashes the file in order on its own thread, reading back (from the page cache) what the
+/// writer says is written. The writer hands it offsets, not data, so it holds no chunks in
+/// memory; it goes to the furthest offset waiting, so a backlog of offsets costs nothing.
+/// The writer drops what is hashed from the page cache (`Flusher`): one thread adds pages
+/// and removes them, instead of two contending for the file's page cache.
+struct Hashing {
+    tx: Option<std::sync::mpsc::SyncSender<u64>>,
+    handle: Option<thread::JoinHandle<io::Result<(Sha256, u64)>>>,
+    progress: Arc<AtomicU64>,
+}
+
+/// Offsets waiting for the hashing thread before the writer waits for it.
+const HASH_QUEUE: usize = 64;
+/// The least the writer hands the hashing thread at a time (but the end of the file).
+const HASH_STEP: u64 = 1 << 20;
+
+impl Hashing {
+    fn start(file: &File, mut hasher: Sha256, mut hashed: u64) -> io::Result<Self> {
+        let file = file.try_clone()?;
+        let progress = Arc::new(AtomicU64::new(hashed));
+        let done = progress.clone();
+        let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(HASH_QUEUE);
+        let handle = thread::Builder::new()
+            .name("download-hash".into())
+            .spawn(move || {
+                let mut buf = vec![0; 1 << 20];
+                while let Ok(first) = rx.recv() {
+                    let to = rx.try_iter().fold(first, u64::max);
+                    while hashed < to {
+                        let n = ((to - hashed) as usize).min(buf.len());
+                        file.read_exact_at(&mut buf[..n], hashed)?;
+                        hasher.update(&buf[..n]);
+                        hashed += n as u64;
+                        done.store(hashed, Ordering::Release);
+                    }
+                }
+                Ok((hasher, hashed))
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            handle: Some(handle),
+            progress,
+        })
+    }
+
+    /// How far the file is hashed.
+    fn hashed(&self) -> u64 {
+        self.progress.load(Ordering::Acquire)
+    }
+
+    /// Asks for the file to be hashed up to `to`; fails when the hashing thread has stopped
+    /// (its error comes with `finish`).
+    fn give(&self, to: u64) -> io::Result<()> {
+        match &self.tx {
+            Some(tx) if tx.send(to).is_ok() => Ok(()),
+            _ => Err(io::Error::other("the hashing thread stopped")),
+        }
+    }
+
+    /// Waits until everything asked is hashed; returns the hash and how many bytes it covers.
+    fn finish(&mut self) -> io::Result<(Sha256, u64)> {
+        self.tx.take();
+        match self.handle.take().map(thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            _ => Err(io::Error::other("the hashing thread panicked")),
+        }
     }
 }
 
@@ -340,6 +405,35 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), data);
         let saved = RangeState::read(&journal).unwrap();
         assert!(saved.done.missing(data.len() as u64).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_attempt_carries_the_hash_of_its_whole_contiguous_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("0.partial");
+        let journal = dir.path().join("0.ranges.json");
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i % 241) as u8).collect();
+        let state = RangeState {
+            identity: None,
+            size: data.len() as u64,
+            done: Done::default(),
+        };
+        let w = RangedWriter::open(&path, journal, state, None, 0, Busy::default()).unwrap();
+        // Less than a hashing step at the start, and a range after a gap; then the attempt
+        // ends without finishing (a lost connection).
+        for (s, e) in [(0, 100_000), (200_000, 300_000)] {
+            w.chunks()
+                .send(s as u64, Bytes::copy_from_slice(&data[s..e]))
+                .await
+                .unwrap();
+        }
+        let written = w.finish(false).await.unwrap();
+        assert_eq!(written.hashed, 100_000);
+        assert_eq!(
+            written.hasher.finalize().as_slice(),
+            Sha256::digest(&data[..100_000]).as_slice()
+        );
+        assert_eq!(written.done.bytes(), 200_000);
     }
 
     #[tokio::test]
