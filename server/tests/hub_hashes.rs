@@ -177,6 +177,40 @@ async fn a_download_whose_bytes_differ_from_the_listed_lfs_sha256_is_refused() {
 }
 
 #[tokio::test]
+async fn a_custom_hub_model_whose_file_changed_on_the_hub_since_it_was_added_installs_the_new_file()
+{
+    let hub = hub::start().await;
+    let key = "hf/acme/retrained/lora.safetensors";
+    let first = hub::safetensors(150_000, 47);
+    hub.put(key, FakeFile::new(first.clone()));
+    let (server, api) = server_for(&hub).await;
+    let (status, added) = api
+        .post(
+            "/api/models",
+            json!({"huggingfaceRepo": "acme/retrained", "huggingfaceFiles": ["lora.safetensors"],
+                   "type": "lora", "family": "flux"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    assert_eq!(added["model"]["sizeBytes"], first.len());
+    // The author pushes a retrained LoRA to main: another size, another LFS sha256.
+    let retrained = hub::safetensors(180_000, 48);
+    let (new_size, new_sha) = (retrained.len(), FakeFile::new(retrained.clone()).sha());
+    hub.put(key, FakeFile::new(retrained));
+
+    let job = api
+        .finished(&api.start(added["model"]["id"].as_str().unwrap()).await)
+        .await;
+    assert_eq!(job["status"], "completed", "{job}");
+    let (_, list) = api.get("/api/models/installed").await;
+    let file = &list["models"][0]["files"][0];
+    assert_eq!(file["sizeBytes"], new_size, "{list}");
+    assert_eq!(file["sha256"], new_sha.as_str(), "{list}");
+    let on_disk = server.models_dir.join(file["path"].as_str().unwrap());
+    assert_eq!(std::fs::metadata(on_disk).unwrap().len(), new_size as u64);
+}
+
+#[tokio::test]
 async fn a_custom_hub_model_whose_bytes_differ_from_its_info_lfs_sha256_is_refused() {
     let hub = hub::start().await;
     let declared = FakeFile::new(hub::safetensors(120_000, 46)).sha();

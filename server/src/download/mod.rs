@@ -544,6 +544,7 @@ impl Downloads {
                     expected_size: size,
                     expected_sha256: sha256,
                     listed_sha256: None,
+                    listed_size: None,
                 });
             }
         }

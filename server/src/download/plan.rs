@@ -50,9 +50,20 @@ pub struct PlannedFile {
     /// since it was listed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub listed_sha256: Option<String>,
+    /// The size the Hub listed with `listed_sha256` (a custom model's add-time check): the
+    /// estimate for progress and free space until the source answers. Not a pin: the file
+    /// may have changed since, and then the resolve answer's size is the one downloaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub listed_size: Option<u64>,
 }
 
 impl PlannedFile {
+    /// The size the file should have before the source answers: the pinned one, else the one
+    /// the Hub listed.
+    pub fn planned_size(&self) -> Option<u64> {
+        self.expected_size.or(self.listed_size)
+    }
+
     /// The sha256 the file should have before the source answers: the pinned one, else the
     /// one the Hub listed.
     pub fn published_sha256(&self) -> Option<&str> {
@@ -81,9 +92,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// Sum of the expected sizes, when every one is known.
+    /// Sum of the planned sizes, when every one is known.
     pub fn known_size(&self) -> Option<u64> {
-        self.files.iter().map(|f| f.expected_size).sum()
+        self.files.iter().map(PlannedFile::planned_size).sum()
     }
 
     /// Refuses, before anything is downloaded, a destination that would leave the model's
@@ -176,6 +187,7 @@ mod tests {
             expected_size: None,
             expected_sha256: None,
             listed_sha256: None,
+            listed_size: None,
         }
     }
 

@@ -245,7 +245,7 @@ fn file_list(plan: &Plan) -> Vec<FileProgress> {
         .map(|f| FileProgress {
             path: format!("{}/{}", plan.folder, f.dest),
             bytes_downloaded: 0,
-            total_bytes: f.expected_size,
+            total_bytes: f.planned_size(),
             done: false,
             note: None,
         })
@@ -309,6 +309,7 @@ mod tests {
                 expected_size: Some(1000),
                 expected_sha256: None,
                 listed_sha256: None,
+                listed_size: None,
             }],
             needs_hf_token: false,
             needs_civitai_token: false,

@@ -198,7 +198,7 @@ pub async fn from_volume(
     let sha = file.published_sha256()?.to_string();
     let (store, size, target, want) = (
         store.clone(),
-        file.expected_size,
+        file.planned_size(),
         partial.to_path_buf(),
         sha.clone(),
     );

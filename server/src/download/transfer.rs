@@ -98,7 +98,7 @@ impl Engine {
             )
             .await?;
         check_expected(file, &resolved)?;
-        let mut expected_size = file.expected_size.or(resolved.size);
+        let mut expected_size = file.expected_size.or(resolved.size).or(file.listed_size);
         if expected_size.is_none() && *ranges_ok && self.connections() > 1 {
             expected_size = self.probe_size(&resolved).await?;
             *ranges_ok = expected_size.is_some();
@@ -413,7 +413,8 @@ fn resume_offset(
     }
 }
 
-/// The registry's (or user's) size and hash against what the source says now.
+/// The registry's (or user's) size and hash against what the source says now. What the Hub
+/// listed when a custom model was added is no pin (`listed_*`): a newer file is downloaded.
 fn check_expected(file: &PlannedFile, resolved: &Resolved) -> Result<(), Fail> {
     if let (Some(want), Some(got)) = (&file.expected_sha256, &resolved.sha256) {
         if want != got {

@@ -45,13 +45,14 @@ impl Service {
             .ok_or_else(|| AppError::not_found(format!("no model with id {model_id}")))?;
         let files = match &m.source {
             // What the Hub listed when the model was added is no pin: on a branch the file may
-            // change, and the resolve answer's newer X-Linked-Etag then wins.
+            // change, and the resolve answer's newer X-Linked-Etag and size then win.
             CustomSource::Huggingface { repo, revision } => m
                 .files
                 .iter()
                 .map(|f| PlannedFile {
                     listed_sha256: f.sha256.clone(),
-                    ..hf_file(repo, revision, &f.path, f.size_bytes, None)
+                    listed_size: f.size_bytes,
+                    ..hf_file(repo, revision, &f.path, None, None)
                 })
                 .collect(),
             CustomSource::Civitai { version_id, .. } => m
@@ -72,6 +73,7 @@ impl Service {
                     expected_size: None,
                     expected_sha256: f.sha256.clone(),
                     listed_sha256: None,
+                    listed_size: None,
                 })
                 .collect(),
             CustomSource::Url { url } => m
@@ -85,6 +87,7 @@ impl Service {
                     expected_size: f.size_bytes,
                     expected_sha256: f.sha256.clone(),
                     listed_sha256: None,
+                    listed_size: None,
                 })
                 .collect(),
         };
@@ -197,5 +200,6 @@ fn hf_file(
         expected_size: size,
         expected_sha256: sha256,
         listed_sha256: None,
+        listed_size: None,
     }
 }
