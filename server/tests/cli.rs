@@ -231,19 +231,20 @@ async fn civitai_links_direct_links_and_uploads_install() {
 
     // A local file, uploaded.
     let file = env.dir.path().join("my-lora.safetensors");
-    std::fs::write(&file, hub::safetensors(300_000, 14)).unwrap();
+    std::fs::write(&file, hub::safetensors(310_000, 14)).unwrap();
     let uploaded = env
         .cli
         .run(&["add", file.to_str().unwrap(), "--type", "lora", "--json"])
         .await
         .expect(0);
     assert_eq!(uploaded.json()["model"]["name"], "my-lora", "{uploaded:?}");
-    // The same bytes again under another name: installed, and said to be a second copy.
+    // The same bytes again under another name (--yes: sent without the question a file of
+    // an installed size gets): installed, and said to be a second copy.
     let again = env.dir.path().join("my-lora-again.safetensors");
     std::fs::copy(&file, &again).unwrap();
     let twice = env
         .cli
-        .run(&["add", again.to_str().unwrap(), "--type", "lora"])
+        .run(&["add", again.to_str().unwrap(), "--type", "lora", "--yes"])
         .await
         .expect(0);
     assert!(
@@ -406,6 +407,62 @@ async fn unreachable_servers_wrong_access_tokens_and_bad_arguments_have_their_ex
     let unknown = right.run(&["download", "no-such-model"]).await.expect(4);
     assert!(unknown.stderr.contains("model-manager list"), "{unknown:?}");
     right.run(&["verify", "no-such-model"]).await.expect(4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploading_a_file_the_size_of_an_installed_one_asks_before_sending_it() {
+    let env = env().await;
+    let bytes = hub::safetensors(250_000, 21);
+    let file = |name: &str| {
+        let path = env.dir.path().join(name);
+        std::fs::write(&path, &bytes).unwrap();
+        path
+    };
+    add_file(&env.cli, &file("mine.safetensors"), &[], "")
+        .await
+        .expect(0);
+
+    // The same bytes under another name: "n" or no answer sends nothing.
+    let copy = file("copy.safetensors");
+    for answer in ["n\n", ""] {
+        let kept = add_file(&env.cli, &copy, &[], answer).await.expect(1);
+        assert!(
+            kept.stderr.contains(
+                "Probably a duplicate: a file of the same size is already installed as mine"
+            ),
+            "{kept:?}"
+        );
+        assert!(kept.stderr.contains("nothing uploaded"), "{kept:?}");
+    }
+    let list = env.cli.run(&["list", "--installed", "--json"]).await;
+    assert_eq!(installed_ids(&list).len(), 1, "{list:?}");
+
+    // "y" sends it, and the answer says it is the same file; --yes does not ask.
+    let sent = add_file(&env.cli, &copy, &[], "y\n").await.expect(0);
+    assert!(
+        sent.stderr.contains("already installed as mine"),
+        "{sent:?}"
+    );
+    let unasked = add_file(&env.cli, &file("third.safetensors"), &["--yes"], "")
+        .await
+        .expect(0);
+    assert!(!unasked.stderr.contains("Upload anyway?"), "{unasked:?}");
+    let list = env.cli.run(&["list", "--installed", "--json"]).await;
+    assert_eq!(installed_ids(&list).len(), 3, "{list:?}");
+}
+
+/// `add PATH` of a LoRA, with `extra` arguments and `input` on stdin.
+async fn add_file(cli: &Cli, path: &Path, extra: &[&str], input: &str) -> Run {
+    let mut args = vec![
+        "add",
+        path.to_str().unwrap(),
+        "--type",
+        "lora",
+        "--family",
+        "sdxl",
+    ];
+    args.extend_from_slice(extra);
+    cli.run_with_input(&args, input).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

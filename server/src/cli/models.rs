@@ -31,6 +31,7 @@ Examples:
   model-manager add civitai https://civitai.com/models/4384
   model-manager add url https://example.com/files/vae.safetensors --sha256 9f86d0...
   model-manager add ./my-lora.safetensors --type lora --family sdxl    # uploads the file
+  model-manager add ./my-lora.safetensors --yes    # even if a file of its size is installed
 
 `add` only puts a model in the list (uploads install at once); `model-manager download ID` fetches it.";
 
@@ -86,6 +87,9 @@ pub struct AddArgs {
     path: Option<PathBuf>,
     #[command(flatten)]
     meta: ModelMeta,
+    /// Upload even when a file of the same size is already installed (do not ask).
+    #[arg(long, short)]
+    yes: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,7 +286,7 @@ pub async fn add(ctx: &Ctx, args: AddArgs) -> Result<(), CliError> {
             let path = args.path.ok_or_else(|| {
                 CliError::Usage("name a file to upload, or a source: hf, civitai, url".into())
             })?;
-            return upload(ctx, &path, &args.meta).await;
+            return upload(ctx, &path, &args.meta, args.yes).await;
         }
         Some(AddSource::Hf {
             repo,
@@ -327,8 +331,9 @@ pub async fn add(ctx: &Ctx, args: AddArgs) -> Result<(), CliError> {
     Ok(())
 }
 
-/// `add PATH`: uploads the file, streamed, with a progress bar on a terminal.
-async fn upload(ctx: &Ctx, path: &Path, meta: &ModelMeta) -> Result<(), CliError> {
+/// `add PATH`: uploads the file, streamed, with a progress bar on a terminal. Asks first,
+/// unless `yes`, when a file of the same size is already installed (the page asks too).
+async fn upload(ctx: &Ctx, path: &Path, meta: &ModelMeta, yes: bool) -> Result<(), CliError> {
     let read_error = |source| CliError::Read {
         path: path.to_path_buf(),
         source,
@@ -339,6 +344,9 @@ async fn upload(ctx: &Ctx, path: &Path, meta: &ModelMeta) -> Result<(), CliError
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "upload".into());
+    if !yes {
+        ask_before_upload(ctx, &file_name, size).await?;
+    }
     let bar = match ctx.output.bars {
         true => ProgressBar::new(size).with_style(
             ProgressStyle::with_template(
@@ -387,6 +395,24 @@ async fn upload(ctx: &Ctx, path: &Path, meta: &ModelMeta) -> Result<(), CliError
         app::format::bytes(model.total_size_bytes)
     );
     Ok(())
+}
+
+/// Asks whether to upload a file that is probably installed already (same size); a no, or no
+/// answer, uploads nothing.
+async fn ask_before_upload(ctx: &Ctx, file_name: &str, size: u64) -> Result<(), CliError> {
+    let check = ctx
+        .client
+        .get(&format!(
+            "/api/models/upload/check?fileName={}&sizeBytes={size}",
+            q(file_name)
+        ))
+        .await?;
+    match check["alreadyInstalled"].as_str() {
+        Some(said) if !confirm(&format!("Probably a duplicate: {said}. Upload anyway?")) => Err(
+            CliError::Failed("nothing uploaded (pass --yes to upload without being asked)".into()),
+        ),
+        _ => Ok(()),
+    }
 }
 
 /// The installed record `key` names: its id, the id of the model it was installed from, or
