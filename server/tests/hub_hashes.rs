@@ -208,6 +208,16 @@ async fn a_custom_hub_model_whose_file_changed_on_the_hub_since_it_was_added_ins
     assert_eq!(file["sha256"], new_sha.as_str(), "{list}");
     let on_disk = server.models_dir.join(file["path"].as_str().unwrap());
     assert_eq!(std::fs::metadata(on_disk).unwrap().len(), new_size as u64);
+    // The list's card now says the size on the volume, not the one listed at add time.
+    let (_, models) = api.get("/api/models").await;
+    let card = models["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == added["model"]["id"])
+        .unwrap()
+        .clone();
+    assert_eq!(card["sizeBytes"], new_size, "{card}");
 }
 
 #[tokio::test]

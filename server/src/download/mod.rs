@@ -433,6 +433,7 @@ impl Downloads {
 
         let mut files = Vec::new();
         let mut hub = Vec::new();
+        let mut relisted = Vec::new();
         for index in 0..plan.files.len() {
             let partial = plan::partial_file(&dir, index);
             let file = &plan.files[index];
@@ -469,6 +470,12 @@ impl Downloads {
                     },
                 });
             }
+            if let FileSource::Huggingface { path, .. } = &file.source {
+                let listed = (file.listed_size, file.listed_sha256.as_deref());
+                if listed.0.is_some() && listed != (Some(fetched.size), Some(&fetched.sha256)) {
+                    relisted.push((path.clone(), fetched.size, fetched.sha256.clone()));
+                }
+            }
             files.push(InstalledFile {
                 path: rel,
                 size_bytes: fetched.size,
@@ -504,7 +511,31 @@ impl Downloads {
                 .await
                 .map_err(|e| AppError::internal(e.to_string()))??;
         publish_to_hub_cache(&self.hub_cache, &hub);
+        self.relist(&plan.model_id, relisted).await;
         Ok(installed)
+    }
+
+    /// A custom Hub model whose files changed on the Hub since it was added: its record takes
+    /// the sizes and hashes just installed, so its card says what is on the volume.
+    async fn relist(&self, model_id: &str, relisted: Vec<(String, u64, String)>) {
+        if relisted.is_empty() {
+            return;
+        }
+        let (store, id) = (self.store.clone(), model_id.to_string());
+        let saved = tokio::task::spawn_blocking(move || {
+            store.update(|db| {
+                if let Some(model) = db.custom_models.iter_mut().find(|m| m.id == id) {
+                    for (path, size, sha256) in &relisted {
+                        model.relist(path, *size, sha256);
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await;
+        if let Ok(Err(e)) = saved {
+            tracing::warn!(model = %model_id, error = %e, "cannot record the Hub's new listing");
+        }
     }
 
     /// Replaces Hugging Face folder entries with the files the tree API lists.

@@ -103,6 +103,18 @@ impl CustomModel {
         self.to_model_sized(installed_model_id, None)
     }
 
+    /// Takes the size and sha256 a download found for the Hub file `path` as its listing (the
+    /// file changed on the Hub since the model was added). Other sources are pinned: unchanged.
+    pub fn relist(&mut self, path: &str, size: u64, sha256: &str) {
+        if !matches!(self.source, CustomSource::Huggingface { .. }) {
+            return;
+        }
+        if let Some(file) = self.files.iter_mut().find(|f| f.path == path) {
+            file.size_bytes = Some(size);
+            file.sha256 = Some(sha256.to_string());
+        }
+    }
+
     /// The Hub repo, revision and paths whose sizes the tree API can tell, when some are unknown.
     pub fn unsized_hub_files(&self) -> Option<(&str, &str, Vec<&str>)> {
         match &self.source {
@@ -166,5 +178,51 @@ impl CustomModel {
                 _ => None,
             },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(source: CustomSource) -> CustomModel {
+        CustomModel {
+            id: "m".into(),
+            name: "m".into(),
+            description: String::new(),
+            family: ModelFamily::Flux,
+            model_type: ModelType::Lora,
+            tags: Vec::new(),
+            requires_token: false,
+            source,
+            files: vec![RemoteFile {
+                path: "lora.safetensors".into(),
+                size_bytes: Some(100),
+                sha256: Some("aa".into()),
+                url: None,
+            }],
+            created_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn only_a_hub_listing_takes_what_a_download_found() {
+        let hub = CustomSource::Huggingface {
+            repo: "acme/x".into(),
+            revision: "main".into(),
+        };
+        let mut listed = model(hub);
+        listed.relist("lora.safetensors", 120, "bb");
+        listed.relist("other.safetensors", 7, "cc");
+        assert_eq!(listed.files[0].size_bytes, Some(120));
+        assert_eq!(listed.files[0].sha256.as_deref(), Some("bb"));
+        assert_eq!(listed.files.len(), 1);
+
+        let mut pinned = model(CustomSource::Url {
+            url: "https://example.com/lora.safetensors".into(),
+        });
+        pinned.relist("lora.safetensors", 120, "bb");
+        assert_eq!(pinned.files[0].size_bytes, Some(100));
+        assert_eq!(pinned.files[0].sha256.as_deref(), Some("aa"));
     }
 }
