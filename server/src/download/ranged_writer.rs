@@ -261,7 +261,6 @@ struct Hashing {
 }
 
 /// What the writer and the hashing thread share.
-#[derive(Default)]
 struct Progress {
     /// Written without a gap up to here: hash up to it.
     asked: u64,
@@ -293,9 +292,7 @@ impl Hashing {
             .name("download-hash".into())
             .spawn(move || {
                 let result = hash_asked(&file, &mut hasher, &theirs);
-                let (lock, wake) = &*theirs;
-                lock_progress(lock).ended = true;
-                wake.notify_all();
+                end(&theirs);
                 result.map(|()| hasher)
             })?;
         Ok(Self {
@@ -328,9 +325,7 @@ impl Hashing {
 
     /// Waits until everything asked is hashed; returns the hash and how many bytes it covers.
     fn finish(&mut self) -> io::Result<(Sha256, u64)> {
-        let (lock, wake) = &*self.shared;
-        lock_progress(lock).ended = true;
-        wake.notify_all();
+        end(&self.shared);
         let hasher = match self.handle.take().map(thread::JoinHandle::join) {
             Some(Ok(result)) => result?,
             _ => return Err(io::Error::other("the hashing thread panicked")),
@@ -342,10 +337,14 @@ impl Hashing {
 impl Drop for Hashing {
     fn drop(&mut self) {
         // Never leaves the hashing thread waiting for a writer that is gone.
-        let (lock, wake) = &*self.shared;
-        lock_progress(lock).ended = true;
-        wake.notify_all();
+        end(&self.shared);
     }
+}
+
+/// Marks the end (of the writer's asking, or of the hashing thread) and wakes whoever waits.
+fn end((lock, wake): &(Mutex<Progress>, Condvar)) {
+    lock_progress(lock).ended = true;
+    wake.notify_all();
 }
 
 fn lock_progress(lock: &Mutex<Progress>) -> std::sync::MutexGuard<'_, Progress> {
